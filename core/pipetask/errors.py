@@ -1,0 +1,51 @@
+"""Exception types for mistakes a user can make; the CLI turns each into one clear line."""
+
+from __future__ import annotations
+
+
+class PipetaskError(Exception):
+    """Base of every error pipetask raises on purpose."""
+
+
+class TaskError(PipetaskError):
+    """An expected failure of a task on one data ID; logged without a traceback."""
+
+
+class PluginError(PipetaskError):
+    """An unknown, clashing or broken plugin."""
+
+
+class ConfigError(PipetaskError):
+    """A bad config file, override or command-line value."""
+
+
+class FieldValidationError(ConfigError, ValueError):
+    """A config field was given a value it does not accept.
+
+    Parameters
+    ----------
+    field : str
+        Full dotted name of the field.
+    message : str
+        What was wrong.
+    fieldType : str
+        The kind of field (``Field``, ``RangeField``...), as in pex_config's messages.
+    """
+
+    def __init__(self, field: str, message: str, fieldType: str = "Field") -> None:
+        self.field = field
+        self.fieldType = fieldType
+        self.detail = message
+        super().__init__(f"{fieldType} {field!r} failed validation: {message}")
+
+
+class DataIdError(PipetaskError):
+    """A malformed ``--id`` or a data ID that does not fit the camera's keys."""
+
+
+class ButlerError(PipetaskError):
+    """A missing or malformed repository, or a dataset that cannot be read or written."""
+
+
+class NoResults(ButlerError, LookupError):
+    """No dataset matches a data ID."""

@@ -1,0 +1,77 @@
+"""The whole plugin contract of pipetask, in one file.
+
+A plugin is a module listed under the entry-point group ``pipetask`` of an installed
+distribution::
+
+    [project.entry-points.pipetask]
+    stats = "pipetask_stats.plugin"
+
+That module implements any of the hooks below with ``@pipetask.hookimpl``. Every hook is
+called with no arguments and returns a list of :class:`~pipetask.plugins.Description`
+objects: a unique name, an import path ``"module:attribute"`` and a one-line summary.
+Hooks describe; they never import the heavy code they point at. The core imports a
+target only when it is used (a task run, a camera opened), so ``pipetask --help`` and
+``pipetask list`` stay fast and load no numpy or astropy.
+
+The core registers its own built-ins (executors, TOML and JSON storage formats) through
+these same hooks. Names are unique per hook across all plugins; a clash is reported as an
+error naming both distributions.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("pipetask")
+
+
+@hookspec
+def pipetask_tasks():
+    """Tasks this plugin provides.
+
+    Returns a list of ``Description(name, target, summary, kind)``. ``name`` is the task's
+    ``_DefaultName``; ``target`` imports the ``Task`` subclass. ``kind`` groups tasks in
+    ``pipetask list``: ``"cmdline"`` for command-line tasks that ``pipetask run`` accepts
+    (they define ``runDataRef``), ``"stats"`` for statistics implementations, ``""`` for
+    other tasks. Called when a task is looked up by name and by ``pipetask list``.
+    """
+
+
+@hookspec
+def pipetask_cameras():
+    """Cameras (obs packages) this plugin provides.
+
+    Returns a list of ``Description(name, target, summary)``; ``target`` imports a
+    :class:`pipetask.butler.camera.Camera` instance or subclass. Called when a repository
+    is created or opened (its ``repo.toml`` names the camera) and by ``pipetask list``.
+    """
+
+
+@hookspec
+def pipetask_formats():
+    """Storage formats for datasets in a repository.
+
+    Returns a list of ``Description(name, target, summary)``; ``target`` imports a
+    :class:`pipetask.butler.formats.StorageFormat` subclass. A camera's dataset type names
+    its format by this name. Called when the Butler reads or writes a dataset.
+    """
+
+
+@hookspec
+def pipetask_executors():
+    """Executors that run a task over many data IDs.
+
+    Returns a list of ``Description(name, target, summary)``; ``target`` imports an
+    :class:`pipetask.execution.Executor` subclass. ``pipetask run --executor NAME``
+    selects one; ``serial`` and ``process`` (``-j N``) are built in.
+    """
+
+
+@hookspec
+def pipetask_display_backends():
+    """Display backends that show images for ``--debug`` display variables.
+
+    Returns a list of ``Description(name, target, summary)``; ``target`` imports a callable
+    ``show(image, *, title, outputDir) -> str`` that displays or writes the image and
+    returns where it went. Called only when a task asks to display something.
+    """

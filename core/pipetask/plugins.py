@@ -1,0 +1,149 @@
+"""The plugin manager: finds installed plugins and the things they describe.
+
+Plugins come from the entry-point group ``pipetask`` (see :mod:`pipetask.hookspecs`).
+Nothing here imports a plugin's heavy code: :func:`load` imports a description's target
+only when it is needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+
+hookimpl = pluggy.HookimplMarker("pipetask")
+
+#: Hook name for each kind of thing a plugin can provide.
+KINDS = {
+    "task": "pipetask_tasks",
+    "camera": "pipetask_cameras",
+    "format": "pipetask_formats",
+    "executor": "pipetask_executors",
+    "display": "pipetask_display_backends",
+}
+
+CORE_DISTRIBUTION = "pipetask"
+
+
+@dataclass(frozen=True)
+class Description:
+    """What a plugin provides: a name, an import path and a one-line summary.
+
+    Parameters
+    ----------
+    name : str
+        Unique name among things of the same kind (a task's ``_DefaultName``, a camera name).
+    target : str
+        ``"package.module:attribute"``; imported only when used.
+    summary : str
+        One line for ``pipetask list``.
+    kind : str
+        Optional grouping within a hook (tasks: ``"cmdline"``, ``"stats"`` or ``""``).
+    """
+
+    name: str
+    target: str
+    summary: str = ""
+    kind: str = ""
+    distribution: str = field(default="", compare=False)
+
+
+@dataclass
+class Catalog:
+    """Everything installed plugins describe, by kind and name, with clashes."""
+
+    items: dict[str, dict[str, Description]]
+    clashes: dict[tuple[str, str], str]
+
+    def get(self, kind: str, name: str) -> Description:
+        """The description of ``name``, or a :class:`PluginError` listing what exists."""
+        found = self.items[kind].get(name)
+        if found is None:
+            known = ", ".join(sorted(self.items[kind])) or "none installed"
+            hint = _suggest(name, self.items[kind])
+            raise PluginError(f"unknown {kind} {name!r}{hint}; known: {known}")
+        clash = self.clashes.get((kind, name))
+        if clash:
+            raise PluginError(clash)
+        return found
+
+    def names(self, kind: str, subkind: str | None = None) -> list[str]:
+        """Sorted names of one kind (optionally only one task ``kind``)."""
+        return sorted(
+            n for n, d in self.items[kind].items() if subkind is None or d.kind == subkind
+        )
+
+
+def _suggest(name: str, choices: dict[str, Any]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+@cache
+def get_plugin_manager() -> pluggy.PluginManager:
+    """The one plugin manager, with the core built-ins and every installed plugin."""
+    from . import builtins
+
+    pm = pluggy.PluginManager("pipetask")
+    pm.add_hookspecs(hookspecs)
+    pm.register(builtins, name="pipetask.builtins")
+    pm.load_setuptools_entrypoints("pipetask")
+    return pm
+
+
+def _distribution_names(pm: pluggy.PluginManager) -> dict[int, str]:
+    names = {id(plugin): dist.project_name for plugin, dist in pm.list_plugin_distinfo()}
+    return names
+
+
+@cache
+def catalog() -> Catalog:
+    """Collect the descriptions of every installed plugin (cached per process)."""
+    pm = get_plugin_manager()
+    dists = _distribution_names(pm)
+    items: dict[str, dict[str, Description]] = {kind: {} for kind in KINDS}
+    clashes: dict[tuple[str, str], str] = {}
+    for kind, hook_name in KINDS.items():
+        hook = getattr(pm.hook, hook_name)
+        for impl in hook.get_hookimpls():
+            dist = dists.get(id(impl.plugin), CORE_DISTRIBUTION)
+            for desc in impl.function() or []:
+                desc = Description(desc.name, desc.target, desc.summary, desc.kind, dist)
+                previous = items[kind].get(desc.name)
+                if previous is not None and previous.target != desc.target:
+                    clashes[kind, desc.name] = (
+                        f"{kind} {desc.name!r} is provided by both "
+                        f"{previous.distribution} ({previous.target}) and {dist} ({desc.target})"
+                    )
+                    continue
+                items[kind][desc.name] = desc
+    return Catalog(items, clashes)
+
+
+def load(target: str) -> Any:
+    """Import ``"module:attribute"`` and return the attribute."""
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise PluginError(f"cannot import {module_name!r} for {target!r}: {exc}") from exc
+    obj: Any = module
+    for part in attr.split(".") if attr else []:
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise PluginError(f"{module_name!r} has no attribute {attr!r} ({target})") from None
+    return obj
+
+
+def load_item(kind: str, name: str) -> Any:
+    """Look up ``name`` among things of ``kind`` and import its target."""
+    return load(catalog().get(kind, name).target)
