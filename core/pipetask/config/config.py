@@ -192,8 +192,7 @@ class Config(metaclass=ConfigMeta):
                 if field is None:
                     raise owner._unknown(part)
                 raise UnknownFieldError(
-                    f"{'.'.join(parts[: i + 1])!r} is a {field.fieldTypeName}, "
-                    f"not a nested config"
+                    f"{'.'.join(parts[: i + 1])!r} is a {field.fieldTypeName}, not a nested config"
                 )
             owner = child(owner)
         return owner, parts[-1]

@@ -1,4 +1,4 @@
-"""Value fields of a config: ``Field``, ``RangeField``, ``ChoiceField``, ``ListField``, ``DictField``.
+"""Value fields: ``Field``, ``RangeField``, ``ChoiceField``, ``ListField``, ``DictField``.
 
 Each field checks a value on every assignment (type, then its own rules) and raises
 :class:`~pipetask.errors.FieldValidationError` naming the field, the expected type and the
@@ -52,7 +52,9 @@ def sameValue(a: Any, b: Any, rtol: float = 1e-8, atol: float = 1e-8) -> bool:
             return math.isnan(a) and math.isnan(b)
         return a == b or math.isclose(a, b, rel_tol=rtol, abs_tol=atol)
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return len(a) == len(b) and all(sameValue(x, y, rtol, atol) for x, y in zip(a, b))
+        if len(a) != len(b):
+            return False
+        return all(sameValue(x, y, rtol, atol) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(sameValue(a[k], b[k], rtol, atol) for k in a)
     return a == b
@@ -195,9 +197,11 @@ class RangeField(Field):
             raise ValueError("RangeField only supports int and float")
         if min is None and max is None:
             raise ValueError("min and max cannot both be None")
-        if min is not None and max is not None and (min > max or (min == max and not (
-            inclusiveMin and inclusiveMax
-        ))):
+        if (
+            min is not None
+            and max is not None
+            and (min > max or (min == max and not (inclusiveMin and inclusiveMax)))
+        ):
             raise ValueError(f"min={min} and max={max} leave no valid value")
         self.min, self.max = min, max
         self.inclusiveMin, self.inclusiveMax = inclusiveMin, inclusiveMax
@@ -493,7 +497,9 @@ class DictProxy(MutableMapping):
         return len(self._items)
 
     def __eq__(self, other: object) -> bool:
-        return dict(self._items) == dict(other) if isinstance(other, MutableMapping | dict) else False
+        if not isinstance(other, MutableMapping | dict):
+            return False
+        return dict(self._items) == dict(other)
 
     def __repr__(self) -> str:
         return repr(self._items)

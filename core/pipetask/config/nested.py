@@ -202,7 +202,9 @@ class ConfigurableField(_NestedField):
             raise self.error(owner, f"target {target!r} is not callable")
         ConfigClass = ConfigClass or getattr(target, "ConfigClass", None)
         if ConfigClass is None:
-            raise self.error(owner, f"target {targetPath(target)} must define attribute 'ConfigClass'")
+            raise self.error(
+                owner, f"target {targetPath(target)} must define attribute 'ConfigClass'"
+            )
         return target, ConfigClass
 
     def __get__(self, instance: Config | None, owner: type | None = None) -> Any:
@@ -229,7 +231,7 @@ class ConfigurableField(_NestedField):
             copyValues(value.value, instance.value, source)
         elif isinstance(value, instance.ConfigClass):
             copyValues(value, instance.value, source)
-        elif isinstance(value, type) or isinstance(value, str):
+        elif isinstance(value, type | str):
             instance.retarget(value, source=source)
         else:
             raise self.error(
@@ -249,4 +251,3 @@ class ConfigurableField(_NestedField):
 
     def describe(self) -> str:
         return f"subtask (default {targetPath(self.target)})"
-

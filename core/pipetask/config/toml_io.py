@@ -57,7 +57,8 @@ def tomlValue(value: Any) -> str:
     if isinstance(value, dict):
         if not value:
             return "{}"
-        return "{ " + ", ".join(f"{tomlKey(str(k))} = {tomlValue(v)}" for k, v in value.items()) + " }"
+        items = ", ".join(f"{tomlKey(str(k))} = {tomlValue(v)}" for k, v in value.items())
+        return "{ " + items + " }"
     raise ConfigError(f"cannot write {value!r} of type {type(value).__name__} to TOML")
 
 
@@ -87,9 +88,15 @@ def _dumpTable(config: Config, path: tuple[str, ...], lines: list[str]) -> None:
         lines.extend(_comment(field.doc))
         allowed = getattr(field, "allowed", None)
         if allowed:
-            lines.extend(_comment("Allowed values: " + "; ".join(
-                f"{tomlValue(v)}: {doc}" if doc else tomlValue(v) for v, doc in allowed.items()
-            )))
+            lines.extend(
+                _comment(
+                    "Allowed values: "
+                    + "; ".join(
+                        f"{tomlValue(v)}: {doc}" if doc else tomlValue(v)
+                        for v, doc in allowed.items()
+                    )
+                )
+            )
         if value is None:
             unset.append(name)
             lines.append(f"# {name} is unset (listed in {UNSET})")
@@ -144,9 +151,11 @@ def keyLines(text: str) -> dict[tuple[str, ...], int]:
             table = _splitKey(header.group(1))
             lines.setdefault(table, number)
             continue
-        key = re.match(r"""^((?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
-                       r"""(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'))*)\s*=""",
-                       stripped)
+        key = re.match(
+            r"""^((?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
+            r"""(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'))*)\s*=""",
+            stripped,
+        )
         if key:
             lines.setdefault(table + _splitKey(key.group(1)), number)
     return lines
@@ -214,7 +223,8 @@ def _applyNested(config: Config, field: Any, value: dict, path: tuple[str, ...],
         configClass = value.pop(CONFIG_CLASS, None)
         if target is not None or configClass is not None:
             targetClass, cc = field.resolveTarget(
-                config, target if target is not None else instance.target,
+                config,
+                target if target is not None else instance.target,
                 _resolveClass(configClass),
             )
             if targetClass is not instance.target or cc is not instance.ConfigClass:
@@ -227,8 +237,10 @@ def _applyNested(config: Config, field: Any, value: dict, path: tuple[str, ...],
             field.set(config, value.pop(selectKey), where(path + (selectKey,)))
         for choice, sub in value.items():
             if not isinstance(sub, dict):
-                raise ConfigError(f"choice {choice!r} of {config._fullName(field.name)!r} "
-                                  f"needs a table, not {sub!r}")
+                raise ConfigError(
+                    f"choice {choice!r} of {config._fullName(field.name)!r} "
+                    f"needs a table, not {sub!r}"
+                )
             _apply(instance[choice], sub, path + (choice,), where)
     else:
         _apply(config._storage[field.name], value, path, where)
