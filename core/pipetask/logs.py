@@ -1,0 +1,147 @@
+"""Logging: stdlib loggers named by task, rendered by structlog.
+
+Tasks log through ``self.log`` (a :class:`logging.Logger` named by the task's full name),
+so levels can be set per component (``exampleTask.stats=DEBUG``) and a parent's level
+applies to its subtasks. :func:`configureLogging` picks one of three renderings:
+
+- ``console`` (default): ``exampleTask.stats: clipped mean=...``
+- ``long``: time, level, logger, data ID and source location before the message
+- ``json``: one JSON object per line, for machines
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TextIO
+
+from .errors import ConfigError
+
+LEVELS = {
+    "TRACE": 5,
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARN": logging.WARNING,
+    "WARNING": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "FATAL": logging.CRITICAL,
+    "CRITICAL": logging.CRITICAL,
+}
+FORMATS = ("console", "long", "json")
+
+#: The data ID being processed, shown by the long and JSON formats.
+currentDataId: ContextVar[str | None] = ContextVar("pipetask_data_id", default=None)
+
+
+@contextmanager
+def dataIdContext(dataId: Any):
+    """Label every log line in this scope with ``dataId``."""
+    token = currentDataId.set(None if dataId is None else str(dataId))
+    try:
+        yield
+    finally:
+        currentDataId.reset(token)
+
+
+def parseLevel(text: str) -> tuple[str, int]:
+    """``"INFO"`` -> ``("", 20)``; ``"exampleTask.stats=DEBUG"`` -> ``("exampleTask.stats", 10)``."""
+    component, sep, level = text.rpartition("=")
+    if not sep:
+        component, level = "", text
+    value = LEVELS.get(level.strip().upper())
+    if value is None:
+        raise ConfigError(
+            f"bad log level {level!r} in -L {text}: choose from DEBUG, INFO, WARN, ERROR, FATAL"
+        )
+    return component.strip(), value
+
+
+def _addContext(logger: Any, method: str, eventDict: dict) -> dict:
+    record = eventDict.get("_record")
+    if record is not None:
+        eventDict.setdefault("logger", record.name)
+        eventDict.setdefault("level", record.levelname)
+        eventDict.setdefault("file", record.filename)
+        eventDict.setdefault("line", record.lineno)
+    dataId = getattr(record, "dataId", None) or currentDataId.get()
+    if dataId is not None:
+        eventDict["dataId"] = dataId
+    return eventDict
+
+
+def _console(logger: Any, method: str, eventDict: dict) -> str:
+    text = f"{eventDict.get('logger', 'root')}: {eventDict.get('event', '')}"
+    return _withException(text, eventDict)
+
+
+def _long(logger: Any, method: str, eventDict: dict) -> str:
+    label = f" ({eventDict['dataId']})" if "dataId" in eventDict else ""
+    text = (
+        f"{eventDict.get('level', ''):<5} {eventDict.get('timestamp', '')} "
+        f"{eventDict.get('logger', 'root')}{label} "
+        f"({eventDict.get('file', '?')}:{eventDict.get('line', '?')}) - {eventDict.get('event', '')}"
+    )
+    return _withException(text, eventDict)
+
+
+def _withException(text: str, eventDict: dict) -> str:
+    exception = eventDict.get("exception")
+    return f"{text}\n{exception.rstrip()}" if exception else text
+
+
+def _formatter(fmt: str) -> logging.Formatter:
+    import structlog
+
+    pre = [
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _addContext,
+        structlog.processors.format_exc_info,
+    ]
+    if fmt == "json":
+        renderer: Any = structlog.processors.JSONRenderer(sort_keys=False)
+        pre.append(structlog.processors.EventRenamer("message"))
+    elif fmt == "long":
+        renderer = _long
+    else:
+        renderer = _console
+    return structlog.stdlib.ProcessorFormatter(
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        foreign_pre_chain=pre,
+    )
+
+
+def configureLogging(
+    levels: list[str] | tuple[str, ...] = (),
+    fmt: str = "console",
+    logFile: str | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    """Send log lines to ``stream`` (stderr) and optionally ``logFile``, at ``levels``.
+
+    ``levels`` are ``-L`` values: ``LEVEL`` for everything or ``COMPONENT=LEVEL``; later
+    values win. The default level is INFO.
+    """
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown log format {fmt!r}: choose from {', '.join(FORMATS)}")
+    parsed = [parseLevel(text) for text in levels]
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_pipetask", False):
+            root.removeHandler(handler)
+            handler.close()
+    handlers: list[logging.Handler] = [logging.StreamHandler(stream or sys.stderr)]
+    if logFile:
+        try:
+            handlers.append(logging.FileHandler(logFile, encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot open log file {logFile!r}: {exc.strerror}") from None
+    formatter = _formatter(fmt)
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        handler._pipetask = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    for component, level in parsed:
+        logging.getLogger(component or None).setLevel(level)
