@@ -46,7 +46,7 @@ def dataIdContext(dataId: Any):
 
 
 def parseLevel(text: str) -> tuple[str, int]:
-    """``"INFO"`` -> ``("", 20)``; ``"exampleTask.stats=DEBUG"`` -> ``("exampleTask.stats", 10)``."""
+    """Read one ``-L`` value: ``"INFO"`` -> ``("", 20)``; ``"a.b=DEBUG"`` -> ``("a.b", 10)``."""
     component, sep, level = text.rpartition("=")
     if not sep:
         component, level = "", text
@@ -78,10 +78,10 @@ def _console(logger: Any, method: str, eventDict: dict) -> str:
 
 def _long(logger: Any, method: str, eventDict: dict) -> str:
     label = f" ({eventDict['dataId']})" if "dataId" in eventDict else ""
+    where = f"({eventDict.get('file', '?')}:{eventDict.get('line', '?')})"
     text = (
         f"{eventDict.get('level', ''):<5} {eventDict.get('timestamp', '')} "
-        f"{eventDict.get('logger', 'root')}{label} "
-        f"({eventDict.get('file', '?')}:{eventDict.get('line', '?')}) - {eventDict.get('event', '')}"
+        f"{eventDict.get('logger', 'root')}{label} {where} - {eventDict.get('event', '')}"
     )
     return _withException(text, eventDict)
 
