@@ -1,0 +1,193 @@
+"""One data repository on disk: ``repo.toml``, the registry and the dataset files.
+
+``repo.toml`` is small::
+
+    # pipetask data repository
+    format = 1
+    camera = "test"
+    parents = ["../input"]      # relative to this repository
+
+Writing a dataset (``write``) keeps the registry and the files in step even if the process
+is killed at any moment:
+
+1. a ``pending`` row records the final and temporary paths (committed);
+2. the object is written to the temporary name (same directory, same extension) and fsynced;
+3. one transaction inserts the dataset row, deletes the pending row, renames the temporary
+   file to its final name, and commits.
+
+When a repository is opened for writing, pending rows left by dead processes are resolved:
+a temporary file still present means the rename never happened (the file and the row are
+dropped); otherwise the final file is complete and the row is registered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import ButlerError
+from . import atomic
+from .registry import FILENAME, Registry
+
+CONFIG_NAME = "repo.toml"
+FORMAT_VERSION = 1
+#: Pending writes of other hosts older than this are treated as abandoned.
+STALE_SECONDS = 24 * 3600
+
+
+def isRepository(root: str | Path) -> bool:
+    """Whether ``root`` holds a ``repo.toml``."""
+    return (Path(root) / CONFIG_NAME).is_file()
+
+
+def readRepoConfig(root: str | Path) -> dict[str, Any]:
+    """The parsed ``repo.toml`` of ``root`` (errors name the file)."""
+    root = Path(root)
+    path = root / CONFIG_NAME
+    if not root.exists():
+        raise ButlerError(f"repository {str(root)!r} does not exist")
+    if not path.is_file():
+        raise ButlerError(f"{str(root)!r} is not a pipetask repository (no {CONFIG_NAME})")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ButlerError(f"{path}: not valid TOML: {exc}") from None
+    camera = data.get("camera")
+    parents = data.get("parents", [])
+    if not isinstance(camera, str) or not camera:
+        raise ButlerError(f"{path}: 'camera' must name the repository's camera")
+    if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
+        raise ButlerError(f"{path}: 'parents' must be a list of paths")
+    return {"camera": camera, "parents": parents, "format": data.get("format", FORMAT_VERSION)}
+
+
+def writeRepoConfig(root: str | Path, camera: str, parents: list[str]) -> None:
+    """Write ``repo.toml`` (atomically); parent paths are stored relative to ``root``."""
+    import json
+
+    root = Path(root)
+    relative = [os.path.relpath(Path(p).resolve(), root.resolve()) for p in parents]
+    lines = [
+        "# pipetask data repository",
+        f"format = {FORMAT_VERSION}",
+        f"camera = {json.dumps(camera)}",
+        f"parents = [{', '.join(json.dumps(p) for p in relative)}]",
+        "",
+    ]
+    atomic.writeTextAtomic(root / CONFIG_NAME, "\n".join(lines))
+
+
+class Repository:
+    """A repository directory and its registry.
+
+    Parameters
+    ----------
+    root : str or Path
+        The repository directory (must hold ``repo.toml``).
+    keys : mapping of str to type
+        The camera's data-ID keys.
+    writable : bool
+        Open the registry for writing (and recover interrupted writes).
+    """
+
+    def __init__(self, root: str | Path, keys: Mapping[str, type], writable: bool) -> None:
+        self.root = Path(root).resolve()
+        info = readRepoConfig(self.root)
+        self.cameraName: str = info["camera"]
+        self.parentPaths = [(self.root / p).resolve() for p in info["parents"]]
+        self.writable = writable
+        self.registry = Registry(
+            str(self.root / FILENAME), keys, self.cameraName, readonly=not writable
+        )
+        if writable:
+            self.recover()
+
+    def __repr__(self) -> str:
+        return f"Repository({str(self.root)!r})"
+
+    @staticmethod
+    def create(root: str | Path, camera: str, parents: list[str] | None = None) -> None:
+        """Make ``root`` a repository of ``camera`` (it may exist and hold other files)."""
+        root = Path(root)
+        if isRepository(root):
+            raise ButlerError(f"{str(root)!r} is already a repository")
+        if root.exists() and not root.is_dir():
+            raise ButlerError(f"{str(root)!r} exists and is not a directory")
+        root.mkdir(parents=True, exist_ok=True)
+        writeRepoConfig(root, camera, list(parents or []))
+
+    def absolute(self, relative: str) -> Path:
+        """Absolute path of a dataset path relative to the repository root."""
+        return self.root / relative
+
+    # -- writes --------------------------------------------------------------------------
+    def write(
+        self,
+        datasetType: str,
+        dataId: Mapping[str, Any],
+        relative: str,
+        writer: Callable[[str], None],
+        doBackup: bool = False,
+    ) -> Path:
+        """Write one dataset atomically and register it (see the module docstring).
+
+        ``writer(tmpPath)`` creates the file. With ``doBackup`` an existing file is first
+        kept as ``<name>~1`` (newest backup). Returns the final path.
+        """
+        if not self.writable:
+            raise ButlerError(f"repository {str(self.root)!r} is open read-only")
+        final = self.absolute(relative)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = atomic.tempPath(final)
+        pendingId = self.registry.addPending(datasetType, dataId, relative, tmp, atomic.owner())
+        try:
+            _writeAt(tmp, writer)
+            if doBackup:
+                atomic.backup(final)
+            self.registry.completePending(
+                pendingId, datasetType, dataId, relative, lambda: atomic.replace(tmp, final)
+            )
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            with contextlib.suppress(Exception):
+                self.registry.dropPending(pendingId)
+            raise
+        return final
+
+    # -- recovery ------------------------------------------------------------------------
+    def recover(self) -> list[str]:
+        """Resolve writes interrupted by dead processes; returns what was done, per path."""
+        done: list[str] = []
+        for pendingId, dsType, dataId, relative, tmp, ownerText, created in (
+            self.registry.pendingRows()
+        ):
+            abandoned = atomic.ownerIsDead(ownerText) or time.time() - created > STALE_SECONDS
+            if not abandoned:
+                continue
+            final = self.absolute(relative)
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+                self.registry.dropPending(pendingId)
+                done.append(f"removed unfinished {relative}")
+            elif os.path.lexists(final):
+                self.registry.register(dsType, dataId, relative)
+                self.registry.dropPending(pendingId)
+                done.append(f"registered {relative}")
+            else:
+                self.registry.dropPending(pendingId)
+                done.append(f"dropped empty write of {relative}")
+        return done
+
+
+def _writeAt(tmp: str, writer: Callable[[str], None]) -> None:
+    writer(tmp)
+    if not os.path.lexists(tmp):
+        raise ButlerError(f"the storage format did not write {tmp}")
+    if not os.path.islink(tmp):
+        atomic.fsyncFile(tmp)
