@@ -117,4 +117,9 @@ class Task:
     def __reduce__(self):
         if self._parentTask is not None:
             raise TypeError("only a top-level task can be pickled")
-        return (type(self), (self.config, self._name))
+        return (_rebuildTask, (type(self), self.config, self._name))
+
+
+def _rebuildTask(cls: type[Task], config: Config, name: str) -> Task:
+    # Keywords, so that subclasses whose __init__ takes only **kwargs can be unpickled.
+    return cls(config=config, name=name)
