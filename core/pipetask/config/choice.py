@@ -112,7 +112,18 @@ class ConfigChoiceInstance:
     def target(self) -> Any:
         """The selected implementation (registry fields only)."""
         registry = self._field.registry
-        return None if registry is None or self._selection is None else registry[self._selection]
+        if registry is None or self._selection is None or self._field.multi:
+            return None
+        return registry[self._selection].target
+
+    @property
+    def targets(self) -> list[Any]:
+        """The selected implementations of a multi-selection registry field."""
+        registry = self._field.registry
+        if registry is None:
+            return []
+        selection = self._selection if self._field.multi else [self._selection]
+        return [registry[name].target for name in selection if name is not None]
 
     def __repr__(self) -> str:
         return f"<choice {self._selection!r} of {sorted(self._field.typemap)}>"

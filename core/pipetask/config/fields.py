@@ -315,9 +315,9 @@ class ListField(Field):
                 f"Value {value!r} is of incorrect type {typeName(type(value))}. "
                 f"Sequence type expected",
             )
-        items = [self.convertItem(instance, i, item) for i, item in enumerate(value)]
-        self.checkWhole(instance, items)
-        return items
+        # Item rules apply at once; length and listCheck wait for validate() (as in
+        # pex_config), so a default or a list being built step by step may be incomplete.
+        return [self.convertItem(instance, i, item) for i, item in enumerate(value)]
 
     def checkWhole(self, instance: Config | None, items: list) -> None:
         problem = _lengthProblem(self, len(items))
@@ -458,8 +458,12 @@ class DictField(Field):
         converted = {}
         for key, item in value.items():
             try:
+                if self.keytype is bool:
+                    # bool("False") is True: read back what toPlain wrote (str(True)).
+                    converted[{"True": True, "False": False}[key]] = item
+                    continue
                 converted[self.keytype(key)] = item
-            except ValueError:
+            except (KeyError, ValueError):
                 raise self.error(
                     instance, f"Key {key!r} cannot be read as {typeName(self.keytype)}"
                 ) from None
