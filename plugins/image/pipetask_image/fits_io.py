@@ -1,0 +1,276 @@
+"""Reading and writing images in the LSST FITS conventions.
+
+Two layouts are read:
+
+- the LSST multi-extension form: HDU 0 header only, HDU 1 image, HDU 2 mask (planes named
+  by ``MP_<NAME>`` keywords), HDU 3 variance, further HDUs ignored;
+- a plain image in HDU 0 (or in HDU 1 after an empty primary), which gets an empty mask
+  and a zero variance.
+
+Reading uses fitsio (cfitsio) when it is installed, because it decompresses ``.gz`` files
+faster than astropy with identical pixel values; astropy otherwise. Writing uses astropy
+and always produces the multi-extension form, gzip-compressed when the path ends in
+``.gz``, through a temporary file renamed into place.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+
+from .errors import ImageError
+from .mask_planes import FITS_PREFIX, planesFromHeader
+
+try:
+    import fitsio
+except ImportError:  # pragma: no cover - fitsio is a declared dependency
+    fitsio = None
+
+#: Readers accepted by :func:`readFitsPlanes`.
+READERS = ("fitsio", "astropy")
+DEFAULT_READER = "fitsio" if fitsio is not None else "astropy"
+
+#: Keywords that describe the layout of an HDU and are never copied between headers.
+STRUCTURAL_KEYWORDS = frozenset(
+    ["SIMPLE", "BITPIX", "EXTEND", "XTENSION", "PCOUNT", "GCOUNT", "BZERO", "BSCALE", "BLANK"]
+    + ["NAXIS", "NAXIS1", "NAXIS2", "NAXIS3", "EXTTYPE", "EXTNAME", "INHERIT", "CHECKSUM"]
+    + ["DATASUM", "END"]
+)
+
+GZIP_LEVEL = 6
+
+
+@dataclass
+class FitsPlanes:
+    """What a FITS file holds: planes (mask and variance may be absent) and headers."""
+
+    image: np.ndarray
+    mask: np.ndarray | None
+    variance: np.ndarray | None
+    maskPlanes: dict[str, int] | None
+    primaryHeader: fits.Header
+    imageHeader: fits.Header
+
+
+def _fail(path: str, reason: str) -> ImageError:
+    return ImageError(f"cannot read image from FITS file {path!r}: {reason}")
+
+
+def _firstLine(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def readFitsPlanes(path: str | os.PathLike[str], *, reader: str | None = None) -> FitsPlanes:
+    """Read the planes and headers of an image FITS file (gzip included).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    reader : {"fitsio", "astropy"}, optional
+        Library to read with; the fastest installed one by default.
+
+    Raises
+    ------
+    ImageError
+        If the file is missing, is not FITS, is corrupt or truncated, or holds no 2-D
+        image; the message names the file.
+    """
+    path = os.fspath(path)
+    reader = reader or DEFAULT_READER
+    if reader not in READERS:
+        raise ValueError(f"reader must be one of {READERS}, not {reader!r}")
+    if not os.path.isfile(path):
+        raise _fail(path, "no such file")
+    try:
+        if reader == "fitsio":
+            return _readWithFitsio(path)
+        return _readWithAstropy(path)
+    except ImageError:
+        raise
+    except (OSError, ValueError, TypeError, IndexError, EOFError, KeyError) as exc:
+        raise _fail(path, _firstLine(exc)) from exc
+
+
+Shape = tuple[int, ...] | None
+
+
+def _chooseLayout(path: str, dims: list[Shape]) -> tuple[int, int | None, int | None]:
+    """HDU indices of (image, mask, variance) from each HDU's shape (None: not an image)."""
+
+    def is2d(i: int) -> bool:
+        return i < len(dims) and dims[i] is not None and len(dims[i]) == 2  # type: ignore[arg-type]
+
+    if is2d(0):
+        return 0, None, None
+    if is2d(1) and is2d(2) and is2d(3):
+        if not dims[1] == dims[2] == dims[3]:
+            raise _fail(path, f"image, mask and variance shapes differ: {dims[1:4]}")
+        return 1, 2, 3
+    if is2d(1):
+        return 1, None, None
+    found = [d for d in dims if d]
+    detail = f"HDU shapes {found}" if found else "no HDU has pixel data"
+    raise _fail(path, f"no 2-D image ({detail})")
+
+
+def _readWithFitsio(path: str) -> FitsPlanes:
+    with fitsio.FITS(path) as hdus:
+        dims: list[tuple[int, ...] | None] = []
+        for hdu in hdus:
+            info = hdu.get_info()
+            if hdu.get_exttype() == "IMAGE_HDU" and info.get("ndims", 0) > 0:
+                dims.append(tuple(int(n) for n in info["dims"]))
+            else:
+                dims.append(None)
+        iImage, iMask, iVariance = _chooseLayout(path, dims)
+        primary = _astropyHeader(hdus[0].read_header())
+        imageHeader = primary if iImage == 0 else _astropyHeader(hdus[iImage].read_header())
+        image = hdus[iImage].read()
+        mask = variance = planes = None
+        if iMask is not None and iVariance is not None:
+            maskHeader = _astropyHeader(hdus[iMask].read_header())
+            planes = planesFromHeader(maskHeader.items())
+            mask = hdus[iMask].read()
+            variance = hdus[iVariance].read()
+    return FitsPlanes(image, mask, variance, planes, primary, imageHeader)
+
+
+def _astropyHeader(header: Any) -> fits.Header:
+    text = "".join(record["card_string"].ljust(80)[:80] for record in header.records())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fits.Header.fromstring(text)
+
+
+def _readWithAstropy(path: str) -> FitsPlanes:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fits.verify.VerifyWarning)
+        warnings.filterwarnings("error", message=".*truncated.*")
+        with fits.open(path, memmap=False, lazy_load_hdus=False) as hdus:
+            dims = [
+                tuple(hdu.data.shape)
+                if isinstance(hdu, fits.PrimaryHDU | fits.ImageHDU | fits.CompImageHDU)
+                and hdu.header.get("NAXIS", 0) > 0
+                and hdu.data is not None
+                else None
+                for hdu in hdus
+            ]
+            iImage, iMask, iVariance = _chooseLayout(path, dims)
+            primary = hdus[0].header.copy()
+            imageHeader = hdus[iImage].header.copy()
+            image = np.asarray(hdus[iImage].data)
+            mask = variance = planes = None
+            if iMask is not None and iVariance is not None:
+                planes = planesFromHeader(hdus[iMask].header.items())
+                mask = np.asarray(hdus[iMask].data)
+                variance = np.asarray(hdus[iVariance].data)
+    return FitsPlanes(image, mask, variance, planes, primary, imageHeader)
+
+
+_WCS_KEYWORD = re.compile(
+    r"^(WCSAXES|CTYPE|CRPIX|CRVAL|CDELT|CUNIT|CD\d_\d|PC\d_\d|PV\d_\d|CROTA|LONPOLE|LATPOLE"
+    r"|RADESYS|RADECSYS|EQUINOX|EPOCH|MJDREF|LTV|LTM|DATEREF|WCSNAME)"
+)
+
+
+def wcsCards(header: fits.Header) -> fits.Header:
+    """The WCS cards of ``header`` (all alternate WCSs included), in their order."""
+    cards = fits.Header()
+    for card in header.cards:
+        if _WCS_KEYWORD.match(card.keyword):
+            cards.append(fits.Card(card.keyword, card.value, card.comment), end=True)
+    return cards
+
+
+def copyCards(source: fits.Header | None, target: fits.Header) -> None:
+    """Copy the non-structural cards (comments and history included) of ``source``."""
+    if source is None:
+        return
+    for card in source.cards:
+        if card.keyword in STRUCTURAL_KEYWORDS or card.keyword.startswith(FITS_PREFIX):
+            continue
+        target.append(fits.Card(card.keyword, card.value, card.comment), end=True)
+
+
+def buildHduList(
+    image: np.ndarray,
+    mask: np.ndarray,
+    variance: np.ndarray,
+    maskPlanes: Mapping[str, int],
+    primaryCards: fits.Header | None = None,
+    imageCards: fits.Header | None = None,
+) -> fits.HDUList:
+    """The LSST multi-extension form of the three planes.
+
+    ``primaryCards`` go to HDU 0, ``imageCards`` (the WCS) to each plane's header.
+    """
+    with warnings.catch_warnings():
+        # Keywords longer than 8 characters become HIERARCH cards, as LSST writes them.
+        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        return _buildHduList(image, mask, variance, maskPlanes, primaryCards, imageCards)
+
+
+def _buildHduList(
+    image: np.ndarray,
+    mask: np.ndarray,
+    variance: np.ndarray,
+    maskPlanes: Mapping[str, int],
+    primaryCards: fits.Header | None,
+    imageCards: fits.Header | None,
+) -> fits.HDUList:
+    primary = fits.PrimaryHDU()
+    copyCards(primaryCards, primary.header)
+    hdus = [primary]
+    for data, exttype in ((image, "IMAGE"), (mask, "MASK"), (variance, "VARIANCE")):
+        hdu = fits.ImageHDU(data)
+        copyCards(imageCards, hdu.header)
+        hdu.header["INHERIT"] = True
+        hdu.header["EXTTYPE"] = exttype
+        if exttype == "MASK":
+            for name, bit in sorted(maskPlanes.items(), key=lambda item: item[1]):
+                hdu.header[FITS_PREFIX + name] = bit
+        hdus.append(hdu)
+    return fits.HDUList(hdus)
+
+
+def writeHduList(hdus: fits.HDUList, path: str | os.PathLike[str]) -> None:
+    """Write ``hdus`` to ``path`` atomically (gzip when it ends in ``.gz``).
+
+    The bytes go to a temporary file in the same directory, renamed over ``path`` once
+    complete, so a crash never leaves a truncated file under the final name.
+    """
+    path = os.fspath(path)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        hdus.writeto(buffer, output_verify="silentfix")
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if path.endswith(".gz"):
+                with gzip.GzipFile(
+                    filename="", fileobj=out, mode="wb", compresslevel=GZIP_LEVEL, mtime=0
+                ) as zipped:
+                    zipped.write(buffer.getbuffer())
+            else:
+                out.write(buffer.getbuffer())
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
