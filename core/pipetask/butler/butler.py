@@ -45,8 +45,11 @@ class Butler:
         output: str | Path | None = None,
         calib: str | Path | None = None,
     ) -> None:
-        self._args = (str(repo), None if output is None else str(output),
-                      None if calib is None else str(calib))
+        self._args = (
+            str(repo),
+            None if output is None else str(output),
+            None if calib is None else str(calib),
+        )
         repoRoot = Path(repo).resolve()
         info = readRepoConfig(repoRoot)
         self.camera: Camera = loadCamera(info["camera"])
@@ -157,8 +160,12 @@ class Butler:
         )
 
     def registerDatasetType(
-        self, name: str, keys: Sequence[str] | None = None, format: str = "json",
-        python: str = "", template: str | None = None,
+        self,
+        name: str,
+        keys: Sequence[str] | None = None,
+        format: str = "json",
+        python: str = "",
+        template: str | None = None,
     ) -> DatasetType:
         """Define a new output dataset type in the output repository (no obs package edit).
 
@@ -183,8 +190,9 @@ class Butler:
         keys = list(self.camera.keys if keys is None else keys)
         unknown = [k for k in keys if k not in self.camera.keys]
         if unknown:
-            raise DataIdError(f"unknown data ID key {unknown[0]!r}; valid keys: "
-                              f"{', '.join(self.camera.keys)}")
+            raise DataIdError(
+                f"unknown data ID key {unknown[0]!r}; valid keys: {', '.join(self.camera.keys)}"
+            )
         if template is None:
             ext = getattr(self._format(format), "extension", "")
             parts = "/".join(f"{k}={{{k}}}" for k in keys)
@@ -249,8 +257,9 @@ class Butler:
             if repo.registry.hasPath(relative):
                 path = repo.absolute(relative)
                 if not os.path.lexists(path):
-                    raise ButlerError(f"registry of {str(repo.root)!r} lists {relative} "
-                                      "but the file is missing")
+                    raise ButlerError(
+                        f"registry of {str(repo.root)!r} lists {relative} but the file is missing"
+                    )
                 return path
         return None
 
@@ -274,8 +283,12 @@ class Butler:
         return self._format(dsType.format).read(str(path))
 
     def put(
-        self, obj: Any, datasetType: str, dataId: Mapping[str, Any] | None = None,
-        doBackup: bool = False, **kw: Any,
+        self,
+        obj: Any,
+        datasetType: str,
+        dataId: Mapping[str, Any] | None = None,
+        doBackup: bool = False,
+        **kw: Any,
     ) -> Path:
         """Write a dataset to the output repository, atomically; returns its path.
 
@@ -297,7 +310,10 @@ class Butler:
         )
 
     def datasetExists(
-        self, datasetType: str, dataId: Mapping[str, Any] | None = None, write: bool = False,
+        self,
+        datasetType: str,
+        dataId: Mapping[str, Any] | None = None,
+        write: bool = False,
         **kw: Any,
     ) -> bool:
         """Whether the dataset exists in the chain (``write=True``: in the output only)."""
@@ -308,7 +324,10 @@ class Butler:
             return False
 
     def getUri(
-        self, datasetType: str, dataId: Mapping[str, Any] | None = None, write: bool = False,
+        self,
+        datasetType: str,
+        dataId: Mapping[str, Any] | None = None,
+        write: bool = False,
         **kw: Any,
     ) -> Path:
         """The file of a dataset: where it is found, or (``write=True``) where put writes it."""
@@ -333,10 +352,7 @@ class Butler:
                 rows[key] = None
         keys = list(self.camera.keys)
         ordered = sorted(rows, key=_sortKey)
-        return [
-            DataRef(self, datasetType, _toDataId(keys, r))
-            for r in ordered
-        ]
+        return [DataRef(self, datasetType, _toDataId(keys, r)) for r in ordered]
 
     def dataRef(
         self, datasetType: str, dataId: Mapping[str, Any] | None = None, **kw: Any
@@ -355,7 +371,8 @@ class Butler:
         dsType = self.getDatasetType(datasetType)
         where, params = query.where()
         results = [
-            rows for repo in self._searchChain(dsType)
+            rows
+            for repo in self._searchChain(dsType)
             if (rows := repo.registry.select(dsType.name, where, params))
         ]
         if len(results) == 1:
@@ -427,8 +444,7 @@ class DataRef:
         """Write ``obj`` as ``datasetType`` for this data ID into the output repository."""
         return self._butler.put(obj, datasetType or self.datasetType, {**self._dataId, **kw})
 
-    def datasetExists(self, datasetType: str | None = None, write: bool = False,
-                      **kw: Any) -> bool:
+    def datasetExists(self, datasetType: str | None = None, write: bool = False, **kw: Any) -> bool:
         """Whether ``datasetType`` exists for this data ID (``write``: in the output)."""
         return self._butler.datasetExists(
             datasetType or self.datasetType, {**self._dataId, **kw}, write=write
@@ -439,8 +455,9 @@ class DataRef:
         return self._butler.getUri(datasetType or self.datasetType, self._dataId, write=write)
 
 
-def iterDataRefs(butler: Butler, dataIds: Sequence[Mapping[str, Any]],
-                 datasetType: str | None = None) -> Iterator[DataRef]:
+def iterDataRefs(
+    butler: Butler, dataIds: Sequence[Mapping[str, Any]], datasetType: str | None = None
+) -> Iterator[DataRef]:
     """Data references for already-selected data IDs."""
     datasetType = datasetType or butler.camera.rawDatasetType
     for dataId in dataIds:

@@ -106,9 +106,7 @@ class Registry:
                 "CREATE TABLE IF NOT EXISTS dataset (id INTEGER PRIMARY KEY, "
                 f"dataset_type TEXT NOT NULL{keyColumns}, path TEXT NOT NULL UNIQUE)"
             )
-            conn.execute(
-                f"CREATE INDEX IF NOT EXISTS dataset_keys ON dataset ({indexColumns})"
-            )
+            conn.execute(f"CREATE INDEX IF NOT EXISTS dataset_keys ON dataset ({indexColumns})")
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS dataset_type (name TEXT PRIMARY KEY, "
                 "template TEXT NOT NULL, format TEXT NOT NULL, python TEXT, calib INTEGER)"
@@ -262,8 +260,9 @@ class Registry:
             )
 
     # -- the write protocol --------------------------------------------------------------
-    def addPending(self, datasetType: str, dataId: Mapping[str, Any], path: str, tmp: str,
-                   ownerText: str) -> int:
+    def addPending(
+        self, datasetType: str, dataId: Mapping[str, Any], path: str, tmp: str, ownerText: str
+    ) -> int:
         """Record a write about to start; returns the pending row's id."""
         with self.transaction() as conn:
             cursor = conn.execute(
@@ -273,8 +272,14 @@ class Registry:
             )
             return int(cursor.lastrowid or 0)
 
-    def completePending(self, pendingId: int, datasetType: str, dataId: Mapping[str, Any],
-                        path: str, rename: Callable[[], None]) -> None:
+    def completePending(
+        self,
+        pendingId: int,
+        datasetType: str,
+        dataId: Mapping[str, Any],
+        path: str,
+        rename: Callable[[], None],
+    ) -> None:
         """Register the dataset, drop the pending row and rename, in one transaction.
 
         If ``rename`` fails the transaction rolls back. If the process dies after the
@@ -282,8 +287,9 @@ class Registry:
         recovery finds the file in place.
         """
         with self.transaction() as conn:
-            conn.execute(self._insertSql("INSERT OR REPLACE"),
-                         self._rowValues(datasetType, dataId, path))
+            conn.execute(
+                self._insertSql("INSERT OR REPLACE"), self._rowValues(datasetType, dataId, path)
+            )
             conn.execute("DELETE FROM pending WHERE id = ?", [pendingId])
             rename()
 
@@ -305,5 +311,6 @@ class Registry:
     def register(self, datasetType: str, dataId: Mapping[str, Any], path: str) -> None:
         """Register a dataset whose file is already in place (used by recovery)."""
         with self.transaction() as conn:
-            conn.execute(self._insertSql("INSERT OR REPLACE"),
-                         self._rowValues(datasetType, dataId, path))
+            conn.execute(
+                self._insertSql("INSERT OR REPLACE"), self._rowValues(datasetType, dataId, path)
+            )

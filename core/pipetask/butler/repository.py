@@ -164,9 +164,15 @@ class Repository:
     def recover(self) -> list[str]:
         """Resolve writes interrupted by dead processes; returns what was done, per path."""
         done: list[str] = []
-        for pendingId, dsType, dataId, relative, tmp, ownerText, created in (
-            self.registry.pendingRows()
-        ):
+        for (
+            pendingId,
+            dsType,
+            dataId,
+            relative,
+            tmp,
+            ownerText,
+            created,
+        ) in self.registry.pendingRows():
             abandoned = atomic.ownerIsDead(ownerText) or time.time() - created > STALE_SECONDS
             if not abandoned:
                 continue

@@ -1,0 +1,58 @@
+"""The ``synth`` camera: a 2x4 mosaic of 544x512-pixel CCDs (512 data + 32 overscan columns).
+
+Data IDs have keys ``visit`` and ``ccd`` (both int), read at ingest from the ``VISIT`` and
+``CCD`` keywords of the primary header, whatever the file is called.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipetask.butler.camera import Amplifier, Camera, DatasetType, Detector, IngestRule
+
+from . import fitsfile
+
+EXPOSURE = "pipetask_image:Exposure"
+#: Pixels per side of a CCD's data section, and overscan columns, as simulated by default.
+SIZE = 512
+OVERSCAN = 32
+NCCD = 8
+
+
+class SynthCamera(Camera):
+    """A camera whose ingest rules read FITS headers with astropy."""
+
+    def readHeader(self, path: str, hdu: int = 0) -> dict[str, Any]:
+        return fitsfile.readHeader(path, hdu)
+
+    def verifyFile(self, path: str) -> None:
+        fitsfile.verifyFile(path)
+
+
+def _detector(ccd: int) -> Detector:
+    amp = Amplifier(
+        "A",
+        dataSec=f"[1:{SIZE},1:{SIZE}]",
+        biasSec=f"[{SIZE + 1}:{SIZE + OVERSCAN},1:{SIZE}]",
+    )
+    return Detector(ccd, f"S{ccd // 4}{ccd % 4}", (SIZE + OVERSCAN, SIZE), (amp,))
+
+
+camera = SynthCamera(
+    name="synth",
+    keys={"visit": int, "ccd": int},
+    datasetTypes=[
+        DatasetType("raw", "raw/v{visit}/raw_v{visit}_c{ccd}.fits", EXPOSURE, "fits"),
+        DatasetType(
+            "postISRCCD", "postISRCCD/v{visit}/postISRCCD_v{visit}_c{ccd}.fits", EXPOSURE, "fits"
+        ),
+        DatasetType("calexp", "calexp/v{visit}/calexp_v{visit}_c{ccd}.fits", EXPOSURE, "fits"),
+        DatasetType("src", "src/v{visit}/src_v{visit}_c{ccd}.json", "builtins:dict", "json"),
+        DatasetType("bias", "bias/bias_c{ccd}.fits", EXPOSURE, "fits", calib=True),
+        DatasetType("flat", "flat/flat_c{ccd}.fits", EXPOSURE, "fits", calib=True),
+    ],
+    ingestRules=[IngestRule(r"\.fits(?:\.gz)?$", {"visit": "VISIT", "ccd": "CCD"})],
+    configDir=Path(__file__).parent / "config",
+    detectors=[_detector(ccd) for ccd in range(NCCD)],
+)
