@@ -33,6 +33,16 @@ class Task:
     _DefaultName: ClassVar[str]
     #: Set False in a task that cannot run in several processes at once (``-j``).
     canMultiprocess: ClassVar[bool] = True
+    # Command-line tasks (those with ``runDataRef(dataRef)``) may also set:
+    #: Dataset type whose data IDs ``--id`` selects (default: the camera's raw type).
+    inputDatasetType: ClassVar[str | None] = None
+    #: Dataset types ``runDataRef`` writes; ``--skip-existing`` skips a data ID when all
+    #: of them (and its metadata) exist in the output.
+    outputDatasetTypes: ClassVar[tuple[str, ...]] = ()
+    #: Whether a run stores the config (and package versions) and compares it next time.
+    storeConfig: ClassVar[bool] = True
+    #: Whether a run stores this task's metadata for each data ID that succeeds.
+    storeMetadata: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -1,0 +1,100 @@
+"""Debug variables (``--debug``), distinct from log levels.
+
+A task asks ``pipetask.debug.Info(self.getFullName()).display``; a variable never set is
+``False``. Variables come from a TOML file::
+
+    [exampleTask]
+    display = true
+
+or, as in the original, from a ``debug.py`` that sets ``Info(name).display = True`` or
+replaces ``pipetask.debug.Info`` with its own function. ``pipetask run --debug`` reads
+``debug.toml`` (else ``debug.py``) from the working directory, or the file given with
+``--debug-file``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tomllib
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_FILES = ("debug.toml", "debug.py")
+
+
+class DebugInfo:
+    """The debug variables of one task or module; unknown ones are ``False``."""
+
+    def __init__(self, name: str) -> None:
+        object.__setattr__(self, "_name", name)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return False
+
+    def __repr__(self) -> str:
+        items = {k: v for k, v in vars(self).items() if not k.startswith("_")}
+        return f"DebugInfo({self._name!r}, {items})"
+
+
+_infos: dict[str, DebugInfo] = {}
+
+
+def getInfo(name: str) -> DebugInfo:
+    """The debug variables of ``name`` (made on first use)."""
+    info = _infos.get(name)
+    if info is None:
+        info = _infos[name] = DebugInfo(name)
+    return info
+
+
+#: What tasks call; a ``debug.py`` may replace it (``pipetask.debug.Info = myInfo``).
+Info = getInfo
+
+
+def reset() -> None:
+    """Forget every debug variable (and any replacement of :data:`Info`)."""
+    global Info
+    _infos.clear()
+    Info = getInfo
+
+
+def findDefaultFile(directory: str = ".") -> str | None:
+    """``debug.toml`` or ``debug.py`` in ``directory``, if there is one."""
+    for name in DEFAULT_FILES:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            return os.path.abspath(path)
+    return None
+
+
+def loadDebugFile(path: str) -> None:
+    """Set debug variables from a TOML file or run a ``debug.py`` module."""
+    if path.endswith(".py"):
+        spec = importlib.util.spec_from_file_location("debug", path)
+        if spec is None or spec.loader is None:
+            raise ConfigError(f"cannot load debug file {path!r}")
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except FileNotFoundError:
+            raise ConfigError(f"debug file {path!r} not found") from None
+        return
+    try:
+        with open(path, "rb") as stream:
+            data = tomllib.load(stream)
+    except FileNotFoundError:
+        raise ConfigError(f"debug file {path!r} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    for name, variables in data.items():
+        if not isinstance(variables, dict):
+            raise ConfigError(
+                f"{path}: [{name}] must be a table of debug variables, not {variables!r}"
+            )
+        info = getInfo(name)
+        for key, value in variables.items():
+            setattr(info, key, value)

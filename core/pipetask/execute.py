@@ -1,0 +1,109 @@
+"""Executing a selected run: stored-config checks, the executor loop, summary, exit status."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from .config.nested import targetPath
+from .execution.base import FAILED
+from .execution.job import Job
+from .persistence import checkStoredConfig, checkStoredVersions
+from .runner import EXIT_INTERRUPTED, exitStatus, summarize
+
+if TYPE_CHECKING:
+    from .butler import Butler
+    from .config import Config
+    from .execution.base import Executor, Outcome
+    from .runner import RunOptions
+
+log = logging.getLogger("pipetask.run")
+
+
+def chooseExecutor(taskClass: type, options: RunOptions) -> Executor:
+    """The executor the options ask for: ``--executor``, else ``process`` for ``-j N > 1``."""
+    from .plugins import load_item
+
+    name = options.executor or ("process" if options.processes > 1 else "serial")
+    if name == "process" and options.timeout is None and options.processes == 1:
+        name = "serial"
+    if name != "serial" and not getattr(taskClass, "canMultiprocess", True):
+        log.warning("This task does not support multiprocessing; using one process")
+        name = "serial"
+    if name == "serial" and options.timeout:
+        # A timeout needs a process that can be stopped: one worker process.
+        name = "process"
+    executorClass = load_item("executor", name)
+    settings: dict[str, Any] = {"timeout": options.timeout}
+    if options.scheduler:
+        settings["scheduler"] = options.scheduler
+    return executorClass(processes=options.processes, **settings)
+
+
+def execute(
+    taskClass: type,
+    config: Config,
+    butler: Butler,
+    dataIds: list[dict[str, Any]],
+    datasetType: str,
+    options: RunOptions,
+) -> int:
+    """Check stored config and versions, run every data ID, summarize; the exit status."""
+    taskName = options.task
+    if getattr(taskClass, "storeConfig", True):
+        checkStoredConfig(
+            butler, taskName, config, options.clobberConfig, backup=not options.noBackupConfig
+        )
+        if not options.noVersions:
+            checkStoredVersions(
+                butler, taskClass, options.clobberConfig, backup=not options.noBackupConfig
+            )
+    debugFile = _debugFile(options)
+    job = Job(
+        taskName=taskName,
+        taskTarget=targetPath(taskClass),
+        configText=config.toToml(),
+        repo=str(butler.root),
+        output=None if options.output is None else str(butler.outputRoot),
+        calib=options.calib and str(butler._args[2]),
+        datasetType=datasetType,
+        storeMetadata=getattr(taskClass, "storeMetadata", True),
+        doraise=options.doraise,
+        debugFile=debugFile,
+    )
+    executor = chooseExecutor(taskClass, options)
+    outcomes: list[Outcome] = []
+    start = time.perf_counter()
+    interrupted = False
+    try:
+        for outcome in executor.run(job, dataIds):
+            outcomes.append(outcome)
+            if outcome.status == FAILED and options.doraise:
+                if outcome.traceback:
+                    print(outcome.traceback.rstrip(), file=sys.stderr)
+                log.error("stopping at the first failure (--doraise)")
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        executor.close()
+    failures = summarize(taskName, outcomes, len(dataIds), time.perf_counter() - start, interrupted)
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return exitStatus(failures)
+
+
+def _debugFile(options: RunOptions) -> str | None:
+    from .debug import findDefaultFile, loadDebugFile
+
+    if not options.debug:
+        return None
+    path = options.debugFile or findDefaultFile()
+    if path is None:
+        log.warning("--debug: no debug.toml or debug.py in the working directory")
+        return None
+    loadDebugFile(path)  # fail early, in the parent, on a bad file
+    log.info("debug variables from %s", path)
+    return path

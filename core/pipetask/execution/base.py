@@ -1,0 +1,59 @@
+"""The executor interface and the outcome of one data ID."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .job import Job
+
+OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+
+
+@dataclass
+class Outcome:
+    """What happened to one data ID.
+
+    ``error`` is one line (``ExcType: message``); ``traceback`` is the formatted traceback
+    for unexpected exceptions (empty for a ``TaskError``); ``taskTime`` is the time spent
+    inside the task itself, ``duration`` the whole time including the framework's work.
+    """
+
+    dataId: dict[str, Any]
+    status: str
+    error: str = ""
+    traceback: str = ""
+    duration: float = 0.0
+    taskTime: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the data ID succeeded."""
+        return self.status == OK
+
+
+class Executor:
+    """Runs a job over data IDs and streams back outcomes, in any order.
+
+    Subclasses implement :meth:`run`. ``processes`` is the ``-j`` value; ``options`` are
+    executor-specific settings from the command line (e.g. a scheduler address).
+    """
+
+    name = ""
+
+    def __init__(self, processes: int = 1, **options: Any) -> None:
+        self.processes = max(1, int(processes))
+        self.options = options
+
+    def run(self, job: Job, dataIds: Sequence[dict[str, Any]]) -> Iterator[Outcome]:
+        """Process every data ID; yield an :class:`Outcome` for each as it finishes.
+
+        With ``job.doraise``, stop at the first failure and raise it.
+        """
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release workers; called once when the run ends, even after an error."""

@@ -1,0 +1,116 @@
+"""A job (what every worker needs, picklable) and the worker that runs it per data ID.
+
+A worker builds the task and the Butler once, from the job, and then processes any number
+of data IDs; executors keep one worker per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import TaskError
+from ..logs import dataIdContext
+from .base import FAILED, OK, Outcome
+
+log = logging.getLogger("pipetask.run")
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything needed to run one task over data IDs, in any process.
+
+    The config travels as TOML text and the task as an import path, so a job pickles
+    cheaply and each worker rebuilds exactly the parent's task.
+    """
+
+    taskName: str
+    taskTarget: str
+    configText: str
+    repo: str
+    output: str | None = None
+    calib: str | None = None
+    datasetType: str = "raw"
+    storeMetadata: bool = True
+    doraise: bool = False
+    debugFile: str | None = None
+    logLevels: tuple[str, ...] = ()
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+class Worker:
+    """Builds the task and Butler of a job once; :meth:`process` runs one data ID."""
+
+    def __init__(self, job: Job) -> None:
+        from ..butler import Butler
+        from ..debug import loadDebugFile
+        from ..plugins import load
+
+        self.job = job
+        if job.debugFile:
+            loadDebugFile(job.debugFile)
+        taskClass = load(job.taskTarget)
+        config = taskClass.ConfigClass.fromToml(job.configText, source="<job>")
+        self.task = taskClass(config=config)
+        self.butler = Butler(job.repo, output=job.output, calib=job.calib)
+
+    def process(self, dataId: dict[str, Any]) -> Outcome:
+        """Run the task on one data ID; never raises for a failure of the task."""
+        start = time.perf_counter()
+        job, task = self.job, self.task
+        with dataIdContext(dataId):
+            taskTime = 0.0
+            try:
+                ref = self.butler.dataRef(job.datasetType, dataId)
+                task.emptyMetadata()
+                t0 = time.perf_counter()
+                try:
+                    task.runDataRef(ref)
+                finally:
+                    taskTime = time.perf_counter() - t0
+                outcome = Outcome(dataId, OK)
+            except Exception as exc:  # a failing data ID must not stop the run
+                outcome = self._failure(dataId, exc)
+            if job.storeMetadata:
+                self._storeMetadata(dataId)
+        outcome.taskTime = taskTime
+        outcome.duration = time.perf_counter() - start
+        return outcome
+
+    def _failure(self, dataId: dict[str, Any], exc: Exception) -> Outcome:
+        expected = isinstance(exc, TaskError)
+        error = f"{type(exc).__name__}: {exc}"
+        text = "".join(traceback.format_exception(exc))
+        if expected and not log.isEnabledFor(logging.DEBUG):
+            log.error("Failed on dataId=%s: %s", dataId, error)
+        else:
+            log.error("Failed on dataId=%s: %s\n%s", dataId, error, text.rstrip())
+        keep = text if (self.job.doraise or not expected) else ""
+        return Outcome(dataId, FAILED, error=error, traceback=keep)
+
+    def _storeMetadata(self, dataId: dict[str, Any]) -> None:
+        try:
+            self.butler.put(self.task.getFullMetadata(), f"{self.job.taskName}_metadata", dataId)
+        except Exception as exc:
+            log.warning("Could not persist metadata for dataId=%s: %s", dataId, exc)
+
+
+_workers: dict[str, Worker] = {}
+
+
+def workerFor(job: Job) -> Worker:
+    """The worker of ``job`` in this process, built on first use."""
+    worker = _workers.get(job.key)
+    if worker is None:
+        _workers.clear()
+        worker = _workers[job.key] = Worker(job)
+    return worker
+
+
+def processOne(job: Job, dataId: dict[str, Any]) -> Outcome:
+    """Run one data ID of ``job`` in this process (the unit executors ship to workers)."""
+    return workerFor(job).process(dataId)

@@ -1,0 +1,208 @@
+"""The process-pool executor (``-j N``): N local worker processes, each building the task once.
+
+The parent hands one data ID at a time to each idle worker over a pipe, so it always
+knows which data ID a worker holds: a worker that dies (killed, segfault, out of memory)
+or runs past the timeout fails only that data ID, and a fresh worker takes its place.
+Log records from the workers come back through a queue and are written by the parent's
+handlers, labelled with their data ID.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import logging.handlers
+import multiprocessing
+import os
+import signal
+import time
+import traceback
+from collections import deque
+from collections.abc import Iterator, Sequence
+from multiprocessing.connection import wait
+from typing import Any
+
+from ..logs import currentDataId
+from .base import FAILED, Executor, Outcome
+from .job import Job, processOne
+
+log = logging.getLogger("pipetask.run")
+
+
+class _DataIdFilter(logging.Filter):
+    """Carry the current data ID on each record across the process boundary."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.dataId = currentDataId.get()
+        return True
+
+
+def _levels() -> dict[str, int]:
+    """The log levels set in this process, to repeat in the workers."""
+    levels = {"": logging.getLogger().level}
+    for name, logger in logging.Logger.manager.loggerDict.items():
+        if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET:
+            levels[name] = logger.level
+    return levels
+
+
+def _workerMain(conn: Any, job: Job, queue: Any, levels: dict[str, int]) -> None:
+    """A worker process: receive ``(index, dataId)``, send back ``(index, Outcome)``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.handlers.QueueHandler(queue)
+    handler.addFilter(_DataIdFilter())
+    root.addHandler(handler)
+    for name, level in levels.items():
+        logging.getLogger(name or None).setLevel(level)
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        index, dataId = message
+        try:
+            outcome = processOne(job, dataId)
+        except BaseException as exc:  # building the task or Butler failed
+            outcome = Outcome(
+                dataId,
+                FAILED,
+                error=f"{type(exc).__name__}: {exc}",
+                traceback="".join(traceback.format_exception(exc)),
+            )
+            log.error("Failed on dataId=%s: %s", dataId, outcome.error)
+        conn.send((index, outcome))
+
+
+def startMethod() -> str:
+    """``fork`` where available (workers start in milliseconds and share imports made so
+    far), else ``spawn``; ``PIPETASK_START_METHOD`` overrides."""
+    method = os.environ.get("PIPETASK_START_METHOD")
+    if method:
+        return method
+    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+class _Slot:
+    """One worker process and the data ID it holds."""
+
+    def __init__(self, ctx: Any, job: Job, queue: Any, levels: dict[str, int]) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(
+            target=_workerMain, args=(child, job, queue, levels), daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.held: tuple[int, dict[str, Any], float] | None = None
+
+    def give(self, index: int, dataId: dict[str, Any]) -> None:
+        self.conn.send((index, dataId))
+        self.held = (index, dataId, time.monotonic())
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.process.kill()
+        else:
+            with contextlib.suppress(OSError):
+                self.conn.send(None)
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+def _deathMessage(process: Any) -> str:
+    code = process.exitcode
+    if code is not None and code < 0:
+        try:
+            return f"WorkerDied: the worker process was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            pass
+    return f"WorkerDied: the worker process exited with status {code}"
+
+
+class ProcessExecutor(Executor):
+    """Run data IDs in ``processes`` local worker processes.
+
+    Options: ``timeout`` (seconds per data ID; a worker past it is killed and its data ID
+    fails).
+    """
+
+    name = "process"
+
+    def run(self, job: Job, dataIds: Sequence[dict[str, Any]]) -> Iterator[Outcome]:
+        if not dataIds:
+            return
+        ctx = multiprocessing.get_context(startMethod())
+        queue = ctx.Queue()
+        listener = logging.handlers.QueueListener(queue, *logging.getLogger().handlers)
+        listener.start()
+        levels = _levels()
+        timeout = self.options.get("timeout")
+        todo = deque(enumerate(dataIds))
+        slots = [_Slot(ctx, job, queue, levels) for _ in range(min(self.processes, len(dataIds)))]
+        try:
+            while todo or any(slot.held for slot in slots):
+                for slot in slots:
+                    if slot.held is None and todo:
+                        slot.give(*todo.popleft())
+                busy = [slot for slot in slots if slot.held]
+                waitFor = [s.conn for s in busy] + [s.process.sentinel for s in busy]
+                ready = set(wait(waitFor, timeout=self._waitTime(busy, timeout)))
+                for i, slot in enumerate(slots):
+                    if slot.held is None:
+                        continue
+                    outcome = self._collect(slot, ready, timeout)
+                    if outcome is None:
+                        continue
+                    if outcome.extra.get("replace"):
+                        slot.stop(kill=True)
+                        slots[i] = _Slot(ctx, job, queue, levels)
+                    yield outcome
+        finally:
+            for slot in slots:
+                slot.stop(kill=slot.held is not None)
+            listener.stop()
+            queue.close()
+
+    @staticmethod
+    def _waitTime(busy: list[_Slot], timeout: float | None) -> float | None:
+        if not timeout:
+            return None
+        now = time.monotonic()
+        return max(0.0, min(s.held[2] + timeout - now for s in busy if s.held))
+
+    @staticmethod
+    def _collect(slot: _Slot, ready: set, timeout: float | None) -> Outcome | None:
+        """The outcome of ``slot``'s data ID if it is over (done, dead or timed out)."""
+        index, dataId, started = slot.held  # type: ignore[misc]
+        if slot.conn in ready or slot.process.sentinel in ready:
+            try:
+                if slot.conn.poll():
+                    _, outcome = slot.conn.recv()
+                    slot.held = None
+                    return outcome
+            except (EOFError, OSError):
+                pass
+            if not slot.process.is_alive():
+                slot.held = None
+                error = _deathMessage(slot.process)
+                log.error("Failed on dataId=%s: %s", dataId, error)
+                return Outcome(dataId, FAILED, error=error, extra={"replace": True})
+        if timeout and time.monotonic() - started > timeout:
+            slot.held = None
+            error = f"TimeoutError: no result after {timeout:g} s (--timeout); worker stopped"
+            log.error("Failed on dataId=%s: %s", dataId, error)
+            return Outcome(
+                dataId,
+                FAILED,
+                error=error,
+                duration=time.monotonic() - started,
+                extra={"replace": True},
+            )
+        return None

@@ -1,0 +1,207 @@
+"""The runner behind ``pipetask run``: config, selection, persistence, execution, summary.
+
+Data moves one way: options -> config and data IDs -> stored-config check -> executor ->
+outcomes -> summary and exit status. Nothing here parses command-line strings beyond
+handing ``-c`` values to the config layer and ``--id`` tokens to the data-ID grammar.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError, PipetaskError
+from .show import ShowRequest
+
+log = logging.getLogger("pipetask.run")
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+MAX_FAILURE_STATUS = 100
+
+
+@dataclass
+class RunOptions:
+    """Everything ``pipetask run`` was asked to do, independent of argparse."""
+
+    task: str
+    repo: str | None = None
+    ids: list[list[str]] | None = None
+    output: str | None = None
+    calib: str | None = None
+    file: str | None = None
+    overrides: list[tuple[str, str]] = field(default_factory=list)
+    clobberConfig: bool = False
+    noBackupConfig: bool = False
+    noVersions: bool = False
+    show: list[str] = field(default_factory=list)
+    debug: bool = False
+    debugFile: str | None = None
+    doraise: bool = False
+    logLevels: list[str] = field(default_factory=list)
+    logFormat: str = "console"
+    logFile: str | None = None
+    processes: int = 1
+    executor: str | None = None
+    scheduler: str | None = None
+    timeout: float | None = None
+    skipExisting: bool = False
+
+    @classmethod
+    def fromArgs(cls, args: Any) -> RunOptions:
+        """Options from the ``pipetask run`` argparse namespace."""
+        logFormat = args.log_format or ("long" if args.longlog else "console")
+        return cls(
+            task=args.task,
+            repo=args.repo,
+            ids=args.ids,
+            output=args.output,
+            calib=args.calib,
+            file=args.file,
+            overrides=list(args.overrides or []),
+            clobberConfig=args.clobber_config,
+            noBackupConfig=args.no_backup_config,
+            noVersions=args.no_versions,
+            show=[item for group in (args.show or []) for item in group],
+            debug=args.debug or bool(args.debug_file),
+            debugFile=args.debug_file,
+            doraise=args.doraise,
+            logLevels=[level for group in args.logLevels for level in group],
+            logFormat=logFormat,
+            logFile=args.log_file,
+            processes=args.processes,
+            executor=args.executor,
+            scheduler=args.scheduler,
+            timeout=args.timeout,
+            skipExisting=args.skip_existing,
+        )
+
+
+def rootedPath(path: str | None, envName: str) -> str | None:
+    """``path`` under ``$envName`` when it is relative and the variable is set."""
+    if path is None:
+        return None
+    base = os.environ.get(envName)
+    if base and not os.path.isabs(path):
+        path = os.path.join(base, path)
+    return os.path.abspath(path)
+
+
+def runTask(options: RunOptions) -> int:
+    """Run a command-line task as ``pipetask run`` does; returns the exit status."""
+    from .logs import configureLogging
+
+    configureLogging(options.logLevels, options.logFormat, options.logFile)
+    try:
+        return _run(options)
+    except PipetaskError as exc:
+        log.debug("set-up failed", exc_info=True)
+        print(f"pipetask: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _run(options: RunOptions) -> int:
+    from .plugins import catalog, load
+    from .setup import applyOverrides, openButler
+
+    show = ShowRequest.parse(options.show)
+    desc = catalog().get("task", options.task)
+    taskClass = load(desc.target)
+    if not callable(getattr(taskClass, "runDataRef", None)):
+        cmdline = ", ".join(catalog().names("task", "cmdline")) or "none installed"
+        raise ConfigError(
+            f"task {options.task!r} is not a command-line task (it has no runDataRef); "
+            f"command-line tasks: {cmdline}"
+        )
+    if options.file:
+        from .single_file import runOnFile
+
+        config = applyOverrides(taskClass, options, camera=None)
+        if _show(show, options, taskClass, config, []):
+            return 0
+        return runOnFile(taskClass, config, options)
+    if not options.repo:
+        raise ConfigError("a repository is required: pipetask run TASK REPO (or --file PATH)")
+    butler = openButler(options)
+    config = applyOverrides(taskClass, options, camera=butler.camera)
+    stop = (show.config or show.history or show.tasks) and _show(
+        show, options, taskClass, config, None
+    )
+    if stop and not show.data:
+        return 0
+    try:
+        config.validate()
+    except PipetaskError as exc:
+        raise ConfigError(f"invalid config: {exc}") from None
+    config.freeze()
+    datasetType = getattr(taskClass, "inputDatasetType", None) or butler.camera.rawDatasetType
+    dataIds = butler.selectDataIds(options.ids, datasetType)
+    if show.data:
+        from .show import dataIdLine
+
+        for dataId in dataIds:
+            print(dataIdLine(dataId))
+    if show.any and not show.run:
+        return 0
+    if not dataIds:
+        log.warning(
+            "Not running the task because there is no data to process; "
+            "you may preview data with --show data"
+        )
+        return 0
+    from .execute import execute
+
+    return execute(taskClass, config, butler, dataIds, datasetType, options)
+
+
+def _show(show: ShowRequest, options: RunOptions, taskClass, config, dataIds) -> bool:
+    """Print config, history and task tree requests; whether to stop here."""
+    from .show import configText, historyText, taskTree
+
+    for pattern in show.config:
+        print(configText(config, pattern), end="" if pattern is None else "\n")
+    for pattern in show.history:
+        print(historyText(config, pattern))
+    if show.tasks:
+        print(taskTree(options.task, taskClass, config))
+    return show.any and not show.run
+
+
+def summarize(taskName: str, outcomes: list, total: int, elapsed: float, interrupted=False):
+    """Log the summary of a run; returns the number of failures."""
+    from .dataid import formatDataId
+    from .execution.base import FAILED, OK, SKIPPED
+
+    counts = {OK: 0, FAILED: 0, SKIPPED: 0}
+    for outcome in outcomes:
+        counts[outcome.status] += 1
+    notRun = total - len(outcomes)
+    tail = f"; {notRun} not run (interrupted)" if interrupted else ""
+    log.info(
+        "%s: %d succeeded, %d failed, %d skipped of %d data IDs in %.2f s%s",
+        taskName,
+        counts[OK],
+        counts[FAILED],
+        counts[SKIPPED],
+        total,
+        elapsed,
+        tail,
+    )
+    for outcome in outcomes:
+        if outcome.status == FAILED:
+            log.info("  failed %s: %s", formatDataId(outcome.dataId), outcome.error)
+    return counts[FAILED]
+
+
+def exitStatus(failures: int) -> int:
+    """The number of failures, capped so it never wraps to 0."""
+    return min(failures, MAX_FAILURE_STATUS)
+
+
+def elapsedSince(start: float) -> float:
+    """Seconds since ``start`` (a ``time.perf_counter`` value)."""
+    return time.perf_counter() - start
