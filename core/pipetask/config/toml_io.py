@@ -83,6 +83,8 @@ def _dumpTable(config: Config, path: tuple[str, ...], lines: list[str]) -> None:
     for name, field in config._fields.items():
         if isinstance(field, ConfigField | ConfigurableField | ConfigChoiceField):
             nested.append((name, field))
+            if isinstance(field, ConfigChoiceField) and config._storage[name]._selection is None:
+                unset.append(name)  # no selection: TOML has no null, so list it in _unset
             continue
         value = config._storage[name]
         lines.extend(_comment(field.doc))
@@ -120,6 +122,8 @@ def _dumpTable(config: Config, path: tuple[str, ...], lines: list[str]) -> None:
             key = NAMES if field.multi else NAME
             if instance._selection is not None:
                 lines.append(f"{key} = {tomlValue(instance._selection)}")
+            for choice in field._selected(config):
+                instance[choice]  # the selected configs are part of the effective config
             for choice, child in instance._configs.items():
                 lines.append("")
                 lines.append(_header(sub + (choice,)))
