@@ -1,0 +1,229 @@
+"""What a run records in its output repository: task config, package versions, metadata.
+
+- The task's config is stored as ``config/<task>.toml`` (dataset ``<task>_config``). A
+  later run of the task into the same output compares its config with the stored one and
+  refuses, listing every difference, unless told to replace it (the old file is kept as
+  ``<task>.toml~1``, the newest backup, unless backups are turned off).
+- Package versions (``importlib.metadata`` versions of pipetask, its installed plugins and
+  the imported libraries, plus Python) are stored as ``config/packages.json`` (dataset
+  ``packages``) and compared the same way on the packages both runs know; new packages are
+  merged in.
+- Task metadata (timings, peak memory...) is stored per data ID as JSON
+  (dataset ``<task>_metadata``).
+
+Only the output repository is consulted: configs stored in parent repositories never make a
+new output refuse to start.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .butler import Butler
+
+DEFAULT_HINT = "--clobber-config"
+
+
+class ConfigMismatchError(ConfigError):
+    """A run's config (or package versions) differ from those stored in the output."""
+
+    def __init__(self, message: str, differences: list[str]) -> None:
+        super().__init__(message)
+        self.differences = differences
+
+
+def _stored(butler: Butler, datasetType: str) -> Path | None:
+    if not butler.datasetExists(datasetType, write=True):
+        return None
+    return butler.getUri(datasetType, write=True)
+
+
+def _refusal(what: str, path: Path, differences: list[str], hint: str) -> ConfigMismatchError:
+    lines = "\n".join(f"  {d}" for d in differences)
+    return ConfigMismatchError(
+        f"{what} differs from the one stored in {path} (stored != this run):\n{lines}\n"
+        f"refusing to run; use {hint} to replace it",
+        differences,
+    )
+
+
+def checkConfigText(
+    butler: Butler,
+    taskName: str,
+    text: str,
+    compare: Callable[[str, str], list[str]],
+    clobber: bool = False,
+    backup: bool = True,
+    hint: str = DEFAULT_HINT,
+) -> str:
+    """Store a task's config text in the output, or compare it with the stored one.
+
+    Parameters
+    ----------
+    butler : Butler
+        Its output repository holds ``<taskName>_config``.
+    taskName : str
+        The task's ``_DefaultName``.
+    text : str
+        This run's config as TOML.
+    compare : callable
+        ``compare(storedText, source)`` -> list of differences (``"a.b: 1 != 2"``),
+        empty when equal; ``source`` names the stored file for error messages.
+    clobber : bool
+        Replace a stored config that differs instead of refusing.
+    backup : bool
+        When replacing, keep the old file as ``<task>.toml~1``.
+    hint : str
+        The option named in the refusal message.
+
+    Returns
+    -------
+    str
+        ``"stored"`` (first run), ``"same"`` or ``"replaced"``.
+
+    Raises
+    ------
+    ConfigMismatchError
+        The configs differ and ``clobber`` is false (its ``differences`` lists them).
+    """
+    datasetType = f"{taskName}_config"
+    path = _stored(butler, datasetType)
+    if path is None:
+        butler.put(text, datasetType)
+        return "stored"
+    storedText = path.read_text(encoding="utf-8")
+    if storedText == text:
+        return "same"
+    try:
+        differences = compare(storedText, str(path))
+    except ConfigError as exc:
+        differences = [f"the stored config cannot be read: {exc}"]
+    if not differences:
+        return "same"
+    if not clobber:
+        raise _refusal(f"config of {taskName}", path, differences, hint)
+    butler.put(text, datasetType, doBackup=backup)
+    return "replaced"
+
+
+def checkConfig(
+    butler: Butler,
+    taskName: str,
+    config: Any,
+    clobber: bool = False,
+    backup: bool = True,
+    hint: str = DEFAULT_HINT,
+) -> str:
+    """:func:`checkConfigText` for a config object (``toToml``/``fromToml``/``compare``)."""
+    configClass = type(config)
+
+    def compare(storedText: str, source: str) -> list[str]:
+        stored = configClass.fromToml(storedText, source=source)
+        return list(stored.compare(config))
+
+    return checkConfigText(butler, taskName, config.toToml(), compare, clobber, backup, hint)
+
+
+def readStoredConfig(butler: Butler, taskName: str, configClass: Any) -> Any | None:
+    """The config stored for ``taskName`` in the output, rebuilt with ``configClass``."""
+    path = _stored(butler, f"{taskName}_config")
+    if path is None:
+        return None
+    return configClass.fromToml(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def packageVersions(modules: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Versions of Python, pipetask, its installed plugins and the imported distributions.
+
+    Parameters
+    ----------
+    modules : mapping, optional
+        Modules whose distributions count as used (``sys.modules`` by default).
+    """
+    from importlib import metadata
+
+    versions: dict[str, str] = {"python": sys.version.split()[0]}
+    names = {"pipetask"}
+    for entry in metadata.entry_points(group="pipetask"):
+        if entry.dist is not None:
+            names.add(entry.dist.name)
+    topLevel = {name.partition(".")[0] for name in (modules or sys.modules)}
+    owners = metadata.packages_distributions()
+    for module in topLevel:
+        names.update(owners.get(module, ()))
+    for name in names:
+        try:
+            versions[_normal(name)] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return dict(sorted(versions.items()))
+
+
+def _normal(name: str) -> str:
+    return name.lower().replace("_", "-")
+
+
+def checkPackages(
+    butler: Butler,
+    versions: Mapping[str, str] | None = None,
+    clobber: bool = False,
+    backup: bool = True,
+    hint: str = DEFAULT_HINT,
+) -> str:
+    """Store package versions in the output, or compare with the stored ones.
+
+    Only packages present in both are compared; packages new to this run are merged into
+    the stored list (``"merged"``). Returns ``"stored"``, ``"same"``, ``"merged"`` or
+    ``"replaced"``; raises :class:`ConfigMismatchError` for a version change unless
+    ``clobber``.
+    """
+    versions = dict(packageVersions() if versions is None else versions)
+    path = _stored(butler, "packages")
+    if path is None:
+        butler.put(versions, "packages")
+        return "stored"
+    stored = butler.get("packages")
+    if not isinstance(stored, dict):
+        stored = {}
+    differences = [
+        f"{name}: {stored[name]} != {versions[name]}"
+        for name in sorted(set(stored) & set(versions))
+        if str(stored[name]) != str(versions[name])
+    ]
+    if differences:
+        if not clobber:
+            raise _refusal("the package versions", path, differences, hint)
+        butler.put(versions, "packages", doBackup=backup)
+        return "replaced"
+    extra = {k: v for k, v in versions.items() if k not in stored}
+    if not extra:
+        return "same"
+    butler.put({**stored, **extra}, "packages", doBackup=backup)
+    return "merged"
+
+
+def putMetadata(
+    butler: Butler, taskName: str, dataId: Mapping[str, Any], metadata: Mapping[str, Any]
+) -> Path:
+    """Store a task's metadata for one data ID (JSON, dataset ``<task>_metadata``)."""
+    return butler.put(dict(metadata), f"{taskName}_metadata", dict(dataId))
+
+
+def getMetadata(butler: Butler, taskName: str, dataId: Mapping[str, Any]) -> dict[str, Any]:
+    """The metadata stored for a task and data ID."""
+    return butler.get(f"{taskName}_metadata", dict(dataId))
+
+
+def backups(path: str | Path) -> list[Path]:
+    """Existing backups ``path~1``, ``path~2``... (newest first)."""
+    found = []
+    n = 1
+    while os.path.exists(f"{path}~{n}"):
+        found.append(Path(f"{path}~{n}"))
+        n += 1
+    return found
