@@ -22,7 +22,12 @@ def callerLocation() -> str:
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not filename.startswith(_PACKAGE_DIR) and filename not in _CORE_FILES:
+        # MutableSequence.append/extend and friends run in _collections_abc: skip them too.
+        if (
+            not filename.startswith(_PACKAGE_DIR)
+            and filename not in _CORE_FILES
+            and frame.f_globals.get("__name__") not in ("_collections_abc", "collections.abc")
+        ):
             return f"{_shortPath(filename)}:{frame.f_lineno}"
         frame = frame.f_back
     return "<unknown>"
