@@ -1,0 +1,1 @@
+"""pipetask's example command-line tasks: ``exampleTask`` and ``statsWriter``."""
