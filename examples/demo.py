@@ -42,32 +42,85 @@ def main() -> int:
     step("Installed tasks, cameras and executors", PIPETASK, "list")
     step(
         "Simulate 3 visits x 4 CCDs of the synth camera (sky, stars, cosmic rays, a bad column)",
-        sys.executable, "-m", "obs_synth.simulate", raws, "--visits", "3", "--ccds", "4",
+        sys.executable,
+        "-m",
+        "obs_synth.simulate",
+        raws,
+        "--visits",
+        "3",
+        "--ccds",
+        "4",
     )
     step("Ingest them into a new repository", PIPETASK, "ingest", repo, raws, "--camera", "synth")
-    step("Which data IDs does --id visit=1..2 ccd=1^3 select?",
-         PIPETASK, "run", "exampleTask", repo, "--id", "visit=1..2", "ccd=1^3", "--show", "data")
+    step(
+        "Which data IDs does --id visit=1..2 ccd=1^3 select?",
+        PIPETASK,
+        "run",
+        "exampleTask",
+        repo,
+        "--id",
+        "visit=1..2",
+        "ccd=1^3",
+        "--show",
+        "data",
+    )
     step("The subtask tree", PIPETASK, "run", "exampleTask", repo, "--show", "tasks")
     step(
         "Run exampleTask (sigma-clipped statistics) on visit 1",
-        PIPETASK, "run", "exampleTask", repo, "--id", "visit=1",
+        PIPETASK,
+        "run",
+        "exampleTask",
+        repo,
+        "--id",
+        "visit=1",
     )
     step(
         "The same with the simple statistics, retargeted from the command line",
-        PIPETASK, "run", "exampleTask", repo, "--id", "visit=1", "ccd=1",
-        "-c", "stats._target=simpleStats",
+        PIPETASK,
+        "run",
+        "exampleTask",
+        repo,
+        "--id",
+        "visit=1",
+        "ccd=1",
+        "-c",
+        "stats._target=simpleStats",
     )
     step(
         "statsWriter over everything on 2 processes, into an output repository",
-        PIPETASK, "run", "statsWriter", repo, "--id", "--output", out, "-j", "2",
+        PIPETASK,
+        "run",
+        "statsWriter",
+        repo,
+        "--id",
+        "--output",
+        out,
+        "-j",
+        "2",
     )
     step(
         "Run again with a different config: refused, with the differences (exit 2)",
-        PIPETASK, "run", "statsWriter", repo, "--id", "--output", out,
-        "-c", "stats.numSigmaClip=5", expect=2,
+        PIPETASK,
+        "run",
+        "statsWriter",
+        repo,
+        "--id",
+        "--output",
+        out,
+        "-c",
+        "stats.numSigmaClip=5",
+        expect=2,
     )
-    step("A mistake in --id gets one clear line (exit 2)",
-         PIPETASK, "run", "exampleTask", repo, "--id", "visit=abc", expect=2)
+    step(
+        "A mistake in --id gets one clear line (exit 2)",
+        PIPETASK,
+        "run",
+        "exampleTask",
+        repo,
+        "--id",
+        "visit=abc",
+        expect=2,
+    )
     print(f"\nDemo done. Explore {repo} and {out}; try 'pipetask run --help'.")
     return 0
 

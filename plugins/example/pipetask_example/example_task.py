@@ -62,5 +62,6 @@ class ExampleTask(Task):
         butler = getattr(dataRef, "getButler", None)
         root = str(butler().outputRoot) if butler else getattr(dataRef, "outputDir", ".")
         title = "exampleTask " + " ".join(f"{k}={v}" for k, v in dataRef.dataId.items())
-        where = show(exposure.getMaskedImage(), title=title, outputDir=os.path.join(root, "display"))
+        outputDir = os.path.join(root, "display")
+        where = show(exposure.getMaskedImage(), title=title, outputDir=outputDir)
         self.log.info("display: %s", where)
