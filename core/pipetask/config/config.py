@@ -185,7 +185,9 @@ class Config(metaclass=ConfigMeta):
         """The config that owns ``a.b.c`` and the last name (``c``)."""
         owner: Config = self
         parts = dottedName.split(".")
-        for i, part in enumerate(parts[:-1]):
+        i = 0
+        while i < len(parts) - 1:
+            part = parts[i]
             field = owner._fields.get(part)
             child = getattr(field, "childConfig", None)
             if field is None or child is None:
@@ -194,7 +196,18 @@ class Config(metaclass=ConfigMeta):
                 raise UnknownFieldError(
                     f"{'.'.join(parts[: i + 1])!r} is a {field.fieldTypeName}, not a nested config"
                 )
-            owner = child(owner)
+            value = child(owner)
+            if not isinstance(value, Config):
+                # A choice field: the next part names the choice (``field.A.x``).
+                if i + 2 >= len(parts):
+                    raise UnknownFieldError(
+                        f"{'.'.join(parts[: i + 2])!r}: name a field of a choice "
+                        f"({'.'.join(parts[: i + 1])}.CHOICE.FIELD)"
+                    )
+                value = value[parts[i + 1]]
+                i += 1
+            owner = value
+            i += 1
         return owner, parts[-1]
 
     # -- comparison ----------------------------------------------------------------------
