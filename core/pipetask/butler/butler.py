@@ -166,6 +166,7 @@ class Butler:
         format: str = "json",
         python: str = "",
         template: str | None = None,
+        calib: bool = False,
     ) -> DatasetType:
         """Define a new output dataset type in the output repository (no obs package edit).
 
@@ -181,6 +182,8 @@ class Butler:
             Import path of the Python type, for documentation.
         template : str, optional
             Path template; by default ``<name>/<key>={key}/...<extension>``.
+        calib : bool
+            Whether it is a calibration product (read from the ``calib`` repository).
         """
         if not _DATASET_NAME.match(name):
             raise ButlerError(f"bad dataset type name {name!r}")
@@ -197,9 +200,9 @@ class Butler:
             ext = getattr(self._format(format), "extension", "")
             parts = "/".join(f"{k}={{{k}}}" for k in keys)
             template = f"{name}/{parts}{ext}" if parts else f"{name}{ext}"
-        dsType = DatasetType(name, template, python, format)
+        dsType = DatasetType(name, template, python, format, calib)
         dsType.keys  # noqa: B018 - validates the template
-        self.output.registry.defineDatasetType(name, template, format, python)
+        self.output.registry.defineDatasetType(name, template, format, python, calib)
         self._runtimeTypes[name] = dsType
         return dsType
 
@@ -316,8 +319,16 @@ class Butler:
         write: bool = False,
         **kw: Any,
     ) -> bool:
-        """Whether the dataset exists in the chain (``write=True``: in the output only)."""
-        dsType = self.getDatasetType(datasetType)
+        """Whether the dataset exists in the chain (``write=True``: in the output only).
+
+        A dataset type nobody has defined yet simply does not exist (False).
+        """
+        try:
+            dsType = self.getDatasetType(datasetType)
+        except ButlerError:
+            if not _DATASET_NAME.match(datasetType):
+                raise
+            return False
         try:
             return self._locate(dsType, self._dataId(dataId, kw), write) is not None
         except NoResults:

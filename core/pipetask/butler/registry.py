@@ -251,12 +251,14 @@ class Registry:
         ).fetchone()
         return None if row is None else (row[0], row[1], row[2] or "", bool(row[3]))
 
-    def defineDatasetType(self, name: str, template: str, fmt: str, python: str) -> None:
+    def defineDatasetType(
+        self, name: str, template: str, fmt: str, python: str, calib: bool = False
+    ) -> None:
         """Record a run-time dataset type (kept if already recorded)."""
         with self.transaction() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO dataset_type VALUES (?, ?, ?, ?, 0)",
-                [name, template, fmt, python],
+                "INSERT OR IGNORE INTO dataset_type VALUES (?, ?, ?, ?, ?)",
+                [name, template, fmt, python, int(calib)],
             )
 
     # -- the write protocol --------------------------------------------------------------

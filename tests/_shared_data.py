@@ -1,0 +1,54 @@
+"""Locate ``../shared/data/obs_test`` (real LSST obs_test files) for tests that need it.
+
+Absent: the test is skipped with the reason shown, except under CI (``CI=true``), where it
+fails, so that a missing data folder never passes silently.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+OBS_TEST_DATA = REPO_ROOT.parent / "shared" / "data" / "obs_test"
+
+
+def obsTestData() -> Path:
+    """The obs_test data directory, or skip (fail under CI) when it is missing."""
+    if (OBS_TEST_DATA / "raw").is_dir() and (OBS_TEST_DATA / "exposure").is_dir():
+        return OBS_TEST_DATA
+    message = f"obs_test data not found at {OBS_TEST_DATA} (expected ../shared/data/obs_test)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + "; it is required under CI")
+    pytest.skip(message)
+
+
+def obsTestRaws() -> list[Path]:
+    """The three plain raws ``raw/raw_v*_f*.fits.gz``."""
+    return sorted((obsTestData() / "raw").glob("raw_v*_f*.fits.gz"))
+
+
+def obsTestExposures() -> list[Path]:
+    """The three LSST Exposure files ``exposure/exp_v*_f*.fits.gz``."""
+    return sorted((obsTestData() / "exposure").glob("exp_v*_f*.fits.gz"))
+
+
+def makeSynthRepo(root: Path, visits: int = 2, ccds: int = 3, size: int = 32) -> Path:
+    """A ``synth`` repository at ``root`` ingested from freshly simulated raws."""
+    from obs_synth.simulate import simulate
+    from pipetask.butler.ingest import ingest
+
+    raws = simulate(root.parent / f"{root.name}-raws", visits, ccds, size)
+    results = ingest(root, raws, camera="synth")
+    assert [r.status for r in results] == ["ingested"] * len(raws)
+    return root
+
+
+def makeEmptyRepo(root: Path, camera: str = "synth", parents: list[str] | None = None) -> Path:
+    """A repository with no datasets."""
+    from pipetask.butler.repository import Repository
+
+    Repository.create(root, camera, parents)
+    return root
