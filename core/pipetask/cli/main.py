@@ -42,9 +42,12 @@ def build_parser() -> ArgumentParser:
         title="commands", metavar="COMMAND", parser_class=ArgumentParser
     )
     for name in SUBCOMMANDS:
+        moduleName = f"{__package__}.{name}_cmd"
         try:
-            module = importlib.import_module(f"{__package__}.{name}_cmd")
-        except ModuleNotFoundError:
+            module = importlib.import_module(moduleName)
+        except ModuleNotFoundError as exc:
+            if exc.name != moduleName:
+                raise  # the subcommand exists but is broken: do not hide it
             continue
         module.register(subparsers)
     return parser
