@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
 from typing import TYPE_CHECKING, Any
 
 from .config.nested import targetPath
-from .execution.base import FAILED
+from .execution.base import FAILED, SKIPPED, Outcome
 from .execution.job import Job
+from .outcomes import OutcomeLog
 from .persistence import checkStoredConfig, checkStoredVersions
+from .runlock import outputLock
 from .runner import EXIT_INTERRUPTED, exitStatus, summarize
 
 if TYPE_CHECKING:
     from .butler import Butler
     from .config import Config
-    from .execution.base import Executor, Outcome
+    from .execution.base import Executor
     from .runner import RunOptions
 
 log = logging.getLogger("pipetask.run")
@@ -51,6 +54,17 @@ def execute(
     options: RunOptions,
 ) -> int:
     """Check stored config and versions, run every data ID, summarize; the exit status."""
+    writes = any(
+        getattr(taskClass, attr, default)
+        for attr, default in (("storeConfig", True), ("storeMetadata", True))
+    ) or bool(getattr(taskClass, "outputDatasetTypes", ()))
+    outputRoot = str(butler.outputRoot)
+    lock = outputLock(outputRoot) if writes else contextlib.nullcontext()
+    with lock:
+        return _execute(taskClass, config, butler, dataIds, datasetType, options)
+
+
+def _execute(taskClass, config, butler, dataIds, datasetType, options) -> int:
     taskName = options.task
     if getattr(taskClass, "storeConfig", True):
         checkStoredConfig(
@@ -73,13 +87,24 @@ def execute(
         doraise=options.doraise,
         debugFile=debugFile,
     )
-    executor = chooseExecutor(taskClass, options)
     outcomes: list[Outcome] = []
+    record = OutcomeLog(str(butler.outputRoot), taskName)
+    todo = dataIds
+    if options.skipExisting:
+        todo, skipped = splitExisting(butler, taskClass, taskName, dataIds)
+        for dataId in skipped:
+            outcome = Outcome(dataId, SKIPPED)
+            outcomes.append(outcome)
+            record.record(outcome)
+        if skipped:
+            log.info("skipping %d data IDs whose outputs exist (--skip-existing)", len(skipped))
+    executor = chooseExecutor(taskClass, options) if todo else None
     start = time.perf_counter()
     interrupted = False
     try:
-        for outcome in executor.run(job, dataIds):
+        for outcome in executor.run(job, todo) if executor else ():
             outcomes.append(outcome)
+            record.record(outcome)
             if outcome.status == FAILED and options.doraise:
                 if outcome.traceback:
                     print(outcome.traceback.rstrip(), file=sys.stderr)
@@ -88,11 +113,28 @@ def execute(
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        executor.close()
-    failures = summarize(taskName, outcomes, len(dataIds), time.perf_counter() - start, interrupted)
+        if executor is not None:
+            executor.close()
+        record.close()
+    elapsed = time.perf_counter() - start
+    failures = summarize(taskName, outcomes, len(dataIds), elapsed, interrupted)
     if interrupted:
         return EXIT_INTERRUPTED
     return exitStatus(failures)
+
+
+def splitExisting(butler, taskClass: type, taskName: str, dataIds: list[dict[str, Any]]):
+    """``(to run, to skip)``: skip data IDs whose outputs (and metadata) all exist."""
+    needed = list(getattr(taskClass, "outputDatasetTypes", ()))
+    if getattr(taskClass, "storeMetadata", True):
+        needed.append(f"{taskName}_metadata")
+    if not needed:
+        return dataIds, []
+    todo, skipped = [], []
+    for dataId in dataIds:
+        done = all(butler.datasetExists(name, dataId, write=True) for name in needed)
+        (skipped if done else todo).append(dataId)
+    return todo, skipped
 
 
 def _debugFile(options: RunOptions) -> str | None:
