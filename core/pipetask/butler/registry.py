@@ -23,6 +23,7 @@ import json
 import os
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -72,21 +73,31 @@ class Registry:
     def conn(self) -> sqlite3.Connection | None:
         """The open connection (None for a read-only registry whose file does not exist)."""
         if self._conn is None:
-            if self.readonly:
-                if not os.path.exists(self.path):
-                    return None
-                uri = f"file:{self.path}?mode=ro"
-                self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=60)
+            try:
+                self._connect()
+            except sqlite3.DatabaseError as exc:
+                self.close()
+                raise ButlerError(f"{self.path} is not a pipetask registry: {exc}") from None
+            except ButlerError:
+                self.close()
+                raise
+        return self._conn
+
+    def _connect(self) -> None:
+        if self.readonly:
+            if not os.path.exists(self.path):
+                return
+            uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
+            self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=60)
+            self._check()
+        else:
+            existed = os.path.exists(self.path)
+            self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
+            self._conn.execute("PRAGMA synchronous=FULL")
+            if existed:
                 self._check()
             else:
-                existed = os.path.exists(self.path)
-                self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
-                self._conn.execute("PRAGMA synchronous=FULL")
-                if existed:
-                    self._check()
-                else:
-                    self._create()
-        return self._conn
+                self._create()
 
     def close(self) -> None:
         """Close the connection."""

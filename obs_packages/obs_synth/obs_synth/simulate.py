@@ -65,7 +65,8 @@ def simulateRaw(
     # Sky and stars in electrons.
     image = np.full((size, size), skyElectrons, dtype=np.float64)
     nStars = int(rng.integers(40, 120)) * size * size // (512 * 512) + 5
-    fluxes = 2000.0 * (1.0 + rng.pareto(1.5, nStars))  # electrons; a few saturate
+    fluxes = 2000.0 * (1.0 + rng.pareto(1.5, nStars))  # electrons
+    fluxes[: 1 + nStars // 60] = rng.uniform(3e6, 8e6, 1 + nStars // 60)  # these saturate
     xs = rng.uniform(0, size, nStars)
     ys = rng.uniform(0, size, nStars)
     half = int(np.ceil(5 * seeingSigma))
