@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from pipetask.cli import main as cli_main
 
 PIPETASK = str(Path(sys.executable).with_name("pipetask"))

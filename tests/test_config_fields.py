@@ -7,7 +7,6 @@ import math
 import pickle
 
 import pytest
-
 from pipetask import (
     ChoiceField,
     Config,

@@ -79,7 +79,7 @@ def test_constructor_keywords_location():
 
 def test_file_and_line(tmp_path):
     path = tmp_path / "override.toml"
-    path.write_text("# a comment\nlabel = \"x\"\n\n[stats]\nnumSigmaClip = 7.0\n")
+    path.write_text('# a comment\nlabel = "x"\n\n[stats]\nnumSigmaClip = 7.0\n')
     config = HistConfig()
     config.loadToml(str(path))
     assert config.history["label"][-1] == ("x", f"{path}:2")

@@ -7,7 +7,6 @@ import math
 import tomllib
 
 import pytest
-
 from pipetask import (
     ChoiceField,
     Config,
@@ -70,7 +69,9 @@ class EveryKind(Config):
     label = Field("A label", str, default="plain")
     nothing = Field("Unset by default", float, default=None, optional=True)
     bounded = RangeField("In [0, 1)", float, default=0.5, min=0.0, max=1.0)
-    mode = ChoiceField("Mode", str, allowed={"fast": "Quick pass", "slow": "Careful"}, default="fast")
+    mode = ChoiceField(
+        "Mode", str, allowed={"fast": "Quick pass", "slow": "Careful"}, default="fast"
+    )
     ints = ListField("Integers", int, default=[1, 2, 3])
     floats = ListField("Floats", float, default=[])
     names = ListField("Names", str, default=None, optional=True)
@@ -107,14 +108,14 @@ def test_changed_values_round_trip():
     config.count = 2**40
     config.scale = 1 / 3
     config.big = -1.5e-300
-    config.label = "quote \" backslash \\ newline \n tab \t nul \x00 del \x7f unicode é ☃"
+    config.label = 'quote " backslash \\ newline \n tab \t nul \x00 del \x7f unicode é ☃'
     config.nothing = 2.0
     config.bounded = 0.0
     config.mode = "slow"
     config.ints = []
     config.floats = [0.5, -2, 1e-20]
     config.names = ["a", "b c", "[x]"]
-    config.gains = {"key.with.dots": 3.0, "": 1.0, "quote\"key": 2.0}
+    config.gains = {"key.with.dots": 3.0, "": 1.0, 'quote"key': 2.0}
     config.byNumber = {-3: "minus three"}
     config.byFlag = {False: 9}
     config.mixed = {}
@@ -134,7 +135,7 @@ def test_changed_values_round_trip():
     assert clone.multi.names == ["B", "A"]
     assert clone.byFlag == {False: 9}
     assert clone.byNumber == {-3: "minus three"}
-    assert clone.gains == {"key.with.dots": 3.0, "": 1.0, "quote\"key": 2.0}
+    assert clone.gains == {"key.with.dots": 3.0, "": 1.0, 'quote"key': 2.0}
     assert clone.algorithm.target is SimpleTask
 
 
@@ -227,24 +228,24 @@ def test_partial_file_applies_on_top(tmp_path):
 @pytest.mark.parametrize(
     ("text", "line", "fragments"),
     [
-        ("count = 1\n\nscale = \"ten\"\n", 3, ["'scale'", "'ten'", "float"]),
+        ('count = 1\n\nscale = "ten"\n', 3, ["'scale'", "'ten'", "float"]),
         ("count = 1.5\n", 1, ["'count'", "1.5", "int"]),
         ("count = true\n", 1, ["'count'", "bool"]),
         ("bounded = 2.0\n", 1, ["'bounded'", "outside of valid range"]),
-        ("mode = \"medium\"\n", 1, ["'mode'", "'medium'"]),
-        ("names = \"abc\"\n", 1, ["'names'", "Sequence type expected"]),
-        ("ints = [1, \"2\"]\n", 1, ["'ints'", "position 1"]),
-        ("byNumber = { x = \"y\" }\n", 1, ["'byNumber'", "'x'"]),
-        ("# comment\n[inner]\nsigma = \"x\"\n", 3, ["'inner.sigma'"]),
+        ('mode = "medium"\n', 1, ["'mode'", "'medium'"]),
+        ('names = "abc"\n', 1, ["'names'", "Sequence type expected"]),
+        ('ints = [1, "2"]\n', 1, ["'ints'", "position 1"]),
+        ('byNumber = { x = "y" }\n', 1, ["'byNumber'", "'x'"]),
+        ('# comment\n[inner]\nsigma = "x"\n', 3, ["'inner.sigma'"]),
         ("[stats]\nnumIter = 1.5\n", 2, ["'stats.numIter'"]),
-        ("[choice.A]\na = \"x\"\n", 2, ["'choice.A.a'"]),
+        ('[choice.A]\na = "x"\n', 2, ["'choice.A.a'"]),
         # (the line of the table: the selection is applied as the table's value)
-        ("[choice]\n_name = \"C\"\n", 1, ["Unknown key 'C'"]),
+        ('[choice]\n_name = "C"\n', 1, ["Unknown key 'C'"]),
         ("count = 1\ncuont = 2\n", 2, ["no field 'cuont'", "did you mean 'count'"]),
         ("[inner]\nsigmaa = 1.0\n", 2, ["did you mean 'sigma'"]),
         ("[nosuch]\nx = 1\n", 1, ["no field 'nosuch'"]),
         ("inner = 3\n", 1, ["'inner'", "table"]),
-        ("_unset = \"count\"\n", 1, ["list of field names"]),
+        ('_unset = "count"\n', 1, ["list of field names"]),
     ],
 )
 def test_loaded_values_are_validated_with_file_and_line(tmp_path, text, line, fragments):
@@ -283,9 +284,7 @@ def test_config_files_are_never_executed(tmp_path):
     marker = tmp_path / "executed"
     path = tmp_path / "override.py"
     path.write_text(
-        "import pathlib\n"
-        f"pathlib.Path({str(marker)!r}).write_text('ran')\n"
-        "config.count = 99\n"
+        f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\nconfig.count = 99\n"
     )
     config = EveryKind()
     with pytest.raises(ConfigError, match="invalid TOML"):
@@ -296,7 +295,7 @@ def test_config_files_are_never_executed(tmp_path):
 
 def test_string_values_are_data_not_code(tmp_path):
     path = tmp_path / "sneaky.toml"
-    path.write_text('label = "__import__(\'os\').system(\'false\')"\n')
+    path.write_text("label = \"__import__('os').system('false')\"\n")
     config = EveryKind()
     config.loadToml(str(path))
     assert config.label == "__import__('os').system('false')"
@@ -304,7 +303,7 @@ def test_string_values_are_data_not_code(tmp_path):
 
 def test_a_rejected_file_may_leave_earlier_values_but_config_stays_valid(tmp_path):
     path = tmp_path / "half.toml"
-    path.write_text("count = 8\nscale = \"x\"\n")
+    path.write_text('count = 8\nscale = "x"\n')
     config = EveryKind()
     with pytest.raises(ConfigError):
         config.loadToml(str(path))

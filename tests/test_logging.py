@@ -7,7 +7,6 @@ import json
 import logging
 
 import pytest
-
 from pipetask import Config, ConfigError, ConfigurableField, Task
 from pipetask.logs import configureLogging, dataIdContext, parseLevel
 
