@@ -118,6 +118,14 @@ class Registry:
                 f"dataset_type TEXT NOT NULL{keyColumns}, path TEXT NOT NULL UNIQUE)"
             )
             conn.execute(f"CREATE INDEX IF NOT EXISTS dataset_keys ON dataset ({indexColumns})")
+            # One more index led by each other key, so a condition on any key can seek.
+            keys = list(self.keys)
+            for i, key in enumerate(keys[1:], start=1):
+                order = ", ".join(_q(k) for k in [key, *keys[:i], *keys[i + 1 :]])
+                index = f"dataset_by_{key}"
+                conn.execute(
+                    f"CREATE INDEX IF NOT EXISTS {index} ON dataset (dataset_type, {order})"
+                )
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS dataset_type (name TEXT PRIMARY KEY, "
                 "template TEXT NOT NULL, format TEXT NOT NULL, python TEXT, calib INTEGER)"
