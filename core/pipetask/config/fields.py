@@ -382,7 +382,10 @@ class ListProxy(MutableSequence):
 
 
 class DictField(Field):
-    """A dict from ``keytype`` to ``itemtype`` values (``itemtype=None``: any simple type)."""
+    """A dict from ``keytype`` to ``itemtype`` values (``itemtype=None``: any simple type).
+
+    Items may not be ``None`` (TOML, the saved form, has no null); leave a key out instead.
+    """
 
     fieldTypeName = "DictField"
 
@@ -421,10 +424,9 @@ class DictField(Field):
                 f"{typeName(self.keytype)}",
             )
         if self.itemtype is None:
-            ok = item is None or isinstance(item, SUPPORTED_TYPES)
+            ok = isinstance(item, SUPPORTED_TYPES)
         else:
             ok, item = coerce(item, self.itemtype)
-            ok = ok or item is None
         if not ok:
             raise self.error(
                 instance,
