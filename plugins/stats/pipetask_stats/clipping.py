@@ -1,0 +1,376 @@
+"""The LSST afw sigma-clipped mean and variance, exactly, in one pass over the pixels.
+
+The algorithm (SPEC section 7): candidates are the finite pixels with none of the bad mask
+bits; their median and quartiles are interpolated linearly at ``fraction * (n - 1)``;
+iteration 0 keeps ``|x - median| <= numSigmaClip * 0.741301109252802 * IQR``; iteration
+``i > 0`` keeps ``|x - mean| <= numSigmaClip * sqrt(variance)`` of the previous
+iteration; each iteration's mean and unbiased variance come from float64 sums.
+
+How it stays within a few passes over memory, without sorting or partitioning the image:
+
+1. A strided sample (about 131,000 pixels, on a stride that is not a multiple of the row
+   length) predicts the three quartiles and every iteration's clip window.
+2. One streaming pass over the pixels, in cache-sized chunks, computes: for each quartile,
+   the exact number of candidates below a bracket around the predicted value, and the
+   candidates inside the bracket; and float64 sums over a *core* interval that the sample
+   says lies inside every clip window. Pixels outside the core, inside a bracket, masked
+   or non-finite (a few percent) are copied out; everything else only adds to the sums.
+3. Each quartile is selected exactly from its small bracket (``numpy.partition``) once
+   the counts prove that its ranks fall inside; each clip window is turned into float32
+   bounds that select exactly the pixels the float64 test selects, and the window's sums
+   are the core sums plus the copied-out pixels inside it, once it is proved to contain
+   the core.
+
+Whenever a proof fails (an unrepresentative sample, a pathological image) that step falls
+back to an exact full computation, so the result never depends on the sample; only the
+speed does. Images of up to ``DIRECT_LIMIT`` pixels go straight to the full computation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .moments import CHUNK, Moments, Sums, windowSums
+from .order import QUARTILE_FRACTIONS, float32Window, interpolationRanks, lerp
+
+#: IQR of a unit normal distribution is 1 / 0.741301109252802.
+IQR_TO_SIGMA = 0.741301109252802
+#: Target number of sample pixels for the predictions.
+SAMPLE_SIZE = 1 << 17
+#: Images with fewer pixels take the direct path.
+DIRECT_LIMIT = 1 << 18
+#: Half-width of a quartile bracket in standard errors of the sample quantile.
+BRACKET_SIGMAS = 5.0
+#: Fraction of the narrowest predicted clip window kept free on each side of the core.
+CORE_MARGIN = 0.03
+#: Pixels per chunk of the streaming pass (fewer, larger chunks: less interpreter time).
+SCAN_CHUNK = 1 << 18
+
+
+@dataclass
+class ClipResult:
+    """Moments of every iteration (the last is the result) and how they were found."""
+
+    iterations: list[Moments]
+    numCandidates: int
+    quartiles: tuple[float, float, float]
+    path: str
+    fallbacks: list[str] = field(default_factory=list)
+
+    @property
+    def moments(self) -> Moments:
+        """The result: the last iteration's moments."""
+        return self.iterations[-1]
+
+
+def _flat(array: np.ndarray, dtype: type) -> np.ndarray:
+    return np.ascontiguousarray(array, dtype=dtype).reshape(-1)
+
+
+def candidates(pixels: np.ndarray, mask: np.ndarray | None, badBits: int) -> np.ndarray:
+    """The finite float32 pixels without any of ``badBits`` set, as a 1-D copy."""
+    kept = []
+    for start in range(0, pixels.size, CHUNK):
+        chunk = pixels[start : start + CHUNK]
+        good = np.isfinite(chunk)
+        if mask is not None:
+            good &= (mask[start : start + CHUNK] & badBits) == 0
+        kept.append(chunk[good])
+    return np.concatenate(kept) if kept else np.empty(0, np.float32)
+
+
+class _DirectSource:
+    """Quartiles and window sums from a compact copy of the candidates."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+        self.n = values.size
+        self.shift = 0.0
+        if self.n:
+            middle = self.n // 2
+            self.shift = float(np.partition(values, middle)[middle])
+
+    def quartiles(self) -> tuple[float, float, float]:
+        ranks = sorted({r for p in QUARTILE_FRACTIONS for r in interpolationRanks(self.n, p)[:2]})
+        ordered = np.partition(self.values, ranks)
+        return _interpolate(self.n, lambda r: float(ordered[r]))
+
+    def sums(self, low: np.float32, high: np.float32) -> Sums:
+        return windowSums(self.values, low, high, self.shift)
+
+
+def _interpolate(n: int, valueAt) -> tuple[float, float, float]:
+    result = []
+    for p in QUARTILE_FRACTIONS:
+        i, j, t = interpolationRanks(n, p)
+        result.append(lerp(valueAt(i), valueAt(j), t))
+    return result[0], result[1], result[2]
+
+
+@dataclass
+class _Plan:
+    """What the sample predicts: quartile brackets, the core interval and a shift."""
+
+    brackets: list[tuple[np.float32, np.float32]]
+    coreLow: np.float32
+    coreHigh: np.float32
+    shift: float
+
+
+def _sampleStep(size: int, rowLength: int) -> int:
+    step = max(1, size // SAMPLE_SIZE)
+    while step > 1 and math.gcd(step, rowLength) != 1:
+        step += 1
+    return step
+
+
+def _plan(
+    pixels: np.ndarray,
+    mask: np.ndarray | None,
+    badBits: int,
+    rowLength: int,
+    numSigmaClip: float,
+    numIter: int,
+) -> _Plan | None:
+    step = _sampleStep(pixels.size, rowLength)
+    offset = step // 2
+    sample = pixels[offset::step]
+    good = np.isfinite(sample)
+    if mask is not None:
+        good &= (mask[offset::step] & badBits) == 0
+    ordered = np.sort(sample[good])
+    m = ordered.size
+    if m < 1024:
+        return None
+    brackets = []
+    for p in QUARTILE_FRACTIONS:
+        delta = BRACKET_SIGMAS * math.sqrt(p * (1 - p) / m) + 4.0 / m
+        lowRank = max(0, math.floor((p - delta) * (m - 1)))
+        highRank = min(m - 1, math.ceil((p + delta) * (m - 1)))
+        brackets.append((ordered[lowRank], ordered[highRank]))
+    values = ordered.astype(np.float64)
+    q1, median, q3 = _interpolate(m, lambda r: float(values[r]))
+    center, halfWidth = median, numSigmaClip * IQR_TO_SIGMA * (q3 - q1)
+    windows = []
+    kept = values
+    for i in range(numIter):
+        if i > 0:
+            center, halfWidth = float(kept.mean()), numSigmaClip * math.sqrt(kept.var(ddof=1))
+        if not (math.isfinite(center) and halfWidth >= 0 and math.isfinite(halfWidth)):
+            break
+        low, high = center - halfWidth, center + halfWidth
+        windows.append((low, high))
+        kept = values[np.searchsorted(values, low, "left") : np.searchsorted(values, high, "right")]
+        if kept.size < 2:
+            break
+    if not windows:
+        return None
+    margin = CORE_MARGIN * min(high - low for low, high in windows)
+    coreLow = max(low for low, _ in windows) + margin
+    coreHigh = min(high for _, high in windows) - margin
+    if not coreLow <= coreHigh:
+        return None
+    coreLow32, coreHigh32 = np.float32(coreLow), np.float32(coreHigh)
+    return _Plan(brackets, coreLow32, coreHigh32, _exactShift(median, coreLow32, coreHigh32))
+
+
+def _exactShift(median: float, low: np.float32, high: np.float32) -> float:
+    """A float32 shift ``c`` such that ``x - c`` is exact in float32 for all ``x`` in
+    ``[low, high]`` (Sterbenz: ``c / 2 <= x <= 2 c``): the median when that holds, else 0,
+    which is then no worse for cancellation since the interval spans a factor of two."""
+    c = np.float32(median)
+    if c > 0 and c / 2 <= low and high <= 2 * c:
+        return float(c)
+    if c < 0 and 2 * c <= low and high <= c / 2:
+        return float(c)
+    return 0.0
+
+
+class _ScannedSource:
+    """Quartiles and window sums from one streaming pass guided by a :class:`_Plan`."""
+
+    def __init__(
+        self, pixels: np.ndarray, mask: np.ndarray | None, badBits: int, plan: _Plan
+    ) -> None:
+        self.pixels, self.mask, self.badBits, self.plan = pixels, mask, badBits, plan
+        self.shift = plan.shift
+        self.fallbacks: list[str] = []
+        self._scan()
+
+    def _scan(self) -> None:
+        pixels, mask, badBits, plan = self.pixels, self.mask, self.badBits, self.plan
+        size = pixels.size
+        k = min(SCAN_CHUNK, size)
+        core, below, inBracket, special = (np.empty(k, bool) for _ in range(4))
+        diff = np.empty(k, np.float64)
+        bits = np.empty(k, mask.dtype) if mask is not None else None
+        countsBelow = [0] * len(plan.brackets)
+        parts, maskedParts = [], []
+        s1 = s2 = 0.0
+        shift32 = np.float32(self.shift)
+        for start in range(0, size, SCAN_CHUNK):
+            chunk = pixels[start : start + SCAN_CHUNK]
+            k = chunk.size
+            c, lo, inb, sp, d = core[:k], below[:k], inBracket[:k], special[:k], diff[:k]
+            np.greater_equal(chunk, plan.coreLow, out=c)
+            np.less_equal(chunk, plan.coreHigh, out=lo)
+            np.logical_and(c, lo, out=c)
+            np.logical_not(c, out=sp)  # outside the core, NaN and inf included
+            for b, (bracketLow, bracketHigh) in enumerate(plan.brackets):
+                np.less(chunk, bracketLow, out=lo)
+                countsBelow[b] += int(np.count_nonzero(lo))
+                np.less_equal(chunk, bracketHigh, out=inb)
+                np.greater(inb, lo, out=inb)  # <= high and not < low
+                np.logical_or(sp, inb, out=sp)
+            if bits is not None:
+                np.bitwise_and(mask[start : start + SCAN_CHUNK], badBits, out=bits[:k])
+                np.logical_or(sp, bits[:k], out=sp)
+            where = np.flatnonzero(sp)
+            parts.append(chunk[where])
+            if bits is not None:
+                maskedParts.append(bits[where] != 0)
+            # Exact for every core pixel: the plan chose the shift so (Sterbenz lemma).
+            np.subtract(chunk, shift32, out=d)
+            d[where] = 0.0
+            s1 += float(d.sum())
+            s2 += float(np.square(d, out=d).sum())
+        special_values = np.concatenate(parts)
+        masked = np.concatenate(maskedParts) if bits is not None else None
+        good = np.isfinite(special_values)
+        if masked is not None:
+            good &= ~masked
+        self.plainCount = size - special_values.size
+        self.coreSums = Sums(self.plainCount, s1, s2, self.shift)
+        self.special = special_values[good]
+        bad = special_values[~good]
+        self.n = self.plainCount + self.special.size
+        self.countsBelow = [
+            count - int(np.count_nonzero(bad < low))
+            for count, (low, _) in zip(countsBelow, plan.brackets, strict=True)
+        ]
+
+    def quartiles(self) -> tuple[float, float, float] | None:
+        """Exact quartiles from the brackets, or None if a rank is outside its bracket."""
+        values = []
+        for p, countBelow, (low, high) in zip(
+            QUARTILE_FRACTIONS, self.countsBelow, self.plan.brackets, strict=True
+        ):
+            i, j, t = interpolationRanks(self.n, p)
+            inside = self.special[(self.special >= low) & (self.special <= high)]
+            if not countBelow <= i <= j < countBelow + inside.size:
+                return None
+            local = i - countBelow
+            ordered = np.partition(inside, local)
+            a = float(ordered[local])
+            b = float(ordered[local + 1 :].min()) if j > i else a
+            values.append(lerp(a, b, t))
+        return values[0], values[1], values[2]
+
+    def sums(self, low: np.float32, high: np.float32) -> Sums:
+        """Sums over the candidates in ``[low, high]``; exact whatever the plan was."""
+        if low <= self.plan.coreLow and self.plan.coreHigh <= high:
+            return self.coreSums + windowSums(self.special, low, high, self.shift)
+        self.fallbacks.append(f"window [{low}, {high}] does not contain the core: full pass")
+        return _maskedWindowSums(self.pixels, self.mask, self.badBits, low, high, self.shift)
+
+
+def _maskedWindowSums(
+    pixels: np.ndarray,
+    mask: np.ndarray | None,
+    badBits: int,
+    low: np.float32,
+    high: np.float32,
+    shift: float,
+) -> Sums:
+    total = Sums(0, 0.0, 0.0, shift)
+    for start in range(0, pixels.size, CHUNK):
+        chunk = pixels[start : start + CHUNK]
+        if mask is not None:
+            chunk = chunk[(mask[start : start + CHUNK] & badBits) == 0]
+        total = total + windowSums(chunk, low, high, shift)
+    return total
+
+
+def _iterate(source, quartiles, numSigmaClip: float, numIter: int) -> list[Moments]:
+    q1, median, q3 = quartiles
+    center, halfWidth = median, numSigmaClip * IQR_TO_SIGMA * (q3 - q1)
+    iterations: list[Moments] = []
+    for i in range(numIter):
+        if i > 0:
+            previous = iterations[-1]
+            if previous.n < 2:
+                break  # its variance is undefined: clipping stops, the result stands
+            center, halfWidth = previous.mean, numSigmaClip * math.sqrt(previous.variance)
+        window = float32Window(center, halfWidth)
+        if window is None:
+            iterations.append(Moments(0, math.nan, math.nan))
+            break
+        moments = Moments.fromSums(source.sums(*window))
+        iterations.append(moments)
+        if moments.n == 0:
+            break
+    return iterations
+
+
+def sigmaClippedMoments(
+    pixels: np.ndarray,
+    mask: np.ndarray | None = None,
+    badBits: int = 0,
+    numSigmaClip: float = 3.0,
+    numIter: int = 2,
+    *,
+    method: str = "auto",
+) -> ClipResult:
+    """Sigma-clipped mean and unbiased variance of an image, as LSST afw defines them.
+
+    Parameters
+    ----------
+    pixels : numpy.ndarray
+        Image, any shape and numeric type; used as float32.
+    mask : numpy.ndarray, optional
+        Integer bit mask of the same shape.
+    badBits : int
+        Pixels with any of these mask bits set are not candidates.
+    numSigmaClip : float
+        Clip half-width in standard deviations (> 0).
+    numIter : int
+        Number of clipping iterations (>= 1).
+    method : {"auto", "direct", "scan"}
+        ``"direct"`` copies the candidates out and partitions them; ``"scan"`` forces the
+        streaming method (falling back to direct when the sample is too small);
+        ``"auto"`` picks by size. All give the same result.
+
+    Returns
+    -------
+    ClipResult
+        ``iterations[-1]`` is the result; with no candidates it is ``Moments(0, nan, nan)``.
+    """
+    if numIter < 1:
+        raise ValueError(f"numIter must be at least 1, not {numIter}")
+    if not numSigmaClip > 0:
+        raise ValueError(f"numSigmaClip must be positive, not {numSigmaClip}")
+    rowLength = pixels.shape[-1] if pixels.ndim else 1
+    flat = _flat(pixels, np.float32)
+    flatMask = _flat(mask, mask.dtype) if mask is not None and badBits else None
+    if flatMask is not None and flatMask.shape != flat.shape:
+        raise ValueError(f"mask shape {mask.shape} differs from image shape {pixels.shape}")
+    plan = None
+    if method == "scan" or (method == "auto" and flat.size > DIRECT_LIMIT):
+        plan = _plan(flat, flatMask, badBits, rowLength, numSigmaClip, numIter)
+    if plan is not None:
+        source = _ScannedSource(flat, flatMask, badBits, plan)
+        quartiles = source.quartiles()
+        if quartiles is not None and source.n > 0:
+            iterations = _iterate(source, quartiles, numSigmaClip, numIter)
+            return ClipResult(iterations, source.n, quartiles, "scan", source.fallbacks)
+    direct = _DirectSource(candidates(flat, flatMask, badBits))
+    path = "direct" if plan is None else "scan, quartiles outside brackets: direct"
+    if direct.n == 0:
+        nan = math.nan
+        return ClipResult([Moments(0, nan, nan)], 0, (nan, nan, nan), path)
+    quartiles = direct.quartiles()
+    iterations = _iterate(direct, quartiles, numSigmaClip, numIter)
+    return ClipResult(iterations, direct.n, quartiles, path)
