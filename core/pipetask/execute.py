@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .execution.base import Executor
     from .runner import RunOptions
 
-log = logging.getLogger("pipetask.run")
+log = logging.getLogger("pipetask")
 
 
 def chooseExecutor(taskClass: type, options: RunOptions) -> Executor:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .butler import Butler
     from .config import Config
 
-log = logging.getLogger("pipetask.run")
+log = logging.getLogger("pipetask")
 
 CLOBBER_HINT = "use --clobber-config to replace it, or write to another --output"
 

@@ -17,7 +17,7 @@ from typing import Any
 from .errors import ConfigError, PipetaskError
 from .show import ShowRequest
 
-log = logging.getLogger("pipetask.run")
+log = logging.getLogger("pipetask")
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .config import Config
     from .runner import RunOptions
 
-log = logging.getLogger("pipetask.run")
+log = logging.getLogger("pipetask")
 
 #: Storage format used for a file, by the end of its name.
 FORMATS_BY_SUFFIX = {

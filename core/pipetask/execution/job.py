@@ -17,7 +17,7 @@ from ..errors import TaskError
 from ..logs import dataIdContext
 from .base import FAILED, OK, Outcome
 
-log = logging.getLogger("pipetask.run")
+log = logging.getLogger("pipetask")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from ..logs import currentDataId
 from .base import FAILED, Executor, Outcome
 from .job import Job, processOne
 
-log = logging.getLogger("pipetask.run")
+log = logging.getLogger("pipetask")
 
 
 class _DataIdFilter(logging.Filter):
