@@ -1,0 +1,375 @@
+"""The ``dask`` executor: data IDs as Dask tasks, on a local cluster or a real one.
+
+Without a scheduler address the executor starts a ``LocalCluster`` on the loopback
+interface with ``processes`` (``-j``) worker processes of one thread each, and shuts it
+down when the run ends. With ``--scheduler ADDRESS`` it connects to that scheduler and
+leaves the cluster running.
+
+Each data ID is one Dask task (:func:`pipetask_dask.worker.runOne`); each worker builds
+the task and the Butler once and reuses them. Outcomes stream back as tasks complete. The
+worker sends a notice when it starts a data ID, so the client knows what each worker runs:
+
+- a worker that dies while running a data ID (killed, segfault, out of memory) fails that
+  data ID only (Dask's ``KilledWorker``); a data ID that was merely queued on it is sent
+  again (at most :data:`RESUBMITS` times);
+- a data ID running past ``timeout`` seconds fails with a ``TimeoutError``; its task is
+  cancelled and its worker process stopped (Dask cannot stop a running thread); the
+  worker's nanny starts a fresh one.
+
+Log records of the tasks come back as Dask events labelled with their data ID and go
+through the parent's own log handlers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from pipetask.errors import PipetaskError
+from pipetask.execution.base import FAILED, Executor, Outcome
+from pipetask.execution.job import Job
+
+from .worker import QUIET_LOGGERS, exitWorker, killFromNanny
+
+log = logging.getLogger("pipetask.run")
+
+#: Seconds to wait for the scheduler at ``--scheduler`` to answer.
+CONNECT_TIMEOUT = 30.0
+#: Times a data ID lost with a dying worker before it started is submitted again.
+RESUBMITS = 2
+#: Most data IDs handed to the scheduler at once (the rest wait in the client).
+WINDOW = 1000
+#: Seconds without any news before the client checks that the cluster has workers.
+QUIET_CHECK = 30.0
+#: Seconds the client sleeps at most between looks at its deadlines.
+TICK = 5.0
+#: Scheduler settings of the local cluster: a worker holds only the data ID it runs,
+#: and a data ID that kills its worker fails at once instead of killing three more.
+LOCAL_SCHEDULER_CONFIG = {
+    "distributed.scheduler.allowed-failures": 0,
+    "distributed.scheduler.worker-saturation": 1.0,
+}
+
+
+class DaskExecutorError(PipetaskError):
+    """The Dask cluster could not be started or reached."""
+
+
+def _levels() -> dict[str, int]:
+    """The log levels set in this process (``-L``), to repeat in the workers.
+
+    Only plain loggers count: a library with a logger class of its own (astropy's) sets
+    its level itself, and a plain logger made under its name in a worker before the
+    library is imported would break the library's import there.
+    """
+    levels = {"": logging.getLogger().level}
+    for name, logger in logging.Logger.manager.loggerDict.items():
+        if type(logger) is logging.Logger and logger.level != logging.NOTSET:
+            if name.partition(".")[0] not in QUIET_LOGGERS:
+                levels[name] = logger.level
+    return levels
+
+
+def _importQuietly() -> None:
+    """Import Dask distributed, keeping its INFO chatter out of pipetask's output.
+
+    Dask sets its loggers to INFO when imported; they go back to WARNING unless ``-L``
+    already set a level for ``distributed``.
+    """
+    if "distributed" in sys.modules:
+        return
+    logger = logging.Logger.manager.loggerDict.get("distributed")
+    level = logger.level if type(logger) is logging.Logger else logging.NOTSET
+    import distributed  # noqa: F401
+
+    logging.getLogger("distributed").setLevel(level or logging.WARNING)
+
+
+def _emit(fields: dict[str, Any]) -> None:
+    """Hand a log record shipped by a worker to this process's handlers."""
+    record = logging.makeLogRecord(fields)
+    logging.getLogger(record.name).handle(record)
+
+
+def _failed(dataId: dict[str, Any], error: str, **kwargs: Any) -> Outcome:
+    log.error("Failed on dataId=%s: %s", dataId, error)
+    return Outcome(dataId, FAILED, error=error, **kwargs)
+
+
+class DaskExecutor(Executor):
+    """Run data IDs as tasks of a Dask cluster.
+
+    Parameters
+    ----------
+    processes : `int`
+        Worker processes of the local cluster (``-j``); ignored with a scheduler.
+    **options
+        ``scheduler``: address of a running Dask scheduler (``--scheduler``);
+        ``timeout``: seconds a data ID may run (``--timeout``).
+    """
+
+    name = "dask"
+
+    def __init__(self, processes: int = 1, **options: Any) -> None:
+        super().__init__(processes, **options)
+        self.client: Any = None
+        self.cluster: Any = None
+        self._restarts: list[threading.Thread] = []
+
+    def connect(self) -> Any:
+        """The ``distributed.Client`` of this executor, connecting or starting on first use."""
+        if self.client is not None:
+            return self.client
+        _importQuietly()
+        import dask
+        from distributed import Client, LocalCluster
+
+        address = self.options.get("scheduler")
+        if address:
+            try:
+                self.client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise DaskExecutorError(
+                    f"cannot connect to the Dask scheduler at {address} (--scheduler): {exc}"
+                ) from None
+            workers = len(self.client.nthreads())
+            log.info("dask: scheduler %s with %d workers", address, workers)
+        else:
+            try:
+                with dask.config.set(LOCAL_SCHEDULER_CONFIG):
+                    self.cluster = LocalCluster(
+                        n_workers=self.processes,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=None,
+                        silence_logs=logging.ERROR,
+                    )
+                self.client = Client(self.cluster, set_as_default=False)
+            except Exception as exc:
+                self.close()
+                raise DaskExecutorError(f"cannot start a local Dask cluster: {exc}") from None
+            log.info(
+                "dask: local cluster of %d worker processes at %s",
+                self.processes,
+                self.cluster.scheduler_address,
+            )
+        return self.client
+
+    def run(self, job: Job, dataIds: Sequence[dict[str, Any]]) -> Iterator[Outcome]:
+        if not dataIds:
+            return
+        client = self.connect()
+        from distributed import KilledWorker
+
+        from .worker import runOne
+
+        timeout = self.options.get("timeout") or None
+        topic = f"pipetask-{job.key}"
+        news: queue.Queue = queue.Queue()
+        levels = _levels()
+
+        def onEvent(event: tuple[float, dict[str, Any]]) -> None:
+            message = event[1]
+            if message.get("op") == "log":
+                _emit(message["record"])
+            elif message.get("op") == "start":
+                news.put(("start", message["index"], message["attempt"], message["worker"]))
+
+        futures: dict[int, Any] = {}  # data ID index -> future of its current attempt
+        attempts: dict[int, int] = {}
+        running: dict[int, tuple[str, float]] = {}  # index -> (worker, start time)
+        todo = deque(range(len(dataIds)))
+
+        def submit(index: int) -> None:
+            attempt = attempts[index] = attempts.get(index, -1) + 1
+            future = client.submit(
+                runOne,
+                job,
+                index,
+                attempt,
+                dataIds[index],
+                topic,
+                levels,
+                key=f"{job.taskName}-{job.key[:12]}-{index}-{attempt}",
+                pure=False,
+            )
+            futures[index] = future
+            future.add_done_callback(lambda f: news.put(("done", index, attempt, f)))
+
+        client.subscribe_topic(topic, onEvent)
+        lastNews = time.monotonic()
+        try:
+            while todo or futures:
+                while todo and len(futures) < WINDOW:
+                    submit(todo.popleft())
+                items = self._next(news, self._waitTime(running, timeout))
+                if items:
+                    lastNews = time.monotonic()
+                elif time.monotonic() - lastNews > QUIET_CHECK:
+                    lastNews = time.monotonic()
+                    self._checkWorkers(client, len(futures))
+                finished = []
+                for kind, index, attempt, payload in items:
+                    if attempts.get(index) != attempt or index not in futures:
+                        continue  # news of an attempt that is over
+                    if kind == "start":
+                        running[index] = (payload, time.monotonic())
+                    else:
+                        finished.append((index, payload))
+                for index, outcome in self._outcomes(client, finished):
+                    started = running.pop(index, None)
+                    del futures[index]
+                    if isinstance(outcome, BaseException):
+                        exc = outcome
+                        if isinstance(exc, KilledWorker) and started is None:
+                            if attempts[index] < RESUBMITS:
+                                submit(index)  # it was only queued on the dead worker
+                                continue
+                        outcome = self._failure(dataIds[index], exc, started, KilledWorker)
+                    yield outcome
+                yield from self._expire(running, futures, dataIds, timeout)
+        finally:
+            with contextlib.suppress(Exception):
+                client.cancel(list(futures.values()), force=True)
+            with contextlib.suppress(Exception):
+                client.unsubscribe_topic(topic)
+
+    @staticmethod
+    def _next(news: queue.Queue, timeout: float) -> list[tuple]:
+        """Every item of ``news``, waiting up to ``timeout`` seconds for the first."""
+        try:
+            items = [news.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while True:
+            try:
+                items.append(news.get_nowait())
+            except queue.Empty:
+                return items
+
+    @staticmethod
+    def _waitTime(running: dict[int, tuple[str, float]], timeout: float | None) -> float:
+        if not timeout or not running:
+            return TICK
+        first = min(started for _, started in running.values())
+        return min(TICK, max(0.0, first + timeout - time.monotonic()))
+
+    @staticmethod
+    def _outcomes(client: Any, finished: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+        """``(index, Outcome or exception)`` for each finished future, fetched in one go."""
+        done = [(i, f) for i, f in finished if f.status == "finished"]
+        results: list[tuple[int, Any]] = []
+        if done:
+            try:
+                values = client.gather([f for _, f in done])
+                results.extend((i, value) for (i, _), value in zip(done, values, strict=True))
+            except Exception:
+                for i, f in done:
+                    try:
+                        results.append((i, f.result(timeout=60)))
+                    except Exception as exc:
+                        results.append((i, exc))
+        for i, f in finished:
+            if f.status == "finished":
+                continue
+            try:
+                exc = f.exception(timeout=60) if f.status == "error" else None
+            except Exception as other:
+                exc = other
+            if exc is None:
+                exc = RuntimeError(f"the Dask task was {f.status}")
+            results.append((i, exc))
+        return results
+
+    @staticmethod
+    def _failure(
+        dataId: dict[str, Any],
+        exc: BaseException,
+        started: tuple[str, float] | None,
+        killedType: type,
+    ) -> Outcome:
+        if isinstance(exc, killedType):
+            lastWorker = getattr(getattr(exc, "last_worker", None), "address", None)
+            where = (started and started[0]) or lastWorker or "unknown"
+            error = f"WorkerDied: the Dask worker running it died ({where})"
+            return _failed(dataId, error)
+        error = f"{type(exc).__name__}: {exc}"
+        text = "".join(traceback.format_exception(exc))
+        return _failed(dataId, error, traceback=text)
+
+    def _expire(
+        self,
+        running: dict[int, tuple[str, float]],
+        futures: dict[int, Any],
+        dataIds: Sequence[dict[str, Any]],
+        timeout: float | None,
+    ) -> Iterator[Outcome]:
+        """Fail the data IDs running past ``timeout``; cancel them, restart their workers."""
+        if not timeout:
+            return
+        now = time.monotonic()
+        for index, (worker, started) in list(running.items()):
+            if now - started <= timeout:
+                continue
+            del running[index]
+            future = futures.pop(index)
+            future.cancel(force=True)
+            self._restart(worker)
+            error = f"TimeoutError: no result after {timeout:g} s (--timeout); worker stopped"
+            yield _failed(dataIds[index], error, duration=now - started)
+
+    def _restart(self, worker: str) -> None:
+        """Stop ``worker``, whose thread still runs a data ID past the timeout.
+
+        Dask cannot stop a running thread, so the worker process is stopped: by its nanny,
+        which then starts a fresh one, or, without a nanny, from the worker's own event
+        loop (which the stuck thread does not block).
+        """
+
+        def stop() -> None:
+            try:  # through its nanny, which then starts a fresh worker
+                self.client.run(killFromNanny, workers=[worker], nanny=True)
+            except Exception:  # a worker without a nanny
+                with contextlib.suppress(Exception):
+                    self.client.run(exitWorker, workers=[worker], on_error="ignore")
+
+        thread = threading.Thread(target=stop, name="pipetask-dask-stop", daemon=True)
+        thread.start()
+        self._restarts.append(thread)
+
+    def _checkWorkers(self, client: Any, waiting: int) -> None:
+        """Warn when data IDs wait and the cluster has no worker to run them."""
+        try:
+            workers = len(client.nthreads())
+        except Exception as exc:
+            log.warning("dask: the scheduler does not answer: %s", exc)
+            return
+        if workers == 0:
+            log.warning(
+                "dask: %d data IDs wait and no worker is connected to the scheduler %s",
+                waiting,
+                client.scheduler.address,
+            )
+
+    def close(self) -> None:
+        """Disconnect, and shut a local cluster down."""
+        for thread in self._restarts:
+            thread.join(timeout=10)
+        self._restarts.clear()
+        client, cluster = self.client, self.cluster
+        self.client = self.cluster = None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close(timeout=10)
+        if cluster is not None:
+            with contextlib.suppress(Exception):
+                cluster.close(timeout=20)

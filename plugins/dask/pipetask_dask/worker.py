@@ -1,0 +1,167 @@
+"""What runs inside a Dask worker: one data ID per call, logs shipped back to the client.
+
+:func:`runOne` is the function the executor submits, once per data ID. Each worker
+thread builds the job's task and Butler once (a :class:`pipetask.execution.job.Worker`)
+and reuses them for every later data ID of the same job, as the process pool does. Log
+records of the task are sent to the client as Dask events on the run's topic, with the
+data ID they belong to, and the client hands them to its own handlers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import traceback
+from typing import Any
+
+from pipetask.execution.base import FAILED, Outcome
+from pipetask.execution.job import Job, Worker
+from pipetask.logs import currentDataId, dataIdContext
+
+#: Loggers of the machinery itself, never forwarded (the worker's own log has them).
+QUIET_LOGGERS = ("distributed", "tornado", "asyncio", "bokeh")
+
+_local = threading.local()
+_lock = threading.Lock()
+_installed: dict[str, Any] = {"topic": None, "handler": None, "levels": {}}
+
+
+class ForwardingHandler(logging.Handler):
+    """Send each log record to the client as an event on ``topic``.
+
+    The record travels as plain fields (msgpack-able); its message is formatted here, the
+    exception text folded into it, and the current data ID attached as ``dataId``.
+    """
+
+    def __init__(self, worker: Any, topic: str) -> None:
+        super().__init__()
+        self.worker = worker
+        self.topic = topic
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.partition(".")[0] in QUIET_LOGGERS:
+            return
+        try:
+            message = record.getMessage()
+            if record.exc_info:
+                message = f"{message}\n{logging.Formatter().formatException(record.exc_info)}"
+            if record.stack_info:
+                message = f"{message}\n{record.stack_info}"
+            fields = {
+                "name": record.name,
+                "msg": message,
+                "levelno": record.levelno,
+                "levelname": record.levelname,
+                "pathname": record.pathname,
+                "filename": record.filename,
+                "module": record.module,
+                "lineno": record.lineno,
+                "funcName": record.funcName,
+                "created": record.created,
+                "msecs": record.msecs,
+                "process": record.process,
+                "processName": record.processName,
+                "threadName": record.threadName,
+                "dataId": getattr(record, "dataId", None) or currentDataId.get(),
+            }
+            self.worker.log_event(self.topic, {"op": "log", "record": fields})
+        except Exception:
+            self.handleError(record)
+
+
+def _forwardLogs(worker: Any, topic: str, levels: dict[str, int]) -> None:
+    """Install the forwarding handler for ``topic`` and the client's log levels, once.
+
+    A long-lived worker serves run after run: the previous run's handler and levels are
+    replaced, not stacked.
+    """
+    if _installed["topic"] == topic:
+        return
+    with _lock:
+        if _installed["topic"] == topic:
+            return
+        root = logging.getLogger()
+        if _installed["handler"] is not None:
+            root.removeHandler(_installed["handler"])
+        for name, level in _installed["levels"].items():
+            logging.getLogger(name or None).setLevel(level)
+        previous = {}
+        for name, level in levels.items():
+            logger = logging.getLogger(name or None)
+            previous[name] = logger.level
+            logger.setLevel(level)
+        handler = ForwardingHandler(worker, topic)
+        root.addHandler(handler)
+        _installed.update(topic=topic, handler=handler, levels=previous)
+
+
+def _workerFor(job: Job) -> Worker:
+    """This thread's worker for ``job``: the task and Butler, built on first use."""
+    worker = getattr(_local, "worker", None)
+    if worker is None or worker.job.key != job.key:
+        _local.worker = None
+        worker = _local.worker = Worker(job)
+    return worker
+
+
+def runOne(
+    job: Job, index: int, attempt: int, dataId: dict[str, Any], topic: str, levels: dict[str, int]
+) -> Outcome:
+    """Run data ID number ``index`` of ``job`` in this Dask worker.
+
+    Parameters
+    ----------
+    job : `pipetask.execution.Job`
+        The run's job (task, config text, repositories).
+    index, attempt : `int`
+        Which data ID of the run this is, and which submission of it; reported to the
+        client when the task starts, so it knows what each worker holds.
+    dataId : `dict`
+        The data ID.
+    topic : `str`
+        The Dask event topic of this run (start notices and log records).
+    levels : `dict` [`str`, `int`]
+        Log levels of the client, by logger name (``""`` for the root).
+
+    Returns
+    -------
+    outcome : `pipetask.execution.Outcome`
+        Never raises for a failure of the task or of building it.
+    """
+    from distributed import get_worker
+
+    daskWorker = get_worker()
+    _forwardLogs(daskWorker, topic, levels)
+    daskWorker.log_event(
+        topic, {"op": "start", "index": index, "attempt": attempt, "worker": daskWorker.address}
+    )
+    start = time.perf_counter()
+    try:
+        outcome = _workerFor(job).process(dataId)
+    except BaseException as exc:  # building the task or the Butler failed
+        outcome = Outcome(
+            dataId,
+            FAILED,
+            error=f"{type(exc).__name__}: {exc}",
+            traceback="".join(traceback.format_exception(exc)),
+            duration=time.perf_counter() - start,
+        )
+        with dataIdContext(dataId):
+            logging.getLogger("pipetask.run").error(
+                "Failed on dataId=%s: %s", dataId, outcome.error
+            )
+    outcome.extra["worker"] = daskWorker.address
+    return outcome
+
+
+def exitWorker() -> None:
+    """End this worker process at once (run from its event loop by ``Client.run``)."""
+    logging.getLogger("pipetask.run").debug("stopping worker process %d", os.getpid())
+    os._exit(1)
+
+
+async def killFromNanny(dask_worker: Any) -> None:
+    """Kill the worker process of this nanny (run on the nanny by ``Client.run``)."""
+    await dask_worker.kill(timeout=1, reason="pipetask-timeout")
