@@ -176,7 +176,6 @@ def test_dict_field_rejects_none_items():
         config.mixed = {"missing": None}
 
 
-
 def test_text_carries_docs_targets_and_choices():
     config = EveryKind()
     config.choice["B"]  # instantiate a second choice

@@ -12,7 +12,6 @@ from .config.nested import targetPath
 from .execution.base import FAILED, SKIPPED, Outcome
 from .execution.job import Job
 from .outcomes import OutcomeLog
-from .persistence import checkStoredConfig, checkStoredVersions
 from .runlock import outputLock
 from .runner import EXIT_INTERRUPTED, exitStatus, summarize
 
@@ -67,12 +66,17 @@ def execute(
 def _execute(taskClass, config, butler, dataIds, datasetType, options) -> int:
     taskName = options.task
     if getattr(taskClass, "storeConfig", True):
-        checkStoredConfig(
-            butler, taskName, config, options.clobberConfig, backup=not options.noBackupConfig
-        )
+        from .butler.provenance import checkConfig, checkPackages
+
+        backup = not options.noBackupConfig
+        checkConfig(butler, taskName, config, options.clobberConfig, backup)
         if not options.noVersions:
-            checkStoredVersions(
-                butler, taskClass, options.clobberConfig, backup=not options.noBackupConfig
+            checkPackages(
+                butler,
+                None,
+                options.clobberConfig,
+                backup,
+                hint="--clobber-config (or --no-versions)",
             )
     debugFile = _debugFile(options)
     job = Job(

@@ -54,11 +54,11 @@ class FileDataRef:
         from .plugins import load_item
 
         fmt = "toml" if callable(getattr(obj, "toToml", None)) else "json"
-        path = os.path.join(self.outputDir, f"{datasetType}.{fmt}")
-        from .atomic import atomicPath
+        from .butler.atomic import writeAtomic
 
-        with atomicPath(path) as tmp:
-            load_item("format", fmt)().write(obj, tmp)
+        path = os.path.join(self.outputDir, f"{datasetType}.{fmt}")
+        writer = load_item("format", fmt)()
+        writeAtomic(path, lambda tmp: writer.write(obj, tmp))
         log.info("wrote %s", path)
         return path
 

@@ -249,9 +249,9 @@ class Config(metaclass=ConfigMeta):
 
     def saveToml(self, path: str) -> None:
         """Write :meth:`toToml` to ``path`` atomically."""
-        from ..atomic import atomicWriteText
+        from ..butler.atomic import writeTextAtomic
 
-        atomicWriteText(path, self.toToml())
+        writeTextAtomic(path, self.toToml())
 
     def loadToml(self, path: str, label: str = "") -> None:
         """Apply the values of a TOML file on top of this config.
