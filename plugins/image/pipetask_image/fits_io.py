@@ -21,6 +21,7 @@ import os
 import re
 import tempfile
 import warnings
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,10 @@ STRUCTURAL_KEYWORDS = frozenset(
 )
 
 GZIP_LEVEL = 6
+
+#: What the readers raise on corrupt, truncated or odd files (astropy's truncation
+#: warning is turned into an error while reading).
+_READ_ERRORS = (OSError, ValueError, TypeError, IndexError, EOFError, KeyError, zlib.error, Warning)
 
 
 @dataclass
@@ -99,15 +104,18 @@ def readFitsPlanes(path: str | os.PathLike[str], *, reader: str | None = None) -
         return _readWithAstropy(path)
     except ImageError:
         raise
-    except (OSError, ValueError, TypeError, IndexError, EOFError, KeyError) as exc:
+    except _READ_ERRORS as exc:
         raise _fail(path, _firstLine(exc)) from exc
 
 
 Shape = tuple[int, ...] | None
 
 
-def _chooseLayout(path: str, dims: list[Shape]) -> tuple[int, int | None, int | None]:
-    """HDU indices of (image, mask, variance) from each HDU's shape (None: not an image)."""
+def _chooseLayout(
+    path: str, dims: list[Shape], exttypes: list[str]
+) -> tuple[int, int | None, int | None]:
+    """HDU indices of (image, mask, variance) from each HDU's shape (None: not an image)
+    and ``EXTTYPE`` keyword."""
 
     def is2d(i: int) -> bool:
         return i < len(dims) and dims[i] is not None and len(dims[i]) == 2  # type: ignore[arg-type]
@@ -118,6 +126,8 @@ def _chooseLayout(path: str, dims: list[Shape]) -> tuple[int, int | None, int | 
         if not dims[1] == dims[2] == dims[3]:
             raise _fail(path, f"image, mask and variance shapes differ: {dims[1:4]}")
         return 1, 2, 3
+    if is2d(1) and (is2d(2) or exttypes[1] == "IMAGE" or len(dims) > 2):
+        raise _fail(path, "the mask or variance HDU of an LSST exposure is missing (truncated?)")
     if is2d(1):
         return 1, None, None
     found = [d for d in dims if d]
@@ -127,14 +137,18 @@ def _chooseLayout(path: str, dims: list[Shape]) -> tuple[int, int | None, int | 
 
 def _readWithFitsio(path: str) -> FitsPlanes:
     with fitsio.FITS(path) as hdus:
-        dims: list[tuple[int, ...] | None] = []
+        dims: list[Shape] = []
         for hdu in hdus:
             info = hdu.get_info()
             if hdu.get_exttype() == "IMAGE_HDU" and info.get("ndims", 0) > 0:
                 dims.append(tuple(int(n) for n in info["dims"]))
             else:
                 dims.append(None)
-        iImage, iMask, iVariance = _chooseLayout(path, dims)
+        exttypes = [""] + [
+            str(hdus[i].read_header().get("EXTTYPE", "")).strip()
+            for i in range(1, min(len(hdus), 2))
+        ]
+        iImage, iMask, iVariance = _chooseLayout(path, dims, exttypes)
         primary = _astropyHeader(hdus[0].read_header())
         imageHeader = primary if iImage == 0 else _astropyHeader(hdus[iImage].read_header())
         image = hdus[iImage].read()
@@ -167,7 +181,8 @@ def _readWithAstropy(path: str) -> FitsPlanes:
                 else None
                 for hdu in hdus
             ]
-            iImage, iMask, iVariance = _chooseLayout(path, dims)
+            exttypes = [str(hdu.header.get("EXTTYPE", "")).strip() for hdu in hdus[:2]]
+            iImage, iMask, iVariance = _chooseLayout(path, dims, exttypes)
             primary = hdus[0].header.copy()
             imageHeader = hdus[iImage].header.copy()
             image = np.asarray(hdus[iImage].data)
