@@ -34,6 +34,7 @@ class OutcomeLog:
             "status": outcome.status,
             "error": outcome.error,
             "duration": round(outcome.duration, 6),
+            "taskTime": round(outcome.taskTime, 6),
             "time": time.time(),
         }
         self._stream.write(json.dumps(line) + "\n")
