@@ -82,6 +82,25 @@ def candidates(pixels: np.ndarray, mask: np.ndarray | None, badBits: int) -> np.
     return np.concatenate(kept) if kept else np.empty(0, np.float32)
 
 
+def selectInPlace(values: np.ndarray, positions: list[int]) -> np.ndarray:
+    """Reorder ``values`` so that each of ``positions`` holds its order statistic.
+
+    One single-``kth`` partition per position, each on the segment left between the
+    previous ones: numpy partitions with one ``kth`` by SIMD, several times faster than
+    one call with many.
+    """
+    pending = [(0, values.size, sorted(set(positions)))]
+    while pending:
+        low, high, wanted = pending.pop()
+        if not wanted:
+            continue
+        middle = wanted[len(wanted) // 2]
+        values[low:high].partition(middle - low)
+        pending.append((low, middle, [p for p in wanted if p < middle]))
+        pending.append((middle + 1, high, [p for p in wanted if p > middle]))
+    return values
+
+
 class _DirectSource:
     """Quartiles and window sums from a compact copy of the candidates."""
 
@@ -94,8 +113,8 @@ class _DirectSource:
             self.shift = float(np.partition(values, middle)[middle])
 
     def quartiles(self) -> tuple[float, float, float]:
-        ranks = sorted({r for p in QUARTILE_FRACTIONS for r in interpolationRanks(self.n, p)[:2]})
-        ordered = np.partition(self.values, ranks)
+        ranks = [r for p in QUARTILE_FRACTIONS for r in interpolationRanks(self.n, p)[:2]]
+        ordered = selectInPlace(self.values.copy(), ranks)
         return _interpolate(self.n, lambda r: float(ordered[r]))
 
     def sums(self, low: np.float32, high: np.float32) -> Sums:
@@ -253,21 +272,27 @@ class _ScannedSource:
         ]
 
     def quartiles(self) -> tuple[float, float, float] | None:
-        """Exact quartiles from the brackets, or None if a rank is outside its bracket."""
-        values = []
+        """Exact quartiles from the brackets, or None if a rank is outside its bracket.
+
+        The order statistics are taken from the copied-out pixels directly: the candidate
+        of overall rank ``r`` has rank ``r - countBelow + (copied-out pixels below the
+        bracket)`` among them, once ``r`` is proved to fall inside the bracket.
+        """
+        special = self.special
+        positions, plan = [], []
         for p, countBelow, (low, high) in zip(
             QUARTILE_FRACTIONS, self.countsBelow, self.plan.brackets, strict=True
         ):
             i, j, t = interpolationRanks(self.n, p)
-            inside = self.special[(self.special >= low) & (self.special <= high)]
-            if not countBelow <= i <= j < countBelow + inside.size:
+            copiedBelow = int(np.count_nonzero(special < low))
+            copiedInside = int(np.count_nonzero(special <= high)) - copiedBelow
+            if not countBelow <= i <= j < countBelow + copiedInside:
                 return None
-            local = i - countBelow
-            ordered = np.partition(inside, local)
-            a = float(ordered[local])
-            b = float(ordered[local + 1 :].min()) if j > i else a
-            values.append(lerp(a, b, t))
-        return values[0], values[1], values[2]
+            offset = copiedBelow - countBelow
+            plan.append((i + offset, j + offset, t))
+            positions += [i + offset, j + offset]
+        ordered = selectInPlace(special.copy(), positions)
+        return tuple(lerp(float(ordered[a]), float(ordered[b]), t) for a, b, t in plan)
 
     def sums(self, low: np.float32, high: np.float32) -> Sums:
         """Sums over the candidates in ``[low, high]``; exact whatever the plan was."""
@@ -288,9 +313,10 @@ def _maskedWindowSums(
     total = Sums(0, 0.0, 0.0, shift)
     for start in range(0, pixels.size, CHUNK):
         chunk = pixels[start : start + CHUNK]
+        good = np.isfinite(chunk)
         if mask is not None:
-            chunk = chunk[(mask[start : start + CHUNK] & badBits) == 0]
-        total = total + windowSums(chunk, low, high, shift)
+            good &= (mask[start : start + CHUNK] & badBits) == 0
+        total = total + windowSums(chunk[good], low, high, shift)
     return total
 
 

@@ -106,18 +106,26 @@ def finiteSums(pixels: np.ndarray, shift: float) -> Sums:
 
 
 def windowSums(values: np.ndarray, low: np.float32, high: np.float32, shift: float) -> Sums:
-    """Shifted sums over the elements of the float32 ``values`` within ``[low, high]``.
+    """Shifted sums over the elements of the finite float32 ``values`` in ``[low, high]``.
 
-    Non-finite elements never fall in a finite window, NaN compares false.
+    Elements outside are multiplied by zero rather than copied out: boolean indexing of a
+    dense selection is several times slower.
     """
     n = 0
     s1 = s2 = 0.0
-    for start in range(0, values.size, CHUNK):
+    size = values.size
+    inside = np.empty(min(CHUNK, size), bool)
+    upper = np.empty(min(CHUNK, size), bool)
+    diff = np.empty(min(CHUNK, size), np.float64)
+    for start in range(0, size, CHUNK):
         chunk = values[start : start + CHUNK]
-        inside = chunk[(chunk >= low) & (chunk <= high)]
-        d = inside.astype(np.float64)
-        d -= shift
-        n += inside.size
+        k = chunk.size
+        sel, d = inside[:k], diff[:k]
+        np.greater_equal(chunk, low, out=sel)
+        np.logical_and(sel, np.less_equal(chunk, high, out=upper[:k]), out=sel)
+        np.subtract(chunk, np.float64(shift), out=d)
+        np.multiply(d, sel, out=d)
+        n += int(np.count_nonzero(sel))
         s1 += float(d.sum())
         s2 += float(np.square(d, out=d).sum())
     return Sums(n, s1, s2, shift)
