@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import socket
 import sys
 import threading
 import time
@@ -72,9 +73,9 @@ def _levels() -> dict[str, int]:
     """
     levels = {"": logging.getLogger().level}
     for name, logger in logging.Logger.manager.loggerDict.items():
-        if type(logger) is logging.Logger and logger.level != logging.NOTSET:
-            if name.partition(".")[0] not in QUIET_LOGGERS:
-                levels[name] = logger.level
+        plain = type(logger) is logging.Logger and logger.level != logging.NOTSET
+        if plain and name.partition(".")[0] not in QUIET_LOGGERS:
+            levels[name] = logger.level
     return levels
 
 
@@ -91,6 +92,24 @@ def _importQuietly() -> None:
     import distributed  # noqa: F401
 
     logging.getLogger("distributed").setLevel(level or logging.WARNING)
+
+
+def _probe(address: str) -> None:
+    """Fail at once on a malformed address or a TCP port where nothing listens.
+
+    Dask's client would retry a refused connection until its timeout, and a client built
+    on a malformed address hangs when collected.
+    """
+    from distributed.comm import parse_address, parse_host_port
+
+    scheme, location = parse_address(address)
+    if scheme not in ("tcp", "tls"):
+        return
+    host, port = parse_host_port(location)
+    if not port:
+        raise ValueError(f"no port in address {address!r}")
+    with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
+        pass
 
 
 def _emit(fields: dict[str, Any]) -> None:
@@ -135,6 +154,7 @@ class DaskExecutor(Executor):
         address = self.options.get("scheduler")
         if address:
             try:
+                _probe(address)
                 self.client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
             except (OSError, TimeoutError, ValueError) as exc:
                 raise DaskExecutorError(
@@ -229,12 +249,11 @@ class DaskExecutor(Executor):
                     started = running.pop(index, None)
                     del futures[index]
                     if isinstance(outcome, BaseException):
-                        exc = outcome
-                        if isinstance(exc, KilledWorker) and started is None:
-                            if attempts[index] < RESUBMITS:
-                                submit(index)  # it was only queued on the dead worker
-                                continue
-                        outcome = self._failure(dataIds[index], exc, started, KilledWorker)
+                        lost = isinstance(outcome, KilledWorker) and started is None
+                        if lost and attempts[index] < RESUBMITS:
+                            submit(index)  # it was only queued on the worker that died
+                            continue
+                        outcome = self._failure(dataIds[index], outcome, started, KilledWorker)
                     yield outcome
                 yield from self._expire(running, futures, dataIds, timeout)
         finally:

@@ -1,0 +1,314 @@
+"""Executors end to end, through the real CLI: serial, ``-j 2`` and ``--executor dask``.
+
+- The three executors (and Dask against a real ``dask scheduler`` with ``dask worker``
+  processes on 127.0.0.1) write identical ``imageStats`` for the obs_test raws.
+- A data ID whose task kills its own worker process fails alone; the run finishes.
+- A data ID that hangs past ``--timeout`` fails alone with a TimeoutError.
+
+The crash and hang cases use ``probeTask``, a task of a test-only plugin written into a
+temporary folder as a module with its ``.dist-info`` (entry point in the ``pipetask``
+group) and put on ``PYTHONPATH``: the CLI and every worker, local or external, discover it
+like any installed plugin, and nothing is installed into the environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from _shared_data import makeSynthRepo, obsTestRaws
+
+pytest.importorskip("distributed", reason="pipetask-dask needs dask[distributed]")
+
+BIN = Path(sys.executable).parent
+PIPETASK = str(BIN / "pipetask")
+DASK = str(BIN / "dask")
+RUN_TIMEOUT = 180  # seconds any one pipetask command may take before the test fails
+
+PROBE_SOURCE = '''
+"""Test-only tasks: a data ID can kill its own process or hang."""
+
+import os
+import signal
+import time
+
+from pipetask import Config, Field, Struct, Task
+from pipetask.plugins import Description, hookimpl
+
+
+class ProbeConfig(Config):
+    killWhen = Field(doc="data ID (KEY=VALUE ...) that kills its process", dtype=str, default="")
+    hangWhen = Field(doc="data ID (KEY=VALUE ...) that sleeps an hour", dtype=str, default="")
+
+
+def _matches(spec, dataId):
+    wanted = dict(token.split("=", 1) for token in spec.split())
+    return bool(wanted) and all(str(dataId.get(k)) == v for k, v in wanted.items())
+
+
+class ProbeTask(Task):
+    ConfigClass = ProbeConfig
+    _DefaultName = "probeTask"
+    storeConfig = False
+    storeMetadata = False
+
+    def runDataRef(self, dataRef):
+        self.log.info("Probing data ID %s in process %d", dataRef.dataId, os.getpid())
+        if _matches(self.config.killWhen, dataRef.dataId):
+            time.sleep(0.5)
+            os.kill(os.getpid(), signal.SIGKILL)
+        if _matches(self.config.hangWhen, dataRef.dataId):
+            time.sleep(3600)
+        return Struct(pid=os.getpid())
+
+
+@hookimpl
+def pipetask_tasks():
+    return [Description("probeTask", "pipetask_probe:ProbeTask", "test probe", kind="cmdline")]
+'''
+
+
+@pytest.fixture(scope="module")
+def probeEnv(tmp_path_factory) -> dict[str, str]:
+    """The environment of a command that sees the ``probeTask`` plugin."""
+    root = tmp_path_factory.mktemp("probe-plugin")
+    (root / "pipetask_probe.py").write_text(textwrap.dedent(PROBE_SOURCE))
+    info = root / "pipetask_probe-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: pipetask-probe\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[pipetask]\nprobe = pipetask_probe\n")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    return env
+
+
+def pipetask(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+    """Run the ``pipetask`` command; the completed process (bounded in time)."""
+    return subprocess.run(
+        [PIPETASK, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=RUN_TIMEOUT,
+    )
+
+
+@pytest.fixture(scope="module")
+def obsRepo(tmp_path_factory) -> Path:
+    """A repository of the three obs_test raws, ingested with ``pipetask ingest``."""
+    raws = obsTestRaws()
+    repo = tmp_path_factory.mktemp("obs-test") / "repo"
+    done = pipetask("ingest", repo, *raws, "--camera", "test")
+    assert done.returncode == 0, done.stderr
+    return repo
+
+
+@pytest.fixture(scope="module")
+def synthRepo(tmp_path_factory) -> Path:
+    """A synthetic repository of 2 visits x 3 CCDs (six data IDs)."""
+    return makeSynthRepo(tmp_path_factory.mktemp("synth") / "repo", visits=2, ccds=3, size=32)
+
+
+def _freePort() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop a process started by a test, and its children, within bounded waits."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def scheduler(probeEnv, tmp_path_factory) -> str:
+    """A real ``dask scheduler`` and ``dask worker`` (2 processes, 1 thread each).
+
+    Both listen on 127.0.0.1 only, on random free ports; they run in their own process
+    groups and are stopped when the module's tests are done.
+    """
+    from distributed import Client
+
+    logs = tmp_path_factory.mktemp("dask-cluster")
+    address = f"tcp://127.0.0.1:{_freePort()}"
+    processes: list[subprocess.Popen] = []
+
+    def start(name: str, *args: str) -> subprocess.Popen:
+        log = open(logs / f"{name}.log", "w")  # noqa: SIM115 (closed with the process)
+        process = subprocess.Popen(
+            [DASK, *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=probeEnv,
+            cwd=logs,
+            start_new_session=True,
+        )
+        log.close()
+        processes.append(process)
+        return process
+
+    try:
+        start(
+            "scheduler",
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            address.rsplit(":", 1)[1],
+            "--no-dashboard",
+        )
+        start(
+            "worker",
+            "worker",
+            address,
+            "--nworkers",
+            "2",
+            "--nthreads",
+            "1",
+            "--host",
+            "127.0.0.1",
+            "--no-dashboard",
+            "--death-timeout",
+            "60",
+        )
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=90)
+        yield address
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+
+
+def _summary(stderr: str) -> tuple[int, int]:
+    """(succeeded, failed) from the summary line of a run."""
+    match = re.search(r"(\d+) succeeded, (\d+) failed", stderr)
+    assert match, stderr
+    return int(match.group(1)), int(match.group(2))
+
+
+def _imageStats(repo: Path) -> dict[tuple, dict]:
+    from pipetask import Butler
+
+    butler = Butler(str(repo))
+    return {
+        (visit, band): butler.get("imageStats", visit=visit, filter=band)
+        for visit, band in [(1, "g"), (2, "g"), (3, "r")]
+    }
+
+
+EXECUTORS = {
+    "serial": [],
+    "process": ["-j", "2"],
+    "dask": ["--executor", "dask", "-j", "2"],
+}
+
+
+def test_executors_give_identical_results(obsRepo, tmp_path):
+    """serial, -j 2 and a local Dask cluster write the same imageStats."""
+    results = {}
+    for name, options in EXECUTORS.items():
+        out = tmp_path / name
+        done = pipetask("run", "statsWriter", obsRepo, "--id", "--output", out, *options)
+        assert done.returncode == 0, done.stderr
+        assert _summary(done.stderr) == (3, 0)
+        # Log lines of the workers come back to the parent, one per data ID.
+        assert len(re.findall(r"statsWriter: Processing data ID", done.stderr)) == 3
+        results[name] = _imageStats(out)
+    assert results["serial"] == results["process"] == results["dask"]
+    assert all(stats["mean"] > 0 for stats in results["serial"].values())
+
+
+def test_dask_log_lines_carry_the_data_id(obsRepo, tmp_path):
+    """With --longlog, a task's line from a Dask worker shows the data ID it belongs to."""
+    out = tmp_path / "out"
+    done = pipetask(
+        "run", "statsWriter", obsRepo, "--id", "visit=3", "--output", out,
+        "--executor", "dask", "--longlog",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "clipped mean=" in line]
+    assert len(lines) == 1
+    assert "statsWriter.stats" in lines[0] and "visit" in lines[0] and "'r'" in lines[0]
+
+
+def test_external_dask_scheduler(obsRepo, scheduler, tmp_path):
+    """--scheduler ADDRESS runs on real dask scheduler/worker processes, same results."""
+    serial = tmp_path / "serial"
+    assert pipetask("run", "statsWriter", obsRepo, "--id", "--output", serial).returncode == 0
+    out = tmp_path / "dask"
+    done = pipetask(
+        "run", "statsWriter", obsRepo, "--id", "--output", out,
+        "--executor", "dask", "--scheduler", scheduler,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert _summary(done.stderr) == (3, 0)
+    assert len(re.findall(r"statsWriter: Processing data ID", done.stderr)) == 3
+    assert _imageStats(out) == _imageStats(serial)
+
+
+def test_unreachable_scheduler_is_one_clear_line(obsRepo, tmp_path):
+    done = pipetask(
+        "run", "statsWriter", obsRepo, "--id", "--output", tmp_path / "out",
+        "--executor", "dask", "--scheduler", f"tcp://127.0.0.1:{_freePort()}",
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "cannot connect to the Dask scheduler" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _options(kind: str, scheduler: str | None) -> list[str]:
+    if kind == "process":
+        return ["-j", "2"]
+    if kind == "dask":
+        return ["--executor", "dask", "-j", "2"]
+    return ["--executor", "dask", "--scheduler", scheduler]
+
+
+@pytest.fixture(params=["process", "dask", "dask-scheduler"])
+def executorOptions(request) -> list[str]:
+    address = request.getfixturevalue("scheduler") if request.param == "dask-scheduler" else None
+    return _options(request.param, address)
+
+
+def test_worker_killed_mid_run_fails_only_its_data_id(synthRepo, probeEnv, executorOptions):
+    """A data ID that kills its worker process fails; the five others succeed; no hang."""
+    done = pipetask(
+        "run", "probeTask", synthRepo, "--id", *executorOptions,
+        "-c", "killWhen=visit=1 ccd=1", env=probeEnv,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert _summary(done.stderr) == (5, 1)
+    failed = re.findall(r"failed (\{.*?\}): (\w+)", done.stderr)
+    assert failed == [("{visit: 1, ccd: 1}", "WorkerDied")], done.stderr
+
+
+def test_data_id_past_timeout_fails_alone(synthRepo, probeEnv, executorOptions):
+    """A data ID that hangs fails with a TimeoutError after --timeout; the others succeed."""
+    start = time.monotonic()
+    done = pipetask(
+        "run", "probeTask", synthRepo, "--id", *executorOptions, "--timeout", "3",
+        "-c", "hangWhen=visit=2 ccd=0", env=probeEnv,
+    )  # fmt: skip
+    elapsed = time.monotonic() - start
+    assert done.returncode == 1, done.stderr
+    assert _summary(done.stderr) == (5, 1)
+    failed = re.findall(r"failed (\{.*?\}): (\w+)", done.stderr)
+    assert failed == [("{visit: 2, ccd: 0}", "TimeoutError")], done.stderr
+    assert elapsed < 60, f"the run took {elapsed:.0f} s"
