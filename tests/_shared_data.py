@@ -25,6 +25,25 @@ def obsTestData() -> Path:
     pytest.skip(message)
 
 
+#: (visit, filter) of the three obs_test data IDs.
+DATA_IDS = [(1, "g"), (2, "g"), (3, "r")]
+
+
+def rawPath(visit: int, filterName: str) -> Path:
+    """The plain raw file of an obs_test data ID (the data may be absent: see obsTestData)."""
+    return OBS_TEST_DATA / "raw" / f"raw_v{visit}_f{filterName}.fits.gz"
+
+
+def exposurePath(visit: int, filterName: str) -> Path:
+    """The LSST multi-extension exposure file of an obs_test data ID."""
+    return OBS_TEST_DATA / "exposure" / f"exp_v{visit}_f{filterName}.fits.gz"
+
+
+def allFiles() -> list[Path]:
+    """Every obs_test image file, raw and exposure forms."""
+    return [f(v, b) for v, b in DATA_IDS for f in (rawPath, exposurePath)]
+
+
 def obsTestRaws() -> list[Path]:
     """The three plain raws ``raw/raw_v*_f*.fits.gz``."""
     return sorted((obsTestData() / "raw").glob("raw_v*_f*.fits.gz"))

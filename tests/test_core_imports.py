@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 HEAVY = ("numpy", "astropy")
 
 
@@ -100,23 +98,11 @@ def heavyPluginModules() -> list[str]:
     return json.loads(python(code).stdout)
 
 
-@pytest.mark.xfail(
-    reason="plugins/image/pipetask_image/__init__.py imports Exposure (numpy, astropy) eagerly, "
-    "so loading its entry point 'pipetask_image.plugin' for 'pipetask list' loads them "
-    "(a plugin bug, reported; the core is light)",
-    strict=False,
-)
 def test_plugin_modules_are_light():
     """The module an entry point names is loaded by ``pipetask list``: it must stay small."""
     assert heavyPluginModules() == []
 
 
-@pytest.mark.xfail(
-    reason="plugins/image/pipetask_image/__init__.py imports Exposure (numpy, astropy) eagerly, "
-    "so loading its entry point 'pipetask_image.plugin' for 'pipetask list' loads them "
-    "(a plugin bug, reported; the core is light)",
-    strict=False,
-)
 def test_pipetask_list_loads_no_numpy_or_astropy():
     code = (
         "import sys, json, io, contextlib\n"

@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from _obs_test_data import DATA_IDS, allFiles, exposurePath, rawPath, requireObsTest
+from _shared_data import DATA_IDS, allFiles, exposurePath, obsTestData, rawPath
 from astropy.io import fits
 from pipetask.errors import PipetaskError
 from pipetask_image import DEFAULT_MASK_PLANES, Exposure, ImageError, MaskedImage
@@ -58,7 +58,7 @@ def assertSamePlanes(a: MaskedImage, b: MaskedImage) -> None:
 
 @pytest.mark.parametrize(("visit", "filterName"), DATA_IDS)
 def test_read_obs_test_both_forms(visit, filterName):
-    requireObsTest()
+    obsTestData()
     raw = Exposure.readFits(rawPath(visit, filterName))
     exp = Exposure.readFits(exposurePath(visit, filterName))
     for e in (raw, exp):
@@ -78,7 +78,7 @@ def test_read_obs_test_both_forms(visit, filterName):
 
 @pytest.mark.parametrize("path", allFiles(), ids=lambda p: p.name)
 def test_fitsio_and_astropy_read_identical_pixels(path):
-    requireObsTest()
+    obsTestData()
     a, b = (MaskedImage.readFits(path, reader=r) for r in READERS)
     assertSamePlanes(a, b)
     with fits.open(path) as hdus:
@@ -87,7 +87,7 @@ def test_fitsio_and_astropy_read_identical_pixels(path):
 
 
 def test_obs_test_round_trip(tmp_path):
-    requireObsTest()
+    obsTestData()
     original = Exposure.readFits(exposurePath(1, "g"))
     out = tmp_path / "copy.fits.gz"
     original.writeFits(out)
@@ -216,7 +216,7 @@ def test_bad_files_raise_image_error_naming_the_file(tmp_path, reader):
 
 
 def test_truncated_obs_test_file(tmp_path):
-    requireObsTest()
+    obsTestData()
     source = exposurePath(2, "g")
     data = source.read_bytes()
     target = tmp_path / "exp_v2_fg.fits.gz"

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from _obs_test_data import allFiles, requireObsTest
+from _shared_data import allFiles, obsTestData
 from pipetask import FieldValidationError
 from pipetask_image import ImageError, MaskedImage
 from pipetask_stats import SigmaClippedStatsTask, SimpleStatsTask, clipping
@@ -87,7 +87,7 @@ def syntheticImage(seed: int, shape=(1024, 1024), maskedFraction=0.01, nans=500,
 
 @pytest.fixture(scope="module")
 def obsTestImages() -> dict[str, MaskedImage]:
-    requireObsTest()
+    obsTestData()
     return {path.name: MaskedImage.readFits(path) for path in allFiles()}
 
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from _obs_test_data import rawPath, requireObsTest
+from _shared_data import obsTestData, rawPath
 from pipetask_image import MaskedImage
 
 SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "stats_in_python.py"
@@ -20,7 +20,7 @@ def runScript(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_example_on_obs_test_raw():
-    requireObsTest()
+    obsTestData()
     done = runScript(str(rawPath(1, "g")))
     assert done.returncode == 0, done.stderr
     out = done.stdout
