@@ -263,9 +263,7 @@ def test_invalid_syntax_names_file_and_line(tmp_path):
     with pytest.raises(ConfigError) as info:
         EveryKind().loadToml(str(path))
     message = str(info.value)
-    assert str(path) in message
-    assert "invalid TOML" in message
-    assert "line 2" in message
+    assert message.startswith(f"{path}:2: invalid TOML")
 
 
 def test_missing_and_non_utf8_files(tmp_path):

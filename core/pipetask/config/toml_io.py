@@ -165,6 +165,16 @@ def keyLines(text: str) -> dict[tuple[str, ...], int]:
     return lines
 
 
+def tomlSyntaxError(source: str, exc: Exception) -> str:
+    """``file:line: invalid TOML: what`` from a ``tomllib`` error."""
+    message = str(exc)
+    found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    if found is None:
+        return f"{source}: invalid TOML: {message}"
+    line, column = found.groups()
+    return f"{source}:{line}: invalid TOML: {message[: found.start()]} (column {column})"
+
+
 def loadFile(config: Config, path: str, label: str = "") -> None:
     """Apply the TOML file at ``path`` to ``config``."""
     try:
@@ -182,7 +192,7 @@ def loadText(config: Config, text: str, source: str, label: str = "", withLines:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise LocatedConfigError(f"{source}: invalid TOML: {exc}") from None
+        raise LocatedConfigError(tomlSyntaxError(source, exc)) from None
     lines = keyLines(text) if withLines else {}
     prefix = f"{label} " if label else ""
 
