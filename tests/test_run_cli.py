@@ -9,8 +9,10 @@ only "the config says so".
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
+import importlib.metadata
 import json
 import os
 import re
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _shared_data import REPO_ROOT, obsTestRaws
+from _shared_data import REPO_ROOT, makeSynthRepo, obsTestRaws
 
 PIPETASK = str(Path(sys.executable).parent / "pipetask")
 EXAMPLES = REPO_ROOT / "examples"
@@ -630,3 +632,166 @@ def test_report_lists_the_latest_outcomes(missingRawRun):
     ]
     assert rows[1].startswith("exampleTask {visit: 2, filter: 'g'} failed  ButlerError: ")
     assert rows[-1] == "total: 1 failed, 2 ok"
+
+
+# -- statsWriter: outputs, stored config, versions, metadata -------------------------------------
+
+
+def test_stats_writer_writes_outputs_and_leaves_the_input_unchanged(writerRun):
+    proc, out, before, after = writerRun
+    assert proc.returncode == 0, output(proc)
+    assert after == before, "a run with --output modified its input repository"
+    assert processedVisits(proc.stderr, "statsWriter") == [1, 2, 3]
+    for visit in FILTERS:
+        assertStatsFile(out, visit, clippedReference(visit, *DEFAULT))
+        metadata = readJson(metadataFile(out, visit))["statsWriter"]
+        assert metadata["runDataRefEndWallTime"] >= metadata["runDataRefStartWallTime"]
+    stored = tomllib.loads((out / "config" / "statsWriter.toml").read_text())
+    assert stored["stats"]["numSigmaClip"] == 3.0 and stored["stats"]["numIter"] == 2
+    packages = readJson(out / "config" / "packages.json")
+    for name in ("pipetask", "pipetask-example", "pipetask-stats", "obs-test"):
+        assert packages[name] == importlib.metadata.version(name), name
+    assert packages["python"] == sys.version.split()[0]
+    repoToml = tomllib.loads((out / "repo.toml").read_text())
+    assert repoToml["camera"] == "test" and len(repoToml["parents"]) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="config/packages.json is written in the parent before any data ID runs, and "
+    "since the image and stats plugins import numpy and astropy lazily, the stored versions "
+    "leave out the numerical libraries the statistics depend on: a numpy upgrade would go "
+    "unnoticed by the version comparison",
+)
+def test_stored_package_versions_include_the_numerical_libraries(writerRun):
+    _, out, _, _ = writerRun
+    packages = readJson(out / "config" / "packages.json")
+    for name in ("numpy", "astropy"):
+        assert packages.get(name) == importlib.metadata.version(name), name
+
+
+def test_stored_config_is_what_show_config_prints(writerRun, obsRepo):
+    _, out, _, _ = writerRun
+    text, _ = showConfig(obsRepo, task="statsWriter")
+    assert (out / "config" / "statsWriter.toml").read_text() == text
+
+
+def test_parallel_run_gives_the_serial_results_and_forwards_worker_logs(
+    writerRun, obsRepo, tmp_path
+):
+    _, serial, _, _ = writerRun
+    out = tmp_path / "parallel"
+    proc = pipetask(
+        "run", "statsWriter", obsRepo, "--id", "--output", out, "-j", "2",
+        "--log-format", "json",
+    )  # fmt: skip
+    assert proc.returncode == 0, output(proc)
+    for visit in FILTERS:
+        assert readJson(statsFile(out, visit)) == readJson(statsFile(serial, visit))
+    records = [json.loads(line) for line in lines(proc.stderr)]
+    byDataId = {r["dataId"]: r["message"] for r in records if r["logger"] == "statsWriter.stats"}
+    assert byDataId == {
+        str(
+            {"visit": v, "filter": f}
+        ): "clipped mean={}; meanErr={}; stdDev={}; stdDevErr={}".format(
+            *shown(clippedReference(v, *DEFAULT))
+        )
+        for v, f in FILTERS.items()
+    }
+    assert sorted(processedVisits("\n".join(
+        f"{r['logger']}: {r['message']}" for r in records
+    ), "statsWriter")) == [1, 2, 3]  # fmt: skip
+
+
+def _statsWriter(repo: Path, out: Path, *args) -> subprocess.CompletedProcess:
+    return pipetask("run", "statsWriter", repo, "--id", "--output", out, *args)
+
+
+def test_changed_config_is_refused_then_clobbered_with_a_backup(obsRepo, tmp_path):
+    out = tmp_path / "out"
+    first = _statsWriter(obsRepo, out)
+    assert first.returncode == 0, output(first)
+    original = (out / "config" / "statsWriter.toml").read_text()
+    results = {v: statsFile(out, v).read_bytes() for v in FILTERS}
+
+    refused = _statsWriter(obsRepo, out, "-c", "stats.numSigmaClip=5")
+    assert refused.returncode == 2, output(refused)
+    assert "stats.numSigmaClip: 3.0 != 5.0" in refused.stderr
+    assert "--clobber-config" in refused.stderr
+    assert processedVisits(refused.stderr, "statsWriter") == []
+    assert (out / "config" / "statsWriter.toml").read_text() == original
+    assert {v: statsFile(out, v).read_bytes() for v in FILTERS} == results
+
+    clobbered = _statsWriter(obsRepo, out, "-c", "stats.numSigmaClip=5", "--clobber-config")
+    assert clobbered.returncode == 0, output(clobbered)
+    stored = tomllib.loads((out / "config" / "statsWriter.toml").read_text())
+    assert stored["stats"]["numSigmaClip"] == 5.0
+    assert (out / "config" / "statsWriter.toml~1").read_text() == original
+    for visit in FILTERS:
+        assertStatsFile(out, visit, clippedReference(visit, 5.0, DEFAULT[1]))
+
+    # The same config again is accepted without --clobber-config.
+    again = _statsWriter(obsRepo, out, "-c", "stats.numSigmaClip=5", "--id", "visit=1")
+    assert again.returncode == 0, output(again)
+
+
+def test_clobber_without_backup_keeps_none(obsRepo, tmp_path):
+    out = tmp_path / "out"
+    assert _statsWriter(obsRepo, out, "--id", "visit=1").returncode == 0
+    proc = _statsWriter(
+        obsRepo, out, "--id", "visit=1", "-c", "stats.numIter=4",
+        "--clobber-config", "--no-backup-config",
+    )  # fmt: skip
+    assert proc.returncode == 0, output(proc)
+    assert sorted(p.name for p in (out / "config").iterdir()) == [
+        "packages.json",
+        "statsWriter.toml",
+    ]
+    assert tomllib.loads((out / "config" / "statsWriter.toml").read_text())["stats"]["numIter"] == 4
+
+
+def test_report_of_a_writer_output(writerRun):
+    _, out, _, _ = writerRun
+    proc = pipetask("report", out)
+    assert proc.returncode == 0, output(proc)
+    assert lines(proc.stdout) == [
+        "statsWriter {visit: 1, filter: 'g'} ok",
+        "statsWriter {visit: 2, filter: 'g'} ok",
+        "statsWriter {visit: 3, filter: 'r'} ok",
+        "total: 3 ok",
+    ]
+
+
+def test_skip_existing_runs_only_the_missing_data_id(obsRepo, tmp_path):
+    out = tmp_path / "out"
+    assert _statsWriter(obsRepo, out).returncode == 0
+    kept = {v: statsFile(out, v).read_bytes() for v in (1, 3)}
+    statsFile(out, 2).unlink()
+    metadataFile(out, 2).unlink()
+    proc = _statsWriter(obsRepo, out, "--skip-existing")
+    assert proc.returncode == 0, output(proc)
+    assert processedVisits(proc.stderr, "statsWriter") == [2]
+    assert "1 succeeded, 0 failed, 2 skipped of 3 data IDs" in proc.stderr
+    assertStatsFile(out, 2, clippedReference(2, *DEFAULT))
+    assert metadataFile(out, 2).is_file()
+    assert {v: statsFile(out, v).read_bytes() for v in (1, 3)} == kept
+    assertConsistentRegistry(out)
+
+
+def assertConsistentRegistry(repo: Path) -> None:
+    """Every registered dataset's file exists, once, and no write is left pending."""
+    assert registryRows(repo, "pending") == []
+    paths = [row[-1] for row in registryRows(repo, "dataset")]
+    assert len(paths) == len(set(paths))
+    for path in paths:
+        assert (repo / path).is_file(), path
+
+
+def test_example_task_stores_no_config(obsRepo, tmp_path):
+    out = tmp_path / "out"
+    for args in (["-c", "stats.numSigmaClip=5"], ["-c", "stats.numIter=1"], []):
+        proc = pipetask("run", "exampleTask", obsRepo, "--id", "visit=1", "--output", out, *args)
+        assert proc.returncode == 0, output(proc)
+        assert processedVisits(proc.stderr) == [1]
+    assert not (out / "config").exists()
+    assert not (out / "metadata").exists()

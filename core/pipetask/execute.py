@@ -136,9 +136,20 @@ def splitExisting(butler, taskClass: type, taskName: str, dataIds: list[dict[str
         return dataIds, []
     todo, skipped = [], []
     for dataId in dataIds:
-        done = all(butler.datasetExists(name, dataId, write=True) for name in needed)
+        done = all(_exists(butler, name, dataId) for name in needed)
         (skipped if done else todo).append(dataId)
     return todo, skipped
+
+
+def _exists(butler, datasetType: str, dataId: dict[str, Any]) -> bool:
+    """Whether the output exists; one the registry lists but whose file was removed does
+    not (it is run again, and its put replaces the stale entry)."""
+    from .errors import ButlerError
+
+    try:
+        return butler.datasetExists(datasetType, dataId, write=True)
+    except ButlerError:
+        return False
 
 
 def _debugFile(options: RunOptions) -> str | None:
