@@ -8,10 +8,12 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from . import progress
 from .config.nested import targetPath
 from .execution.base import FAILED, SKIPPED, Outcome
 from .execution.job import Job
 from .outcomes import OutcomeLog
+from .progress import Progress
 from .runlock import outputLock
 from .runner import EXIT_INTERRUPTED, exitStatus, summarize
 
@@ -105,15 +107,10 @@ def _execute(taskClass, config, butler, dataIds, datasetType, options) -> int:
     executor = chooseExecutor(taskClass, options) if todo else None
     start = time.perf_counter()
     interrupted = False
+    bar = Progress(len(todo)) if progress.wanted(len(todo)) else contextlib.nullcontext()
     try:
-        for outcome in executor.run(job, todo) if executor else ():
-            outcomes.append(outcome)
-            record.record(outcome)
-            if outcome.status == FAILED and options.doraise:
-                if outcome.traceback:
-                    print(outcome.traceback.rstrip(), file=sys.stderr)
-                log.error("stopping at the first failure (--doraise)")
-                break
+        with bar:
+            interrupted = _collect(executor, job, todo, outcomes, record, bar, options)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -125,6 +122,24 @@ def _execute(taskClass, config, butler, dataIds, datasetType, options) -> int:
     if interrupted:
         return EXIT_INTERRUPTED
     return exitStatus(failures)
+
+
+def _collect(executor, job, todo, outcomes, record, bar, options) -> bool:
+    """Gather outcomes as they arrive; whether the run was interrupted."""
+    try:
+        for outcome in executor.run(job, todo) if executor else ():
+            outcomes.append(outcome)
+            record.record(outcome)
+            if isinstance(bar, Progress):
+                bar.update(outcome.ok)
+            if outcome.status == FAILED and options.doraise:
+                if outcome.traceback:
+                    print(outcome.traceback.rstrip(), file=sys.stderr)
+                log.error("stopping at the first failure (--doraise)")
+                break
+    except KeyboardInterrupt:
+        return True
+    return False
 
 
 def splitExisting(butler, taskClass: type, taskName: str, dataIds: list[dict[str, Any]]):
