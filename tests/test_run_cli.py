@@ -82,6 +82,12 @@ def pixels(visit: int) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
+def rawShape(visit: int) -> tuple[int, int]:
+    from astropy.io import fits
+
+    return fits.getdata(rawFile(visit)).shape
+
+
 def _errors(kept: np.ndarray) -> tuple[float, float, float, float]:
     n = kept.size
     mean, var = kept.mean(), kept.var(ddof=1)
@@ -795,3 +801,165 @@ def test_example_task_stores_no_config(obsRepo, tmp_path):
         assert processedVisits(proc.stderr) == [1]
     assert not (out / "config").exists()
     assert not (out / "metadata").exists()
+
+
+# -- --debug -------------------------------------------------------------------------------------
+
+
+def assertDisplayed(proc: subprocess.CompletedProcess, out: Path, visit: int) -> None:
+    """One PNG of the raw, under OUT/display, and a log line saying where."""
+    assert proc.returncode == 0, output(proc)
+    pngs = sorted((out / "display").glob("*.png"))
+    assert len(pngs) == 1, output(proc)
+    data = pngs[0].read_bytes()
+    assert data[:8] == PNG_SIGNATURE
+    assert data[12:16] == b"IHDR"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (height, width) == rawShape(visit)  # the whole raw, unscaled
+    assert f"exampleTask: display: {pngs[0]}" in proc.stderr.splitlines()
+    assert f"visit={visit}" in pngs[0].name
+
+
+def test_debug_file_toml_writes_a_png(obsRepo, tmp_path):
+    out = tmp_path / "out"
+    proc = pipetask(
+        "run", "exampleTask", obsRepo, "--id", "visit=1", "--output", out,
+        "--debug-file", EXAMPLES / "debug.toml",
+    )  # fmt: skip
+    assertDisplayed(proc, out, 1)
+    assert f"debug variables from {EXAMPLES / 'debug.toml'}" in proc.stderr
+
+
+@pytest.mark.parametrize("name", ["debug.toml", "debug.py"])
+def test_plain_debug_reads_the_file_in_the_working_directory(obsRepo, tmp_path, name):
+    shutil.copy(EXAMPLES / name, tmp_path / name)
+    out = tmp_path / "out"
+    proc = pipetask(
+        "run", "exampleTask", obsRepo, "--id", "visit=3", "--output", out, "--debug",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assertDisplayed(proc, out, 3)
+    assert f"debug variables from {tmp_path / name}" in proc.stderr
+
+
+def test_debug_log_level_is_not_debug_display(obsRepo, tmp_path):
+    shutil.copy(EXAMPLES / "debug.toml", tmp_path / "debug.toml")
+    out = tmp_path / "out"
+    proc = pipetask(
+        "run", "exampleTask", obsRepo, "--id", "visit=1", "--output", out, "-L", "DEBUG",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, output(proc)
+    assert not (out / "display").exists()
+    assert "display" not in proc.stderr
+
+
+def test_debug_without_a_debug_file_warns_and_runs(obsRepo, tmp_path):
+    out = tmp_path / "out"
+    proc = pipetask(
+        "run", "exampleTask", obsRepo, "--id", "visit=1", "--output", out, "--debug",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, output(proc)
+    assert "no debug.toml or debug.py in the working directory" in proc.stderr
+    assert processedVisits(proc.stderr) == [1]
+    assert not (out / "display").exists()
+
+
+# -- --file, help, $PIPE_*_ROOT -------------------------------------------------------------------
+
+
+def test_run_on_a_single_file_without_a_repository(tmp_path):
+    raw = rawFile(3)
+    proc = pipetask("run", "exampleTask", "--file", raw, cwd=tmp_path)
+    assert proc.returncode == 0, output(proc)
+    assert "exampleTask: Processing data ID {'file': 'raw_v3_fr.fits.gz'}" in proc.stderr
+    stats = statsLines(proc.stderr)
+    # No repository, so no camera: the task defaults apply.
+    assert [loggedStats(m) for m in stats] == [shown(clippedReference(3, *DEFAULT))]
+    assert list(tmp_path.iterdir()) == []  # exampleTask writes nothing
+
+
+def test_help_lists_every_config_field_with_its_doc():
+    from pipetask_example.example_task import ExampleConfig
+
+    proc = pipetask("help", "exampleTask")
+    assert proc.returncode == 0, output(proc)
+    config = ExampleConfig()
+    expected = [(name, field.doc) for name, field in ExampleConfig._fields.items()]
+    expected += [
+        (f"stats.{name}", field.doc) for name, field in type(config.stats.value)._fields.items()
+    ]
+    assert len(expected) >= 5
+    for name, doc in expected:
+        assert re.search(rf"^  {re.escape(name)}  \[", proc.stdout, re.M), name
+        assert " ".join(doc.split()) in " ".join(proc.stdout.split()), name
+
+
+def test_relative_paths_under_pipe_input_and_output_roots(obsRepo, tmp_path):
+    outputs = tmp_path / "outputs"
+    proc = pipetask(
+        "run", "statsWriter", obsRepo.name, "--id", "visit=2", "--output", "rel",
+        cwd=tmp_path,
+        env={"PIPE_INPUT_ROOT": str(obsRepo.parent), "PIPE_OUTPUT_ROOT": str(outputs)},
+    )  # fmt: skip
+    assert proc.returncode == 0, output(proc)
+    assertStatsFile(outputs / "rel", 2, clippedReference(2, *DEFAULT))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outputs"]
+    # Without the variables the same relative paths are not found.
+    missing = pipetask("run", "statsWriter", obsRepo.name, "--id", "--output", "rel", cwd=tmp_path)
+    assert missing.returncode == 2, output(missing)
+    assert f"{tmp_path / obsRepo.name}" in missing.stderr and "not found" in missing.stderr
+
+
+# -- one writing run per output repository ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def synthRepo(tmp_path_factory) -> Path:
+    return makeSynthRepo(tmp_path_factory.mktemp("synth") / "repo", visits=6, ccds=4, size=32)
+
+
+def test_a_held_output_lock_refuses_a_second_run(synthRepo, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / ".pipetask-run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.write(str(os.getpid()))
+        lock.flush()
+        refused = pipetask("run", "statsWriter", synthRepo, "--id", "--output", out)
+    assert refused.returncode == 2, output(refused)
+    assert lines(refused.stderr) == [
+        f"pipetask: error: another pipetask run (pid {os.getpid()}) is writing to {out}; "
+        "wait for it to finish or use another --output"
+    ]
+    assert not (out / "imageStats").exists()
+    if (out / "registry.sqlite3").exists():
+        assertConsistentRegistry(out)
+    # Once the lock is released, the same command runs.
+    proc = pipetask("run", "statsWriter", synthRepo, "--id", "--output", out)
+    assert proc.returncode == 0, output(proc)
+    assert "24 succeeded, 0 failed, 0 skipped of 24 data IDs" in proc.stderr
+    assert len(list((out / "imageStats").rglob("*.json"))) == 24
+    assertConsistentRegistry(out)
+
+
+def test_two_simultaneous_runs_into_one_output(synthRepo, tmp_path):
+    out = tmp_path / "out"
+    command = [PIPETASK, "run", "statsWriter", str(synthRepo), "--id", "--output", str(out)]
+    procs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
+    for p in procs:
+        p.stdout.close()
+        p.stderr.close()
+    statuses = sorted(status for status, _ in results)
+    # Whichever interleaving happened: at least one ran; a refused one says why.
+    assert statuses in ([0, 0], [0, 2]), results
+    for status, stderr in results:
+        if status == 2:
+            assert "another pipetask run (pid " in stderr and str(out) in stderr, stderr
+    assert len(list((out / "imageStats").rglob("*.json"))) == 24
+    assertConsistentRegistry(out)
