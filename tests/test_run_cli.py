@@ -917,7 +917,8 @@ def test_relative_paths_under_pipe_input_and_output_roots(obsRepo, tmp_path):
 
 @pytest.fixture(scope="module")
 def synthRepo(tmp_path_factory) -> Path:
-    return makeSynthRepo(tmp_path_factory.mktemp("synth") / "repo", visits=6, ccds=4, size=32)
+    """A synthetic repository of 104 small data IDs (26 visits x 4 CCDs)."""
+    return makeSynthRepo(tmp_path_factory.mktemp("synth") / "repo", visits=26, ccds=4, size=16)
 
 
 def test_a_held_output_lock_refuses_a_second_run(synthRepo, tmp_path):
@@ -939,8 +940,8 @@ def test_a_held_output_lock_refuses_a_second_run(synthRepo, tmp_path):
     # Once the lock is released, the same command runs.
     proc = pipetask("run", "statsWriter", synthRepo, "--id", "--output", out)
     assert proc.returncode == 0, output(proc)
-    assert "24 succeeded, 0 failed, 0 skipped of 24 data IDs" in proc.stderr
-    assert len(list((out / "imageStats").rglob("*.json"))) == 24
+    assert "104 succeeded, 0 failed, 0 skipped of 104 data IDs" in proc.stderr
+    assert len(list((out / "imageStats").rglob("*.json"))) == 104
     assertConsistentRegistry(out)
 
 
@@ -961,5 +962,15 @@ def test_two_simultaneous_runs_into_one_output(synthRepo, tmp_path):
     for status, stderr in results:
         if status == 2:
             assert "another pipetask run (pid " in stderr and str(out) in stderr, stderr
-    assert len(list((out / "imageStats").rglob("*.json"))) == 24
+    assert len(list((out / "imageStats").rglob("*.json"))) == 104
     assertConsistentRegistry(out)
+
+
+def test_exit_status_is_the_failure_count_capped_at_100(synthRepo):
+    proc = pipetask("run", "exampleTask", synthRepo, "--id", "-c", "doFail=true")
+    assert proc.returncode == 100, output(proc)
+    assert "0 succeeded, 104 failed, 0 skipped of 104 data IDs" in proc.stderr
+    failed = [t for t in proc.stderr.splitlines() if t.startswith("pipetask: Failed on dataId=")]
+    assert len(failed) == len(set(failed)) == 104
+    some = pipetask("run", "exampleTask", synthRepo, "--id", "visit=1..2", "-c", "doFail=true")
+    assert some.returncode == 8, output(some)
