@@ -3,7 +3,7 @@
 The parent hands one data ID at a time to each idle worker over a pipe, so it always
 knows which data ID a worker holds: a worker that dies (killed, segfault, out of memory)
 or runs past the timeout fails only that data ID, and a fresh worker takes its place.
-Log records from the workers come back through a queue and are written by the parent's
+Log records come back over the same pipe as results and are written by the parent's
 handlers, labelled with their data ID.
 """
 
@@ -29,12 +29,27 @@ from .job import Job, processOne
 log = logging.getLogger("pipetask")
 
 
-class _DataIdFilter(logging.Filter):
-    """Carry the current data ID on each record across the process boundary."""
+class _PipeHandler(logging.handlers.QueueHandler):
+    """Sends each log record, formatted and labelled with its data ID, up the worker's pipe.
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    Each worker has its own pipe for results and log lines alike, so a worker that is
+    killed can break only its own pipe, never another worker's logging.
+    """
+
+    def __init__(self, conn: Any) -> None:
+        super().__init__(None)  # type: ignore[arg-type]
+        self.conn = conn
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record = super().prepare(record)
         record.dataId = currentDataId.get()
-        return True
+        return record
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        self.conn.send((LOG, record))
+
+
+LOG, RESULT = "log", "result"
 
 
 def _levels() -> dict[str, int]:
@@ -46,15 +61,13 @@ def _levels() -> dict[str, int]:
     return levels
 
 
-def _workerMain(conn: Any, job: Job, queue: Any, levels: dict[str, int]) -> None:
-    """A worker process: receive ``(index, dataId)``, send back ``(index, Outcome)``."""
+def _workerMain(conn: Any, job: Job, levels: dict[str, int]) -> None:
+    """A worker process: receive ``(index, dataId)``, send back log records and the outcome."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    handler = logging.handlers.QueueHandler(queue)
-    handler.addFilter(_DataIdFilter())
-    root.addHandler(handler)
+    root.addHandler(_PipeHandler(conn))
     for name, level in levels.items():
         logging.getLogger(name or None).setLevel(level)
     while True:
@@ -75,7 +88,14 @@ def _workerMain(conn: Any, job: Job, queue: Any, levels: dict[str, int]) -> None
                 traceback="".join(traceback.format_exception(exc)),
             )
             log.error("Failed on dataId=%s: %s", dataId, outcome.error)
-        conn.send((index, outcome))
+        conn.send((RESULT, (index, outcome)))
+
+
+def _emit(record: logging.LogRecord) -> None:
+    """Write a worker's log record through this process's handlers."""
+    for handler in logging.getLogger().handlers:
+        if record.levelno >= handler.level:
+            handler.handle(record)
 
 
 def startMethod() -> str:
@@ -90,11 +110,9 @@ def startMethod() -> str:
 class _Slot:
     """One worker process and the data ID it holds."""
 
-    def __init__(self, ctx: Any, job: Job, queue: Any, levels: dict[str, int]) -> None:
+    def __init__(self, ctx: Any, job: Job, levels: dict[str, int]) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(
-            target=_workerMain, args=(child, job, queue, levels), daemon=True
-        )
+        self.process = ctx.Process(target=_workerMain, args=(child, job, levels), daemon=True)
         self.process.start()
         child.close()
         self.held: tuple[int, dict[str, Any], float] | None = None
@@ -139,13 +157,10 @@ class ProcessExecutor(Executor):
         if not dataIds:
             return
         ctx = multiprocessing.get_context(startMethod())
-        queue = ctx.Queue()
-        listener = logging.handlers.QueueListener(queue, *logging.getLogger().handlers)
-        listener.start()
         levels = _levels()
         timeout = self.options.get("timeout")
         todo = deque(enumerate(dataIds))
-        slots = [_Slot(ctx, job, queue, levels) for _ in range(min(self.processes, len(dataIds)))]
+        slots = [_Slot(ctx, job, levels) for _ in range(min(self.processes, len(dataIds)))]
         try:
             while todo or any(slot.held for slot in slots):
                 for slot in slots:
@@ -162,13 +177,11 @@ class ProcessExecutor(Executor):
                         continue
                     if outcome.extra.get("replace"):
                         slot.stop(kill=True)
-                        slots[i] = _Slot(ctx, job, queue, levels)
+                        slots[i] = _Slot(ctx, job, levels)
                     yield outcome
         finally:
             for slot in slots:
                 slot.stop(kill=slot.held is not None)
-            listener.stop()
-            queue.close()
 
     @staticmethod
     def _waitTime(busy: list[_Slot], timeout: float | None) -> float | None:
@@ -183,10 +196,13 @@ class ProcessExecutor(Executor):
         index, dataId, started = slot.held  # type: ignore[misc]
         if slot.conn in ready or slot.process.sentinel in ready:
             try:
-                if slot.conn.poll():
-                    _, outcome = slot.conn.recv()
+                while slot.conn.poll():
+                    kind, payload = slot.conn.recv()
+                    if kind == LOG:
+                        _emit(payload)
+                        continue
                     slot.held = None
-                    return outcome
+                    return payload[1]
             except (EOFError, OSError):
                 pass
             if not slot.process.is_alive():
