@@ -32,13 +32,13 @@ LEVELS = {
 FORMATS = ("console", "long", "json")
 
 #: The data ID being processed, shown by the long and JSON formats.
-currentDataId: ContextVar[str | None] = ContextVar("pipetask_data_id", default=None)
+currentDataId: ContextVar[Any] = ContextVar("pipetask_data_id", default=None)
 
 
 @contextmanager
 def dataIdContext(dataId: Any):
     """Label every log line in this scope with ``dataId``."""
-    token = currentDataId.set(None if dataId is None else str(dataId))
+    token = currentDataId.set(dataId)
     try:
         yield
     finally:

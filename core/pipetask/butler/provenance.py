@@ -18,6 +18,7 @@ new output refuse to start.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -138,7 +139,8 @@ def readStoredConfig(butler: Butler, taskName: str, configClass: Any) -> Any | N
 
 
 def packageVersions(modules: Mapping[str, Any] | None = None) -> dict[str, str]:
-    """Versions of Python, pipetask, its installed plugins and the imported distributions.
+    """Versions of Python, pipetask, its installed plugins, their direct dependencies
+    (numpy, astropy... even if not imported yet) and the imported distributions.
 
     Parameters
     ----------
@@ -152,6 +154,7 @@ def packageVersions(modules: Mapping[str, Any] | None = None) -> dict[str, str]:
     for entry in metadata.entry_points(group="pipetask"):
         if entry.dist is not None:
             names.add(entry.dist.name)
+            names.update(_requirementNames(entry.dist.requires or []))
     topLevel = {name.partition(".")[0] for name in (modules or sys.modules)}
     owners = metadata.packages_distributions()
     for module in topLevel:
@@ -162,6 +165,18 @@ def packageVersions(modules: Mapping[str, Any] | None = None) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return dict(sorted(versions.items()))
+
+
+def _requirementNames(requirements: list[str]) -> set[str]:
+    """Distribution names of requirement strings, leaving out extras-only ones."""
+    names = set()
+    for requirement in requirements:
+        if "extra ==" in requirement:
+            continue
+        found = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+        if found:
+            names.add(found.group(1))
+    return names
 
 
 def _normal(name: str) -> str:

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import TaskError
+from ..errors import PipetaskError, TaskError
 from ..logs import dataIdContext
 from .base import FAILED, OK, Outcome
 
@@ -82,7 +82,9 @@ class Worker:
         return outcome
 
     def _failure(self, dataId: dict[str, Any], exc: Exception) -> Outcome:
-        expected = isinstance(exc, TaskError)
+        # TaskError and pipetask's own errors (a missing dataset, a bad file) say what is
+        # wrong in one line; anything else is unexpected and shows its traceback.
+        expected = isinstance(exc, TaskError | PipetaskError)
         error = f"{type(exc).__name__}: {exc}"
         text = "".join(traceback.format_exception(exc))
         if expected and not log.isEnabledFor(logging.DEBUG):
