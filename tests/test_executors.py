@@ -4,6 +4,8 @@
   processes on 127.0.0.1) write identical ``imageStats`` for the obs_test raws.
 - A data ID whose task kills its own worker process fails alone; the run finishes.
 - A data ID that hangs past ``--timeout`` fails alone with a TimeoutError.
+- Ctrl-C (SIGINT to the process group, as a terminal sends it) stops a Dask run with
+  exit status 130; ``--skip-existing`` then runs only what is left.
 
 The crash and hang cases use ``probeTask``, a task of a test-only plugin written into a
 temporary folder as a module with its ``.dist-info`` (entry point in the ``pipetask``
@@ -71,9 +73,27 @@ class ProbeTask(Task):
         return Struct(pid=os.getpid())
 
 
+class SlowConfig(Config):
+    seconds = Field(doc="seconds of sleep per data ID", dtype=float, default=1.0)
+
+
+class SlowTask(Task):
+    """Sleeps, then stores its metadata: what --skip-existing looks at."""
+    ConfigClass = SlowConfig
+    _DefaultName = "slowProbe"
+    storeConfig = False
+
+    def runDataRef(self, dataRef):
+        time.sleep(self.config.seconds)
+        return Struct()
+
+
 @hookimpl
 def pipetask_tasks():
-    return [Description("probeTask", "pipetask_probe:ProbeTask", "test probe", kind="cmdline")]
+    return [
+        Description("probeTask", "pipetask_probe:ProbeTask", "test probe", kind="cmdline"),
+        Description("slowProbe", "pipetask_probe:SlowTask", "slow test probe", kind="cmdline"),
+    ]
 '''
 
 
@@ -312,3 +332,37 @@ def test_data_id_past_timeout_fails_alone(synthRepo, probeEnv, executorOptions):
     failed = re.findall(r"failed (\{.*?\}): (\w+)", done.stderr)
     assert failed == [("{visit: 2, ccd: 0}", "TimeoutError")], done.stderr
     assert elapsed < 60, f"the run took {elapsed:.0f} s"
+
+
+def test_ctrl_c_stops_a_dask_run_and_skip_existing_finishes_it(synthRepo, probeEnv, tmp_path):
+    out = tmp_path / "out"
+    command = [
+        PIPETASK, "run", "slowProbe", str(synthRepo), "--id", "--output", str(out),
+        "--executor", "dask", "-j", "2", "-c", "seconds=1",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, env=probeEnv, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        done = out / "metadata" / "slowProbe"
+        deadline = time.monotonic() + 90
+        while len(list(done.rglob("*.json"))) < 2:
+            assert process.poll() is None and time.monotonic() < deadline, "no progress"
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            _stop(process)
+    assert process.returncode == 130, stderr
+    assert "not run (interrupted)" in stderr
+    assert "Traceback" not in stderr
+    finished = len(list(done.rglob("*.json")))
+    assert 2 <= finished < 6
+
+    again = pipetask(*command[1:], "--skip-existing", env=probeEnv)
+    assert again.returncode == 0, again.stderr
+    assert re.search(rf"(\d+) succeeded, 0 failed, {finished} skipped of 6", again.stderr), (
+        again.stderr
+    )
+    assert len(list(done.rglob("*.json"))) == 6

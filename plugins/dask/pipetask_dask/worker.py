@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
 import traceback
@@ -165,3 +166,21 @@ def exitWorker() -> None:
 async def killFromNanny(dask_worker: Any) -> None:
     """Kill the worker process of this nanny (run on the nanny by ``Client.run``)."""
     await dask_worker.kill(timeout=1, reason="pipetask-timeout")
+
+
+class IgnoreInterrupts:
+    """Worker plugin of the local cluster: Ctrl-C is the parent's to handle.
+
+    The worker processes of a local cluster share the terminal's process group, so
+    Ctrl-C reaches them too; they ignore it, and the parent shuts them down in order.
+    ``setup`` runs in the worker's event loop, in its main thread, where a signal
+    handler can be set; the plugin also reaches workers that start later.
+    """
+
+    name = "pipetask-ignore-interrupts"
+
+    def setup(self, worker: Any) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def teardown(self, worker: Any) -> None:
+        pass

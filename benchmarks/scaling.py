@@ -1,0 +1,236 @@
+"""Scaling of ``pipetask run`` over executors: serial, ``-j 2`` and a local Dask cluster.
+
+In one run, on a synthetic repository built in a temporary directory (raws simulated by
+``obs_synth.simulate``, then ``pipetask ingest``):
+
+1. A CPU-bound task over 40 data IDs, serially, with ``-j 2`` and with ``--executor dask
+   -j 2`` (a local cluster of 2 worker processes): wall time of each command, speed-up
+   over serial (target: both at least 1.7x on 2 cores), and the overhead per data ID,
+   i.e. worker time not spent in the task: (wall time x workers - the tasks' own time)
+   / data IDs, start-up included. The task, ``clipStats``, reads each raw and runs the
+   real sigma-clipped statistics subtask ``--repeat`` times on it.
+2. The real ``statsWriter`` over the same data IDs with the three executors, for
+   comparison: it writes a dataset, its metadata and registry rows per data ID, so its
+   run is not purely CPU-bound.
+3. A trivial task (returns at once) over a small and a large number of data IDs with
+   each executor: the marginal wall time per data ID, (t_large - t_small) / (difference
+   in data IDs), and the fixed start-up cost left over.
+
+``clipStats`` and the trivial task come from a throwaway plugin written into the
+temporary directory (a module and its ``.dist-info`` on ``PYTHONPATH``): nothing is
+installed. Prints figures; asserts nothing.
+
+Usage: ``python benchmarks/scaling.py [--ids 40] [--size 1024] [--repeat 40] [--runs 1]``
+with the ``python`` of the environment where pipetask and pipetask-dask are installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PLUGIN = '''
+from pipetask import Config, ConfigurableField, Field, Struct, Task
+from pipetask.plugins import Description, hookimpl
+from pipetask_stats.sigma_clipped import SigmaClippedStatsTask
+
+
+class ClipStatsConfig(Config):
+    stats = ConfigurableField(doc="statistics subtask", target=SigmaClippedStatsTask)
+    repeat = Field(doc="times the statistics are computed per data ID", dtype=int, default=40)
+
+
+class ClipStatsTask(Task):
+    """Reads the raw, then computes its sigma-clipped statistics ``repeat`` times."""
+    ConfigClass = ClipStatsConfig
+    _DefaultName = "clipStats"
+    storeConfig = False
+    storeMetadata = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.makeSubtask("stats")
+
+    def runDataRef(self, dataRef):
+        image = dataRef.get("raw").getMaskedImage()
+        for _ in range(self.config.repeat):
+            result = self.stats.run(image)
+        return result
+
+
+class TrivialTask(Task):
+    """Returns at once."""
+    ConfigClass = Config
+    _DefaultName = "trivialScaling"
+    storeConfig = False
+    storeMetadata = False
+
+    def runDataRef(self, dataRef):
+        return Struct()
+
+
+@hookimpl
+def pipetask_tasks():
+    return [
+        Description("clipStats", "scaling_tasks:ClipStatsTask", "CPU-bound", kind="cmdline"),
+        Description("trivialScaling", "scaling_tasks:TrivialTask", "no-op", kind="cmdline"),
+    ]
+'''
+
+PIPETASK = str(Path(sys.executable).with_name("pipetask"))
+EXECUTORS = {
+    "serial": ([], 1),
+    "-j 2": (["-j", "2"], 2),
+    "dask -j 2": (["--executor", "dask", "-j", "2"], 2),
+}
+CCDS = 8  # the synth camera's CCDs per visit
+
+
+def writePlugin(root: Path) -> Path:
+    """The throwaway plugin: a module and its distribution record, for ``PYTHONPATH``."""
+    root.mkdir(parents=True)
+    (root / "scaling_tasks.py").write_text(PLUGIN)
+    info = root / "scaling_tasks-0.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: scaling-tasks\nVersion: 0.0\n")
+    (info / "entry_points.txt").write_text("[pipetask]\nscaling = scaling_tasks\n")
+    return root
+
+
+def makeRepo(root: Path, visits: int, size: int, env: dict[str, str]) -> Path:
+    """A synth repository of ``visits`` x 8 simulated raws of ``size`` pixels a side."""
+    raws, repo = root / "raws", root / "repo"
+    simulate = [sys.executable, "-m", "obs_synth.simulate", str(raws)]
+    options = ["--visits", str(visits), "--ccds", str(CCDS), "--size", str(size)]
+    subprocess.run([*simulate, *options], check=True, env=env, stdout=subprocess.DEVNULL)
+    ingest = [PIPETASK, "ingest", str(repo), str(raws), "--camera", "synth"]
+    subprocess.run(ingest, check=True, env=env, stdout=subprocess.DEVNULL)
+    return repo
+
+
+def run(task: str, repo: Path, out: Path, options: list[str], env: dict[str, str], *extra):
+    """Run the task over every data ID; ``(wall time, summary time, sum of task times)``."""
+    command = [PIPETASK, "run", task, str(repo), "--id", "--output", str(out), *options]
+    start = time.perf_counter()
+    done = subprocess.run([*command, *extra], env=env, capture_output=True, text=True, timeout=3600)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
+    match = re.search(r"data IDs in ([\d.]+) s", done.stderr)
+    summary = float(match.group(1)) if match else float("nan")
+    own = 0.0
+    for path in (out / "runs" / task).glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            own += json.loads(line).get("taskTime", 0.0)
+    return wall, summary, own
+
+
+def medianRun(runs: int, root: Path, label: str, *args, **kwargs):
+    """The run of median wall time among ``runs`` repetitions (fresh outputs each)."""
+    results = []
+    for i in range(runs):
+        out = root / f"{label}-{i}"
+        results.append(run(args[0], args[1], out, *args[2:], **kwargs))
+    return sorted(results)[len(results) // 2]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ids", type=int, default=40, help="data IDs of the CPU-bound run")
+    parser.add_argument("--size", type=int, default=1024, help="pixels per side of a raw")
+    parser.add_argument("--repeat", type=int, default=40, help="statistics per data ID")
+    parser.add_argument("--small", type=int, default=40, help="data IDs, small trivial run")
+    parser.add_argument("--large", type=int, default=800, help="data IDs, large trivial run")
+    parser.add_argument("--runs", type=int, default=1, help="repetitions (median kept)")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="pipetask-scaling-") as tmp:
+        root = Path(tmp)
+        paths = [str(writePlugin(root / "plugin")), os.environ.get("PYTHONPATH", "")]
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, paths)))
+        start = time.perf_counter()
+        repo = makeRepo(root / "cpu", -(-args.ids // CCDS), args.size, env)
+        print(
+            f"repository: {-(-args.ids // CCDS) * CCDS} raws of {args.size}x{args.size} "
+            f"built in {time.perf_counter() - start:.1f} s; {os.cpu_count()} CPUs"
+        )
+
+        print(
+            f"\n1. clipStats (read the raw, sigma-clipped statistics x{args.repeat}) over "
+            f"{args.ids} data IDs"
+        )
+        cpu = {}
+        for label, (options, _) in EXECUTORS.items():
+            cpu[label] = medianRun(
+                args.runs, root, f"cpu-{label}", "clipStats", repo, options, env,
+                "-c", f"repeat={args.repeat}",
+            )  # fmt: skip
+        report(cpu, args.ids)
+
+        print(f"\n2. statsWriter (the real task, writes imageStats) over {args.ids} data IDs")
+        real = {}
+        for label, (options, _) in EXECUTORS.items():
+            real[label] = medianRun(
+                args.runs, root, f"sw-{label}", "statsWriter", repo, options, env
+            )
+        report(real, args.ids)
+
+        tiny = makeRepo(root / "tiny", -(-args.large // CCDS), 16, env)
+        small = f"visit=1..{-(-args.small // CCDS)}"
+        nSmall = -(-args.small // CCDS) * CCDS
+        nLarge = -(-args.large // CCDS) * CCDS
+        print(f"\n3. trivial task, {nSmall} vs {nLarge} data IDs of 16x16 raws")
+        print(f"   {'executor':<10} {'small':>8} {'large':>8} {'per data ID':>12} {'fixed':>8}")
+        for label, (options, _) in EXECUTORS.items():
+            walls = {}
+            for name, ids in (("small", ["--id", small]), ("large", ["--id"])):
+                out = root / f"trivial-{label}-{name}"
+                command = [PIPETASK, "run", "trivialScaling", str(tiny), "--output", str(out)]
+                begin = time.perf_counter()
+                subprocess.run(
+                    [*command, *ids, *options],
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                    timeout=3600,
+                )
+                walls[name] = time.perf_counter() - begin
+            perId = (walls["large"] - walls["small"]) / (nLarge - nSmall)
+            fixed = walls["small"] - perId * nSmall
+            print(
+                f"   {label:<10} {walls['small']:7.2f}s {walls['large']:7.2f}s "
+                f"{perId * 1000:9.2f} ms {fixed:7.2f}s"
+            )
+    return 0
+
+
+def report(results: dict[str, tuple[float, float, float]], ids: int) -> None:
+    """Print wall times, speed-ups over serial, and overhead per data ID."""
+    serialWall = results["serial"][0]
+    print(
+        f"   {'executor':<10} {'wall':>8} {'in run':>8} {'task time':>10} {'speed-up':>9} "
+        f"{'overhead/ID':>12}"
+    )
+    for label, (wall, summary, own) in results.items():
+        workers = EXECUTORS[label][1]
+        overhead = (wall * workers - own) / ids
+        print(
+            f"   {label:<10} {wall:7.2f}s {summary:7.2f}s {own:9.2f}s "
+            f"{serialWall / wall:8.2f}x {overhead * 1000:9.1f} ms"
+        )
+    print(
+        f"   (speed-up target: at least 1.7x; 'in run' is the summary's time; mean task "
+        f"time {statistics.mean(r[2] for r in results.values()) / ids * 1000:.0f} ms/ID)"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
