@@ -615,12 +615,6 @@ def test_missing_raw_file_fails_only_its_data_id(missingRawRun):
     assert "2 succeeded, 1 failed, 0 skipped of 3 data IDs" in proc.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a registered raw whose file is missing is a data problem reported by a "
-    "ButlerError, yet the run prints a full traceback for it (execution/job.py treats only "
-    "TaskError as expected), although its one line already says what is wrong",
-)
 def test_missing_raw_file_is_reported_without_a_traceback(missingRawRun):
     proc, _ = missingRawRun
     assert "Traceback" not in proc.stderr, output(proc)
@@ -662,13 +656,6 @@ def test_stats_writer_writes_outputs_and_leaves_the_input_unchanged(writerRun):
     assert repoToml["camera"] == "test" and len(repoToml["parents"]) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config/packages.json is written in the parent before any data ID runs, and "
-    "since the image and stats plugins import numpy and astropy lazily, the stored versions "
-    "leave out the numerical libraries the statistics depend on: a numpy upgrade would go "
-    "unnoticed by the version comparison",
-)
 def test_stored_package_versions_include_the_numerical_libraries(writerRun):
     _, out, _, _ = writerRun
     packages = readJson(out / "config" / "packages.json")
