@@ -7,27 +7,15 @@ Data IDs have keys ``visit`` and ``ccd`` (both int), read at ingest from the ``V
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from pipetask.butler.camera import Amplifier, Camera, DatasetType, Detector, IngestRule
-
-from . import fitsfile
+from pipetask.butler.camera import Amplifier, DatasetType, Detector, IngestRule
+from pipetask_image.fits_camera import FitsCamera
 
 EXPOSURE = "pipetask_image:Exposure"
 #: Pixels per side of a CCD's data section, and overscan columns, as simulated by default.
 SIZE = 512
 OVERSCAN = 32
 NCCD = 8
-
-
-class SynthCamera(Camera):
-    """A camera whose ingest rules read FITS headers with astropy."""
-
-    def readHeader(self, path: str, hdu: int = 0) -> dict[str, Any]:
-        return fitsfile.readHeader(path, hdu)
-
-    def verifyFile(self, path: str) -> None:
-        fitsfile.verifyFile(path)
 
 
 def _detector(ccd: int) -> Detector:
@@ -39,7 +27,7 @@ def _detector(ccd: int) -> Detector:
     return Detector(ccd, f"S{ccd // 4}{ccd % 4}", (SIZE + OVERSCAN, SIZE), (amp,))
 
 
-camera = SynthCamera(
+camera = FitsCamera(
     name="synth",
     keys={"visit": int, "ccd": int},
     datasetTypes=[

@@ -8,34 +8,19 @@ the file name, the filter from the ``FILTER`` keyword of the primary header.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pipetask.butler.camera import (
     Amplifier,
-    Camera,
     DatasetType,
     Detector,
     IngestRule,
 )
-
-from . import fitsfile
+from pipetask_image.fits_camera import FitsCamera
 
 EXPOSURE = "pipetask_image:Exposure"
 
 
-class TestCamera(Camera):
-    """A camera whose ingest rules read FITS headers with astropy."""
-
-    __test__ = False  # not a pytest test class
-
-    def readHeader(self, path: str, hdu: int = 0) -> dict[str, Any]:
-        return fitsfile.readHeader(path, hdu)
-
-    def verifyFile(self, path: str) -> None:
-        fitsfile.verifyFile(path)
-
-
-camera = TestCamera(
+camera = FitsCamera(
     name="test",
     keys={"visit": int, "filter": str},
     datasetTypes=[

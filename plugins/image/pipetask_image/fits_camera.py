@@ -1,11 +1,14 @@
-"""Reading FITS headers and checking FITS files for ingest (astropy, imported lazily)."""
+"""``FitsCamera``: a camera whose raws are FITS files, for obs packages to instantiate.
+
+It reads headers and checks files at ingest time with astropy (imported when used).
+"""
 
 from __future__ import annotations
 
 import warnings
 from typing import Any
 
-from pipetask.butler.camera import BadFile
+from pipetask.butler.camera import BadFile, Camera
 
 _SKIP = {"COMMENT", "HISTORY", ""}
 
@@ -41,3 +44,13 @@ def verifyFile(path: str) -> None:
         raise BadFile("no such file") from None
     except Exception as exc:
         raise BadFile(f"truncated or corrupt FITS file: {exc}") from None
+
+
+class FitsCamera(Camera):
+    """A camera whose ingest rules read FITS headers (see :class:`Camera` for arguments)."""
+
+    def readHeader(self, path: str, hdu: int = 0) -> dict[str, Any]:
+        return readHeader(path, hdu)
+
+    def verifyFile(self, path: str) -> None:
+        verifyFile(path)
