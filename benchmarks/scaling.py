@@ -1,26 +1,29 @@
 """Scaling of ``pipetask run`` over executors: serial, ``-j 2`` and a local Dask cluster.
 
 In one run, on a synthetic repository built in a temporary directory (raws simulated by
-``obs_synth.simulate``, then ``pipetask ingest``):
+``obs_synth.simulate``, then ``pipetask ingest``), each task over 40 data IDs, serially,
+with ``-j 2`` and with ``--executor dask -j 2`` (a local cluster of 2 worker processes).
+For each: wall time of the command, the tasks' own time (from the run's outcome record),
+speed-up over serial (target: at least 1.7x on 2 cores), and the overhead per data ID,
+i.e. worker time not spent in the task: (wall time x workers - tasks' own time) / data
+IDs, start-up included.
 
-1. A CPU-bound task over 40 data IDs, serially, with ``-j 2`` and with ``--executor dask
-   -j 2`` (a local cluster of 2 worker processes): wall time of each command, speed-up
-   over serial (target: both at least 1.7x on 2 cores), and the overhead per data ID,
-   i.e. worker time not spent in the task: (wall time x workers - the tasks' own time)
-   / data IDs, start-up included. The task, ``clipStats``, reads each raw and runs the
-   real sigma-clipped statistics subtask ``--repeat`` times on it.
-2. The real ``statsWriter`` over the same data IDs with the three executors, for
-   comparison: it writes a dataset, its metadata and registry rows per data ID, so its
-   run is not purely CPU-bound.
-3. A trivial task (returns at once) over a small and a large number of data IDs with
+1. ``burnScaling``: ``--burn`` seconds of plain-Python CPU work per data ID; it touches
+   no memory to speak of, so it shows what the executors themselves allow.
+2. ``clipStats``: reads each raw and runs the real sigma-clipped statistics subtask
+   ``--repeat`` times on it: numpy work that streams through memory, so two processes
+   also compete for the memory system.
+3. The real ``statsWriter``: it writes a dataset, its metadata and registry rows per data
+   ID, so its run is short and not purely CPU-bound.
+4. A trivial task (returns at once) over a small and a large number of data IDs with
    each executor: the marginal wall time per data ID, (t_large - t_small) / (difference
    in data IDs), and the fixed start-up cost left over.
 
-``clipStats`` and the trivial task come from a throwaway plugin written into the
-temporary directory (a module and its ``.dist-info`` on ``PYTHONPATH``): nothing is
-installed. Prints figures; asserts nothing.
+The test tasks come from a throwaway plugin written into the temporary directory (a
+module and its ``.dist-info`` on ``PYTHONPATH``): nothing is installed. Prints figures;
+asserts nothing.
 
-Usage: ``python benchmarks/scaling.py [--ids 40] [--size 1024] [--repeat 40] [--runs 1]``
+Usage: ``python benchmarks/scaling.py [--ids 40] [--burn 1] [--repeat 40] [--runs 1]``
 with the ``python`` of the environment where pipetask and pipetask-dask are installed.
 """
 
@@ -38,6 +41,8 @@ import time
 from pathlib import Path
 
 PLUGIN = '''
+import time
+
 from pipetask import Config, ConfigurableField, Field, Struct, Task
 from pipetask.plugins import Description, hookimpl
 from pipetask_stats.sigma_clipped import SigmaClippedStatsTask
@@ -66,6 +71,25 @@ class ClipStatsTask(Task):
         return result
 
 
+class BurnConfig(Config):
+    seconds = Field(doc="CPU seconds per data ID", dtype=float, default=1.0)
+
+
+class BurnTask(Task):
+    """Spends ``seconds`` of CPU time in plain Python per data ID (no memory traffic)."""
+    ConfigClass = BurnConfig
+    _DefaultName = "burnScaling"
+    storeConfig = False
+    storeMetadata = False
+
+    def runDataRef(self, dataRef):
+        end = time.process_time() + self.config.seconds
+        total = 0
+        while time.process_time() < end:
+            total += sum(range(1000))
+        return Struct(total=total)
+
+
 class TrivialTask(Task):
     """Returns at once."""
     ConfigClass = Config
@@ -81,6 +105,7 @@ class TrivialTask(Task):
 def pipetask_tasks():
     return [
         Description("clipStats", "scaling_tasks:ClipStatsTask", "CPU-bound", kind="cmdline"),
+        Description("burnScaling", "scaling_tasks:BurnTask", "CPU only", kind="cmdline"),
         Description("trivialScaling", "scaling_tasks:TrivialTask", "no-op", kind="cmdline"),
     ]
 '''
@@ -146,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ids", type=int, default=40, help="data IDs of the CPU-bound run")
     parser.add_argument("--size", type=int, default=1024, help="pixels per side of a raw")
+    parser.add_argument("--burn", type=float, default=1.0, help="CPU s per data ID (burn)")
     parser.add_argument("--repeat", type=int, default=40, help="statistics per data ID")
     parser.add_argument("--small", type=int, default=40, help="data IDs, small trivial run")
     parser.add_argument("--large", type=int, default=800, help="data IDs, large trivial run")
@@ -163,8 +189,17 @@ def main(argv: list[str] | None = None) -> int:
             f"built in {time.perf_counter() - start:.1f} s; {os.cpu_count()} CPUs"
         )
 
+        print(f"\n1. burnScaling ({args.burn:g} s of CPU per data ID) over {args.ids} data IDs")
+        burn = {}
+        for label, (options, _) in EXECUTORS.items():
+            burn[label] = medianRun(
+                args.runs, root, f"burn-{label}", "burnScaling", repo, options, env,
+                "-c", f"seconds={args.burn}",
+            )  # fmt: skip
+        report(burn, args.ids)
+
         print(
-            f"\n1. clipStats (read the raw, sigma-clipped statistics x{args.repeat}) over "
+            f"\n2. clipStats (read the raw, sigma-clipped statistics x{args.repeat}) over "
             f"{args.ids} data IDs"
         )
         cpu = {}
@@ -175,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             )  # fmt: skip
         report(cpu, args.ids)
 
-        print(f"\n2. statsWriter (the real task, writes imageStats) over {args.ids} data IDs")
+        print(f"\n3. statsWriter (the real task, writes imageStats) over {args.ids} data IDs")
         real = {}
         for label, (options, _) in EXECUTORS.items():
             real[label] = medianRun(
@@ -187,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         small = f"visit=1..{-(-args.small // CCDS)}"
         nSmall = -(-args.small // CCDS) * CCDS
         nLarge = -(-args.large // CCDS) * CCDS
-        print(f"\n3. trivial task, {nSmall} vs {nLarge} data IDs of 16x16 raws")
+        print(f"\n4. trivial task, {nSmall} vs {nLarge} data IDs of 16x16 raws")
         print(f"   {'executor':<10} {'small':>8} {'large':>8} {'per data ID':>12} {'fixed':>8}")
         for label, (options, _) in EXECUTORS.items():
             walls = {}

@@ -216,8 +216,8 @@ class DaskExecutor(Executor):
             # Runs in the client's event loop: hand everything to the main thread, which
             # writes log lines and the progress bar, in the order the news came.
             message = event[1]
-            if message.get("op") == "log":
-                news.put(("log", -1, -1, message["record"]))
+            if message.get("op") == "logs":
+                news.put(("logs", -1, -1, message["records"]))
             elif message.get("op") == "start":
                 news.put(("start", message["index"], message["attempt"], message["worker"]))
 
@@ -256,8 +256,9 @@ class DaskExecutor(Executor):
                     self._checkWorkers(client, len(futures))
                 finished = []
                 for kind, index, attempt, payload in items:
-                    if kind == "log":
-                        _emit(payload)
+                    if kind == "logs":
+                        for fields in payload:
+                            _emit(fields)
                         continue
                     if attempts.get(index) != attempt or index not in futures:
                         continue  # news of an attempt that is over
