@@ -547,7 +547,7 @@ def test_json_log_lines_and_log_file(obsRepo, tmp_path):
         )
         for v in (1, 2)
     ]
-    assert [r["dataId"] for r in stats] == [str({"visit": v, "filter": "g"}) for v in (1, 2)]
+    assert [r["dataId"] for r in stats] == [{"visit": v, "filter": "g"} for v in (1, 2)]
     assert records[-1]["logger"] == "pipetask" and "2 succeeded" in records[-1]["message"]
     # The log file gets the same records.
     inFile = [json.loads(line) for line in lines(logFile.read_text())]
@@ -682,11 +682,13 @@ def test_parallel_run_gives_the_serial_results_and_forwards_worker_logs(
     for visit in FILTERS:
         assert readJson(statsFile(out, visit)) == readJson(statsFile(serial, visit))
     records = [json.loads(line) for line in lines(proc.stderr)]
-    byDataId = {r["dataId"]: r["message"] for r in records if r["logger"] == "statsWriter.stats"}
+    byDataId = {
+        (r["dataId"]["visit"], r["dataId"]["filter"]): r["message"]
+        for r in records
+        if r["logger"] == "statsWriter.stats"
+    }
     assert byDataId == {
-        str(
-            {"visit": v, "filter": f}
-        ): "clipped mean={}; meanErr={}; stdDev={}; stdDevErr={}".format(
+        (v, f): "clipped mean={}; meanErr={}; stdDev={}; stdDevErr={}".format(
             *shown(clippedReference(v, *DEFAULT))
         )
         for v, f in FILTERS.items()

@@ -50,6 +50,8 @@ class _PipeHandler(logging.handlers.QueueHandler):
 
 
 LOG, RESULT = "log", "result"
+#: Seconds a stopped worker has to unwind (remove temporary files) before it is killed.
+KILL_GRACE_SECONDS = 2.0
 
 
 def _levels() -> dict[str, int]:
@@ -64,12 +66,21 @@ def _levels() -> dict[str, int]:
 def _workerMain(conn: Any, job: Job, levels: dict[str, int]) -> None:
     """A worker process: receive ``(index, dataId)``, send back log records and the outcome."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    # Stopped by the parent (Ctrl-C, --timeout): unwind, so writes remove their temp files.
+    signal.signal(signal.SIGTERM, _raiseInterrupt)
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
     root.addHandler(_PipeHandler(conn))
     for name, level in levels.items():
         logging.getLogger(name or None).setLevel(level)
+    try:
+        _serve(conn, job)
+    except KeyboardInterrupt:  # stopped by the parent: leave quietly
+        return
+
+
+def _serve(conn: Any, job: Job) -> None:
     while True:
         try:
             message = conn.recv()
@@ -80,7 +91,7 @@ def _workerMain(conn: Any, job: Job, levels: dict[str, int]) -> None:
         index, dataId = message
         try:
             outcome = processOne(job, dataId)
-        except BaseException as exc:  # building the task or Butler failed
+        except Exception as exc:  # building the task or Butler failed
             outcome = Outcome(
                 dataId,
                 FAILED,
@@ -89,6 +100,10 @@ def _workerMain(conn: Any, job: Job, levels: dict[str, int]) -> None:
             )
             log.error("Failed on dataId=%s: %s", dataId, outcome.error)
         conn.send((RESULT, (index, outcome)))
+
+
+def _raiseInterrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _emit(record: logging.LogRecord) -> None:
@@ -122,12 +137,15 @@ class _Slot:
         self.held = (index, dataId, time.monotonic())
 
     def stop(self, kill: bool = False) -> None:
+        """End the worker: after its current data ID, or (``kill``) at once, giving it a
+        moment to unwind cleanly before it is killed."""
         if kill:
-            self.process.kill()
+            self.process.terminate()
+            self.process.join(timeout=KILL_GRACE_SECONDS)
         else:
             with contextlib.suppress(OSError):
                 self.conn.send(None)
-        self.process.join(timeout=5)
+            self.process.join(timeout=5)
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
