@@ -58,7 +58,8 @@ def _levels() -> dict[str, int]:
     """The log levels set in this process, to repeat in the workers."""
     levels = {"": logging.getLogger().level}
     for name, logger in logging.Logger.manager.loggerDict.items():
-        if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET:
+        # Only plain loggers: libraries' own Logger subclasses (astropy's) set themselves up.
+        if type(logger) is logging.Logger and logger.level != logging.NOTSET:
             levels[name] = logger.level
     return levels
 
