@@ -125,7 +125,13 @@ def _run(options: RunOptions) -> int:
             return 0
         return runOnFile(taskClass, config, options)
     if not options.repo:
-        raise ConfigError("a repository is required: pipetask run TASK REPO (or --file PATH)")
+        hint = ""
+        eaten = [t for tokens in options.ids or [] for t in tokens if "=" not in t]
+        if eaten:
+            hint = f" ({eaten[-1]!r} was read as an --id value: put REPO before the options)"
+        raise ConfigError(
+            f"a repository is required: pipetask run TASK REPO (or --file PATH){hint}"
+        )
     butler = openButler(options)
     config = applyOverrides(taskClass, options, camera=butler.camera)
     stop = (show.config or show.history or show.tasks) and _show(
