@@ -6,6 +6,9 @@ A task asks ``pipetask.debug.Info(self.getFullName()).display``; a variable neve
     [exampleTask]
     display = true
 
+    [exampleTask.stats]   # a subtask, by its full name
+    display = true
+
 or, as in the original, from a ``debug.py`` that sets ``Info(name).display = True`` or
 replaces ``pipetask.debug.Info`` with its own function. ``pipetask run --debug`` reads
 ``debug.toml`` (else ``debug.py``) from the working directory, or the file given with
@@ -82,6 +85,8 @@ def loadDebugFile(path: str) -> None:
             spec.loader.exec_module(module)
         except FileNotFoundError:
             raise ConfigError(f"debug file {path!r} not found") from None
+        except Exception as exc:  # the user's debug.py failed
+            raise ConfigError(f"debug file {path}: {type(exc).__name__}: {exc}") from None
         return
     try:
         with open(path, "rb") as stream:
@@ -95,6 +100,14 @@ def loadDebugFile(path: str) -> None:
             raise ConfigError(
                 f"{path}: [{name}] must be a table of debug variables, not {variables!r}"
             )
-        info = getInfo(name)
-        for key, value in variables.items():
+        _setVariables(name, variables)
+
+
+def _setVariables(name: str, table: dict[str, Any]) -> None:
+    """Variables of task ``name``; a nested table (``[exampleTask.stats]``) is a subtask."""
+    info = getInfo(name)
+    for key, value in table.items():
+        if isinstance(value, dict):
+            _setVariables(f"{name}.{key}", value)
+        else:
             setattr(info, key, value)

@@ -62,11 +62,14 @@ def execute(
     outputRoot = str(butler.outputRoot)
     lock = outputLock(outputRoot) if writes else contextlib.nullcontext()
     with lock:
+        if writes:
+            butler.output  # noqa: B018 - create the output repository here, not in N workers
         return _execute(taskClass, config, butler, dataIds, datasetType, options)
 
 
 def _execute(taskClass, config, butler, dataIds, datasetType, options) -> int:
     taskName = options.task
+    debugFile = _debugFile(options)
     if getattr(taskClass, "storeConfig", True):
         from .butler.provenance import checkConfig, checkPackages
 
@@ -80,7 +83,6 @@ def _execute(taskClass, config, butler, dataIds, datasetType, options) -> int:
                 backup,
                 hint="--clobber-config (or --no-versions)",
             )
-    debugFile = _debugFile(options)
     job = Job(
         taskName=taskName,
         taskTarget=targetPath(taskClass),
@@ -142,7 +144,9 @@ def _collect(executor, job, todo, outcomes, record, bar, options) -> bool:
     return False
 
 
-def splitExisting(butler, taskClass: type, taskName: str, dataIds: list[dict[str, Any]]):
+def splitExisting(
+    butler: Butler, taskClass: type, taskName: str, dataIds: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """``(to run, to skip)``: skip data IDs whose outputs (and metadata) all exist."""
     needed = list(getattr(taskClass, "outputDatasetTypes", ()))
     if getattr(taskClass, "storeMetadata", True):

@@ -145,3 +145,19 @@ def configureLogging(
     root.setLevel(logging.INFO)
     for component, level in parsed:
         logging.getLogger(component or None).setLevel(level)
+
+
+def currentLevels(skip: tuple[str, ...] = ()) -> dict[str, int]:
+    """The log levels set in this process (``-L``), by logger name, to repeat in workers.
+
+    Only plain loggers count: a library with a logger class of its own (astropy's) sets
+    its level itself, and a plain logger made under its name in a worker before the
+    library is imported would break the library's import there. Loggers under the
+    top-level names in ``skip`` are left out too.
+    """
+    levels = {"": logging.getLogger().level}
+    for name, logger in logging.Logger.manager.loggerDict.items():
+        plain = type(logger) is logging.Logger and logger.level != logging.NOTSET
+        if plain and name.partition(".")[0] not in skip:
+            levels[name] = logger.level
+    return levels

@@ -177,7 +177,9 @@ def _show(show: ShowRequest, options: RunOptions, taskClass, config, dataIds) ->
     return show.any and not show.run
 
 
-def summarize(taskName: str, outcomes: list, total: int, elapsed: float, interrupted=False):
+def summarize(
+    taskName: str, outcomes: list, total: int, elapsed: float, interrupted: bool = False
+) -> int:
     """Log the summary of a run; returns the number of failures."""
     from .dataid import formatDataId
     from .execution.base import FAILED, OK, SKIPPED
@@ -186,7 +188,9 @@ def summarize(taskName: str, outcomes: list, total: int, elapsed: float, interru
     for outcome in outcomes:
         counts[outcome.status] += 1
     notRun = total - len(outcomes)
-    tail = f"; {notRun} not run (interrupted)" if interrupted else ""
+    tail = ""
+    if notRun:
+        tail = f"; {notRun} not run" + (" (interrupted)" if interrupted else "")
     log.info(
         "%s: %d succeeded, %d failed, %d skipped of %d data IDs in %.2f s%s",
         taskName,

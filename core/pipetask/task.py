@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import weakref
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .config import Config
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .config import ConfigurableField
 
 
 class Task:
@@ -118,7 +121,7 @@ class Task:
             task.metadata.clear()
 
     @classmethod
-    def makeField(cls, doc: str):
+    def makeField(cls, doc: str) -> ConfigurableField:
         """A ``ConfigurableField`` whose target is this task."""
         from .config import ConfigurableField
 

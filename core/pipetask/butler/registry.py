@@ -307,7 +307,7 @@ class Registry:
         """Register the dataset, drop the pending row and rename, in one transaction.
 
         If ``rename`` fails the transaction rolls back. If the process dies after the
-        rename but before the commit, :meth:`recoverable` still lists the pending row and
+        rename but before the commit, :meth:`pendingRows` still lists the pending row and
         recovery finds the file in place.
         """
         with self.transaction() as conn:

@@ -57,14 +57,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Ingest, print one line per file and a summary; return the exit status."""
-    import os
-
     from ..butler.ingest import STATUSES, ingest
+    from ..runner import rootedPath
 
-    root = args.repo
-    base = os.environ.get("PIPE_INPUT_ROOT")
-    if base and not os.path.isabs(root):
-        root = os.path.join(base, root)
+    root = rootedPath(args.repo, "PIPE_INPUT_ROOT")
 
     def report(result) -> None:
         print(result.line(), flush=True)

@@ -26,10 +26,12 @@ def run(args: argparse.Namespace) -> int:
     from ..dataid import formatDataId
     from ..errors import ButlerError
     from ..outcomes import latestOutcomes, readOutcomes
+    from ..runner import rootedPath
 
-    if not os.path.isdir(args.repo):
-        raise ButlerError(f"repository {args.repo!r} not found")
-    records = readOutcomes(args.repo, args.task)
+    repo = rootedPath(args.repo, "PIPE_OUTPUT_ROOT")
+    if not os.path.isdir(repo):
+        raise ButlerError(f"repository {repo!r} not found")
+    records = readOutcomes(repo, args.task)
     if not records:
         print(f"no runs recorded in {args.repo}")
         return 0

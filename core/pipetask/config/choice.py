@@ -257,7 +257,9 @@ class Registry(Mapping):
     def __len__(self) -> int:
         return len(self._entries)
 
-    def makeField(self, doc: str, default: Any = None, optional: bool = False, multi=False):
+    def makeField(
+        self, doc: str, default: Any = None, optional: bool = False, multi: bool = False
+    ) -> RegistryField:
         """A ``RegistryField`` choosing among this registry's entries."""
         return RegistryField(doc, self, default=default, optional=optional, multi=multi)
 
@@ -300,7 +302,9 @@ def makeRegistry(doc: str, configBaseType: type | None = None) -> Registry:
     return Registry(doc, configBaseType)
 
 
-def registerConfigurable(name: str, registry: Registry, ConfigClass: type | None = None):
+def registerConfigurable(
+    name: str, registry: Registry, ConfigClass: type | None = None
+) -> Callable[[type], type]:
     """Class decorator: register the decorated task in ``registry`` under ``name``."""
 
     def decorate(target):

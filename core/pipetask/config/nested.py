@@ -135,7 +135,9 @@ class ConfigurableInstance:
         """Build the target: ``target(*args, config=value, **kwargs)``."""
         return self._target(*args, config=self._value, **kwargs)
 
-    def retarget(self, target: Any, ConfigClass: type | None = None, source: str | None = None):
+    def retarget(
+        self, target: Any, ConfigClass: type | None = None, source: str | None = None
+    ) -> None:
         """Use another task with the same interface.
 
         ``target`` is a class, an import path ``"module:Class"`` or the name of a task

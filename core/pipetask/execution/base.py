@@ -51,7 +51,8 @@ class Executor:
     def run(self, job: Job, dataIds: Sequence[dict[str, Any]]) -> Iterator[Outcome]:
         """Process every data ID; yield an :class:`Outcome` for each as it finishes.
 
-        With ``job.doraise``, stop at the first failure and raise it.
+        Failures are outcomes too, never exceptions; the caller stops consuming (and
+        calls :meth:`close`) when it wants to stop early, as ``--doraise`` does.
         """
         raise NotImplementedError
 

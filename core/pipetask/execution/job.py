@@ -75,7 +75,7 @@ class Worker:
                 outcome = Outcome(dataId, OK)
             except Exception as exc:  # a failing data ID must not stop the run
                 outcome = self._failure(dataId, exc)
-            if job.storeMetadata:
+            if job.storeMetadata and outcome.ok:
                 self._storeMetadata(dataId)
         outcome.taskTime = taskTime
         outcome.duration = time.perf_counter() - start
@@ -87,7 +87,8 @@ class Worker:
         expected = isinstance(exc, TaskError | PipetaskError)
         error = f"{type(exc).__name__}: {exc}"
         text = "".join(traceback.format_exception(exc))
-        if expected and not log.isEnabledFor(logging.DEBUG):
+        if self.job.doraise or (expected and not log.isEnabledFor(logging.DEBUG)):
+            # With --doraise the runner prints the traceback itself, once.
             log.error("Failed on dataId=%s: %s", dataId, error)
         else:
             log.error("Failed on dataId=%s: %s\n%s", dataId, error, text.rstrip())
@@ -113,6 +114,24 @@ def workerFor(job: Job) -> Worker:
     return worker
 
 
+def setupFailure(dataId: dict[str, Any], exc: Exception) -> Outcome:
+    """The outcome of a data ID whose worker could not be built (task, config or Butler)."""
+    outcome = Outcome(
+        dataId,
+        FAILED,
+        error=f"{type(exc).__name__}: {exc}",
+        traceback="".join(traceback.format_exception(exc)),
+    )
+    with dataIdContext(dataId):
+        log.error("Failed on dataId=%s: %s", dataId, outcome.error)
+    return outcome
+
+
 def processOne(job: Job, dataId: dict[str, Any]) -> Outcome:
-    """Run one data ID of ``job`` in this process (the unit executors ship to workers)."""
-    return workerFor(job).process(dataId)
+    """Run one data ID of ``job`` in this process (the unit executors ship to workers);
+    never raises for a failure of the task or of building it."""
+    try:
+        worker = workerFor(job)
+    except Exception as exc:
+        return setupFailure(dataId, exc)
+    return worker.process(dataId)

@@ -16,13 +16,12 @@ import multiprocessing
 import os
 import signal
 import time
-import traceback
 from collections import deque
 from collections.abc import Iterator, Sequence
 from multiprocessing.connection import wait
 from typing import Any
 
-from ..logs import currentDataId
+from ..logs import currentDataId, currentLevels
 from .base import FAILED, Executor, Outcome
 from .job import Job, processOne
 
@@ -54,16 +53,6 @@ LOG, RESULT = "log", "result"
 KILL_GRACE_SECONDS = 2.0
 
 
-def _levels() -> dict[str, int]:
-    """The log levels set in this process, to repeat in the workers."""
-    levels = {"": logging.getLogger().level}
-    for name, logger in logging.Logger.manager.loggerDict.items():
-        # Only plain loggers: libraries' own Logger subclasses (astropy's) set themselves up.
-        if type(logger) is logging.Logger and logger.level != logging.NOTSET:
-            levels[name] = logger.level
-    return levels
-
-
 def _workerMain(conn: Any, job: Job, levels: dict[str, int]) -> None:
     """A worker process: receive ``(index, dataId)``, send back log records and the outcome."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
@@ -90,17 +79,7 @@ def _serve(conn: Any, job: Job) -> None:
         if message is None:
             return
         index, dataId = message
-        try:
-            outcome = processOne(job, dataId)
-        except Exception as exc:  # building the task or Butler failed
-            outcome = Outcome(
-                dataId,
-                FAILED,
-                error=f"{type(exc).__name__}: {exc}",
-                traceback="".join(traceback.format_exception(exc)),
-            )
-            log.error("Failed on dataId=%s: %s", dataId, outcome.error)
-        conn.send((RESULT, (index, outcome)))
+        conn.send((RESULT, (index, processOne(job, dataId))))
 
 
 def _raiseInterrupt(signum: int, frame: Any) -> None:
@@ -176,7 +155,7 @@ class ProcessExecutor(Executor):
         if not dataIds:
             return
         ctx = multiprocessing.get_context(startMethod())
-        levels = _levels()
+        levels = currentLevels()
         timeout = self.options.get("timeout")
         todo = deque(enumerate(dataIds))
         slots = [_Slot(ctx, job, levels) for _ in range(min(self.processes, len(dataIds)))]

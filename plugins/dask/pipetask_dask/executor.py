@@ -38,6 +38,7 @@ from typing import Any
 from pipetask.errors import PipetaskError
 from pipetask.execution.base import FAILED, Executor, Outcome
 from pipetask.execution.job import Job
+from pipetask.logs import currentLevels
 
 from .worker import QUIET_LOGGERS, IgnoreInterrupts, exitWorker, killFromNanny
 
@@ -68,21 +69,6 @@ LOCAL_CLUSTER_CONFIG = {
 
 class DaskExecutorError(PipetaskError):
     """The Dask cluster could not be started or reached."""
-
-
-def _levels() -> dict[str, int]:
-    """The log levels set in this process (``-L``), to repeat in the workers.
-
-    Only plain loggers count: a library with a logger class of its own (astropy's) sets
-    its level itself, and a plain logger made under its name in a worker before the
-    library is imported would break the library's import there.
-    """
-    levels = {"": logging.getLogger().level}
-    for name, logger in logging.Logger.manager.loggerDict.items():
-        plain = type(logger) is logging.Logger and logger.level != logging.NOTSET
-        if plain and name.partition(".")[0] not in QUIET_LOGGERS:
-            levels[name] = logger.level
-    return levels
 
 
 def _importQuietly() -> None:
@@ -210,7 +196,7 @@ class DaskExecutor(Executor):
         timeout = self.options.get("timeout") or None
         topic = f"pipetask-{job.key}"
         news: queue.Queue = queue.Queue()
-        levels = _levels()
+        levels = currentLevels(skip=QUIET_LOGGERS)
 
         def onEvent(event: tuple[float, dict[str, Any]]) -> None:
             # Runs in the client's event loop: hand everything to the main thread, which

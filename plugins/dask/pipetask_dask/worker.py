@@ -14,12 +14,11 @@ import os
 import signal
 import threading
 import time
-import traceback
 from typing import Any
 
-from pipetask.execution.base import FAILED, Outcome
-from pipetask.execution.job import Job, Worker
-from pipetask.logs import currentDataId, dataIdContext
+from pipetask.execution.base import Outcome
+from pipetask.execution.job import Job, Worker, setupFailure
+from pipetask.logs import currentDataId
 
 #: Loggers of the machinery itself, never forwarded (the worker's own log has them).
 QUIET_LOGGERS = ("distributed", "tornado", "asyncio", "bokeh")
@@ -168,18 +167,9 @@ def runOne(
     start = time.perf_counter()
     try:
         outcome = _workerFor(job).process(dataId)
-    except BaseException as exc:  # building the task or the Butler failed
-        outcome = Outcome(
-            dataId,
-            FAILED,
-            error=f"{type(exc).__name__}: {exc}",
-            traceback="".join(traceback.format_exception(exc)),
-            duration=time.perf_counter() - start,
-        )
-        with dataIdContext(dataId):
-            logging.getLogger("pipetask.run").error(
-                "Failed on dataId=%s: %s", dataId, outcome.error
-            )
+    except Exception as exc:  # building the task or the Butler failed
+        outcome = setupFailure(dataId, exc)
+        outcome.duration = time.perf_counter() - start
     outcome.extra["worker"] = daskWorker.address
     handler = _installed["handler"]
     if handler is not None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import re
 import struct
-import tempfile
 import zlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pipetask.butler.atomic import writeAtomic
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -98,13 +99,5 @@ def show(image: Any, *, title: str, outputDir: str) -> str:
     data = encodePng(gray, title)
     os.makedirs(outputDir, exist_ok=True)
     path = os.path.join(outputDir, _fileName(title))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=outputDir)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    writeAtomic(path, lambda tmp: Path(tmp).write_bytes(data))
     return path
