@@ -5,8 +5,8 @@
    time) / 2,000, in ms and as a multiple of ``python -c pass``. Target: under 2 ms.
 2. A CPU-bound task over 40 data IDs, serial and ``-j 2``: the speed-up. Target: 1.7x.
 
-The two tasks come from a throwaway plugin that this script writes into its temporary
-directory (an installed-distribution record on ``PYTHONPATH``), so nothing is installed.
+The tasks are in ``bench_tasks.py``, found through a throwaway plugin record written into
+a temporary directory (see ``_bench.py``), so nothing is installed.
 Usage: ``python benchmarks/overhead.py [--ids 2000] [--cpu-ids 40]`` with the ``python``
 of the environment where pipetask is installed.
 """
@@ -14,8 +14,6 @@ of the environment where pipetask is installed.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import subprocess
 import sys
@@ -23,57 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-PLUGIN = '''
-import time
-from pipetask import Config, Field, Struct, Task
-from pipetask.plugins import Description, hookimpl
-
-
-class TrivialTask(Task):
-    """Returns at once: what is left of a run's time is the framework's."""
-    ConfigClass = Config
-    _DefaultName = "trivial"
-
-    def runDataRef(self, dataRef):
-        return Struct(dataId=dataRef.dataId)
-
-
-class BurnConfig(Config):
-    seconds = Field(doc="CPU seconds per data ID", dtype=float, default=0.25)
-
-
-class BurnTask(Task):
-    """Spends ``seconds`` of CPU time per data ID."""
-    ConfigClass = BurnConfig
-    _DefaultName = "burn"
-    storeMetadata = False
-
-    def runDataRef(self, dataRef):
-        end = time.process_time() + self.config.seconds
-        total = 0
-        while time.process_time() < end:
-            total += sum(range(1000))
-        return Struct(total=total)
-
-
-@hookimpl
-def pipetask_tasks():
-    return [
-        Description("trivial", "bench_tasks:TrivialTask", "does nothing", kind="cmdline"),
-        Description("burn", "bench_tasks:BurnTask", "burns CPU", kind="cmdline"),
-    ]
-'''
-
-
-def writePlugin(root: Path) -> Path:
-    """A module and its distribution record, found through ``PYTHONPATH=root``."""
-    root.mkdir(parents=True)
-    (root / "bench_tasks.py").write_text(PLUGIN)
-    info = root / "bench_tasks-0.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: bench-tasks\nVersion: 0.0\n")
-    (info / "entry_points.txt").write_text("[pipetask]\nbench = bench_tasks\n")
-    return root
+from _bench import makeRepo, pluginEnv, taskSeconds
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
@@ -82,44 +30,6 @@ def timed(command: list[str], env: dict[str, str]) -> float:
         command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     return time.perf_counter() - start
-
-
-def taskSeconds(outputRoot: Path, taskName: str) -> float:
-    """Sum of the task's own time per data ID, from the run's outcome record."""
-    total = 0.0
-    for path in (outputRoot / "runs" / taskName).glob("*.jsonl"):
-        for line in path.read_text().splitlines():
-            total += json.loads(line).get("taskTime", 0.0)
-    return total
-
-
-def makeRepo(root: Path, visits: int, ccds: int, env: dict[str, str]) -> Path:
-    raws, repo = root / "raws", root / "repo"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "obs_synth.simulate",
-            str(raws),
-            "--visits",
-            str(visits),
-            "--ccds",
-            str(ccds),
-            "--size",
-            "16",
-        ],
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    pipetask = str(Path(sys.executable).with_name("pipetask"))
-    subprocess.run(
-        [pipetask, "ingest", str(repo), str(raws), "--camera", "synth"],
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    return repo
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,9 +42,9 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        env = dict(os.environ, PYTHONPATH=str(writePlugin(root / "plugin")))
+        env = pluginEnv(root / "plugin")
         ccds = 4
-        repo = makeRepo(root / "trivial", args.ids // ccds, ccds, env)
+        repo = makeRepo(root / "trivial", args.ids // ccds, ccds, 16, env)
         baseline = statistics.median(timed([sys.executable, "-c", "pass"], env) for _ in range(10))
 
         overheads = []
@@ -153,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             f"target under 2 ms"
         )
 
-        cpuRepo = makeRepo(root / "cpu", args.cpu_ids // ccds, ccds, env)
+        cpuRepo = makeRepo(root / "cpu", args.cpu_ids // ccds, ccds, 16, env)
         times = {}
         for label, extra in (("serial", []), ("-j 2", ["-j", "2"])):
             runs = []

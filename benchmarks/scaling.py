@@ -8,7 +8,7 @@ speed-up over serial (target: at least 1.7x on 2 cores), and the overhead per da
 i.e. worker time not spent in the task: (wall time x workers - tasks' own time) / data
 IDs, start-up included.
 
-1. ``burnScaling``: ``--burn`` seconds of plain-Python CPU work per data ID; it touches
+1. ``burn``: ``--burn`` seconds of plain-Python CPU work per data ID; it touches
    no memory to speak of, so it shows what the executors themselves allow.
 2. ``clipStats``: reads each raw and runs the real sigma-clipped statistics subtask
    ``--repeat`` times on it: numpy work that streams through memory, so two processes
@@ -19,8 +19,8 @@ IDs, start-up included.
    each executor: the marginal wall time per data ID, (t_large - t_small) / (difference
    in data IDs), and the fixed start-up cost left over.
 
-The test tasks come from a throwaway plugin written into the temporary directory (a
-module and its ``.dist-info`` on ``PYTHONPATH``): nothing is installed. Prints figures;
+The test tasks are in ``bench_tasks.py``, found through a throwaway plugin record written
+into the temporary directory (see ``_bench.py``): nothing is installed. Prints figures;
 asserts nothing.
 
 Usage: ``python benchmarks/scaling.py [--ids 40] [--burn 1] [--repeat 40] [--runs 1]``
@@ -30,7 +30,6 @@ with the ``python`` of the environment where pipetask and pipetask-dask are inst
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import statistics
@@ -40,105 +39,14 @@ import tempfile
 import time
 from pathlib import Path
 
-PLUGIN = '''
-import time
+from _bench import PIPETASK, makeRepo, pluginEnv, taskSeconds
 
-from pipetask import Config, ConfigurableField, Field, Struct, Task
-from pipetask.plugins import Description, hookimpl
-from pipetask_stats.sigma_clipped import SigmaClippedStatsTask
-
-
-class ClipStatsConfig(Config):
-    stats = ConfigurableField(doc="statistics subtask", target=SigmaClippedStatsTask)
-    repeat = Field(doc="times the statistics are computed per data ID", dtype=int, default=40)
-
-
-class ClipStatsTask(Task):
-    """Reads the raw, then computes its sigma-clipped statistics ``repeat`` times."""
-    ConfigClass = ClipStatsConfig
-    _DefaultName = "clipStats"
-    storeConfig = False
-    storeMetadata = False
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.makeSubtask("stats")
-
-    def runDataRef(self, dataRef):
-        image = dataRef.get("raw").getMaskedImage()
-        for _ in range(self.config.repeat):
-            result = self.stats.run(image)
-        return result
-
-
-class BurnConfig(Config):
-    seconds = Field(doc="CPU seconds per data ID", dtype=float, default=1.0)
-
-
-class BurnTask(Task):
-    """Spends ``seconds`` of CPU time in plain Python per data ID (no memory traffic)."""
-    ConfigClass = BurnConfig
-    _DefaultName = "burnScaling"
-    storeConfig = False
-    storeMetadata = False
-
-    def runDataRef(self, dataRef):
-        end = time.process_time() + self.config.seconds
-        total = 0
-        while time.process_time() < end:
-            total += sum(range(1000))
-        return Struct(total=total)
-
-
-class TrivialTask(Task):
-    """Returns at once."""
-    ConfigClass = Config
-    _DefaultName = "trivialScaling"
-    storeConfig = False
-    storeMetadata = False
-
-    def runDataRef(self, dataRef):
-        return Struct()
-
-
-@hookimpl
-def pipetask_tasks():
-    return [
-        Description("clipStats", "scaling_tasks:ClipStatsTask", "CPU-bound", kind="cmdline"),
-        Description("burnScaling", "scaling_tasks:BurnTask", "CPU only", kind="cmdline"),
-        Description("trivialScaling", "scaling_tasks:TrivialTask", "no-op", kind="cmdline"),
-    ]
-'''
-
-PIPETASK = str(Path(sys.executable).with_name("pipetask"))
 EXECUTORS = {
     "serial": ([], 1),
     "-j 2": (["-j", "2"], 2),
     "dask -j 2": (["--executor", "dask", "-j", "2"], 2),
 }
 CCDS = 8  # the synth camera's CCDs per visit
-
-
-def writePlugin(root: Path) -> Path:
-    """The throwaway plugin: a module and its distribution record, for ``PYTHONPATH``."""
-    root.mkdir(parents=True)
-    (root / "scaling_tasks.py").write_text(PLUGIN)
-    info = root / "scaling_tasks-0.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: scaling-tasks\nVersion: 0.0\n")
-    (info / "entry_points.txt").write_text("[pipetask]\nscaling = scaling_tasks\n")
-    return root
-
-
-def makeRepo(root: Path, visits: int, size: int, env: dict[str, str]) -> Path:
-    """A synth repository of ``visits`` x 8 simulated raws of ``size`` pixels a side."""
-    raws, repo = root / "raws", root / "repo"
-    simulate = [sys.executable, "-m", "obs_synth.simulate", str(raws)]
-    options = ["--visits", str(visits), "--ccds", str(CCDS), "--size", str(size)]
-    subprocess.run([*simulate, *options], check=True, env=env, stdout=subprocess.DEVNULL)
-    ingest = [PIPETASK, "ingest", str(repo), str(raws), "--camera", "synth"]
-    subprocess.run(ingest, check=True, env=env, stdout=subprocess.DEVNULL)
-    return repo
 
 
 def run(task: str, repo: Path, out: Path, options: list[str], env: dict[str, str], *extra):
@@ -151,11 +59,7 @@ def run(task: str, repo: Path, out: Path, options: list[str], env: dict[str, str
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
     match = re.search(r"data IDs in ([\d.]+) s", done.stderr)
     summary = float(match.group(1)) if match else float("nan")
-    own = 0.0
-    for path in (out / "runs" / task).glob("*.jsonl"):
-        for line in path.read_text().splitlines():
-            own += json.loads(line).get("taskTime", 0.0)
-    return wall, summary, own
+    return wall, summary, taskSeconds(out, task)
 
 
 def fastestRun(runs: int, root: Path, label: str, *args, **kwargs):
@@ -184,20 +88,19 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="pipetask-scaling-") as tmp:
         root = Path(tmp)
-        paths = [str(writePlugin(root / "plugin")), os.environ.get("PYTHONPATH", "")]
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, paths)))
+        env = pluginEnv(root / "plugin")
         start = time.perf_counter()
-        repo = makeRepo(root / "cpu", -(-args.ids // CCDS), args.size, env)
+        repo = makeRepo(root / "cpu", -(-args.ids // CCDS), CCDS, args.size, env)
         print(
             f"repository: {-(-args.ids // CCDS) * CCDS} raws of {args.size}x{args.size} "
             f"built in {time.perf_counter() - start:.1f} s; {os.cpu_count()} CPUs"
         )
 
-        print(f"\n1. burnScaling ({args.burn:g} s of CPU per data ID) over {args.ids} data IDs")
+        print(f"\n1. burn ({args.burn:g} s of CPU per data ID) over {args.ids} data IDs")
         burn = {}
         for label, (options, _) in EXECUTORS.items():
             burn[label] = fastestRun(
-                args.runs, root, f"burn-{label}", "burnScaling", repo, options, env,
+                args.runs, root, f"burn-{label}", "burn", repo, options, env,
                 "-c", f"seconds={args.burn}",
             )  # fmt: skip
         report(burn, args.ids)
@@ -222,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         report(real, args.ids)
 
-        tiny = makeRepo(root / "tiny", -(-args.large // CCDS), 16, env)
+        tiny = makeRepo(root / "tiny", -(-args.large // CCDS), CCDS, 16, env)
         small = f"visit=1..{-(-args.small // CCDS)}"
         nSmall = -(-args.small // CCDS) * CCDS
         nLarge = -(-args.large // CCDS) * CCDS
@@ -232,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             walls = {}
             for name, ids in (("small", ["--id", small]), ("large", ["--id"])):
                 out = root / f"trivial-{label}-{name}"
-                command = [PIPETASK, "run", "trivialScaling", str(tiny), "--output", str(out)]
+                command = [PIPETASK, "run", "trivial", str(tiny), "--output", str(out)]
                 begin = time.perf_counter()
                 subprocess.run(
                     [*command, *ids, *options],

@@ -1,0 +1,12 @@
+"""The benchmarks' throwaway plugin: describes :mod:`bench_tasks` (imports nothing heavy)."""
+
+from pipetask.plugins import Description, hookimpl
+
+
+@hookimpl
+def pipetask_tasks():
+    return [
+        Description("trivial", "bench_tasks:TrivialTask", "returns at once", kind="cmdline"),
+        Description("burn", "bench_tasks:BurnTask", "burns CPU", kind="cmdline"),
+        Description("clipStats", "bench_tasks:ClipStatsTask", "numpy-heavy", kind="cmdline"),
+    ]
