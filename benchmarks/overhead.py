@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
                             "run",
                             "burn",
                             str(cpuRepo),
+                            "-c",
+                            "seconds=0.25",
                             "--id",
                             "--output",
                             str(out),
