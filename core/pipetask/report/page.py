@@ -1,0 +1,217 @@
+"""Assemble one self-contained HTML page from a :class:`~.model.RunReport`."""
+
+from __future__ import annotations
+
+import base64
+import json
+from html import escape
+from pathlib import Path
+
+from .aggregate import Distribution, groupFailures, sample, summarise
+from .model import STATUSES, RunReport
+from .rerun import rerunCommand
+from .svg import STATUS_COLOURS, focalPlaneSvg, graphSvg, histogramSvg, plotSvg
+
+#: Data-ID rows embedded for browsing; failures always come first.
+SAMPLE_CAP = 2000
+#: Data IDs listed per failure group (the rerun command always covers all of them).
+IDS_PER_GROUP = 200
+
+_HERE = Path(__file__).parent
+
+
+def _asset(name: str) -> str:
+    """A file shipped beside this module (the page's CSS or JS)."""
+    return (_HERE / name).read_text(encoding="utf-8")
+
+
+def _dataIdText(dataId: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in dataId.items())
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3g} s" if value < 100 else f"{value:,.0f} s"
+
+
+def _bytes(value: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.3g} {unit}"
+        value /= 1024
+    return ""
+
+
+def _distributionCells(dist: Distribution | None, fmt, label: str) -> str:
+    if dist is None:
+        return '<td class="n" colspan="4">—</td>'
+    return (
+        f'<td class="n">{fmt(dist.p50)}</td><td class="n">{fmt(dist.p95)}</td>'
+        f'<td class="n">{fmt(dist.max)}</td><td>{histogramSvg(dist.counts, label)}</td>'
+    )
+
+
+def _badge(status: str) -> str:
+    colour = STATUS_COLOURS.get(status, "#9e9e9e")
+    return f'<span class="badge" style="background:{colour}">{escape(status)}</span>'
+
+
+def _summarySection(report: RunReport, summaries) -> str:
+    head = "".join(f"<th>{escape(s)}</th>" for s in STATUSES)
+    lines = []
+    for summary in summaries:
+        counts = "".join(f'<td class="n">{summary.counts[s]:,}</td>' for s in STATUSES)
+        lines.append(
+            f"<tr><td><b>{escape(summary.label)}</b> {_badge(summary.status)}</td>{counts}"
+            f"{_distributionCells(summary.wallTime, _seconds, 'wall time')}"
+            f"{_distributionCells(summary.peakMemory, _bytes, 'peak memory')}</tr>"
+        )
+    total = sum(sum(s.counts.values()) for s in summaries)
+    state = "complete" if report.complete else "INCOMPLETE: the run did not finish"
+    notes = "".join(f"<p>{escape(n)}</p>" for n in report.notes)
+    return (
+        f'<section id="summary"><h2>Summary</h2><p>{total:,} quanta; run {escape(state)}.</p>'
+        f"{notes}<table><tr><th>task</th>{head}<th>wall p50</th><th>p95</th><th>max</th>"
+        "<th>histogram</th><th>memory p50</th><th>p95</th><th>max</th><th>histogram</th></tr>"
+        + "".join(lines)
+        + "</table></section>"
+    )
+
+
+def _graphSection(report: RunReport, summaries) -> str:
+    labels = report.labels or [s.label for s in summaries]
+    status = {s.label: s.status for s in summaries}
+    detail = {
+        s.label: f"{s.counts['succeeded']:,} ok, {s.counts['failed']:,} failed" for s in summaries
+    }
+    return (
+        '<section id="graph"><h2>Task graph</h2>'
+        + graphSvg(labels, report.edges, status, detail)
+        + "</section>"
+    )
+
+
+def _failuresSection(report: RunReport) -> str:
+    groups = groupFailures(report.quanta)
+    if not groups:
+        return '<section id="failures"><h2>Failures</h2><p>None.</p></section>'
+    parts = [f'<section id="failures"><h2>Failures ({len(groups)} groups)</h2>']
+    for group in groups:
+        ids = [_dataIdText(r.dataId) for r in group.rows]
+        shown = ", ".join(escape(i) for i in ids[:IDS_PER_GROUP])
+        more = f" and {len(ids) - IDS_PER_GROUP:,} more" if len(ids) > IDS_PER_GROUP else ""
+        trace = next((r.traceback for r in group.rows if r.traceback), "")
+        traceHtml = (
+            f"<details><summary>traceback</summary><pre>{escape(trace)}</pre></details>"
+            if trace
+            else ""
+        )
+        command = ""
+        if report.rerunBase:
+            text = rerunCommand(report.rerunBase, [r.dataId for r in group.rows])
+            command = (
+                '<div class="cmd"><pre class="rerun">'
+                f'{escape(text)}</pre><button class="copy">copy</button></div>'
+            )
+        kind = f"{escape(group.errorType)}: " if group.errorType else ""
+        parts.append(
+            f"<h3>{escape(group.label)}: {kind}{escape(group.message)} "
+            f"({len(ids):,})</h3><p>{shown}{more}</p>{traceHtml}{command}"
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _figuresSection(report: RunReport) -> str:
+    plots = [plotSvg(p.title, p.xLabel, p.yLabel, p.series) for p in report.plots]
+    planes = [focalPlaneSvg(f.title, f.boxes, f.values, f.unit) for f in report.focalPlanes]
+    figures = [
+        f'<figure><img alt="{escape(f.caption)}" src="data:image/png;base64,'
+        f'{base64.b64encode(f.png).decode("ascii")}"><figcaption>{escape(f.caption)}'
+        "</figcaption></figure>"
+        for f in report.figures
+    ]
+    if not (plots or planes or figures):
+        return ""
+    return (
+        '<section id="images"><h2>Images and plots</h2>'
+        f'<div class="figs">{"".join(figures)}</div>'
+        f'<div class="plots">{"".join(p for p in plots + planes if p)}</div></section>'
+    )
+
+
+def _configSection(report: RunReport) -> str:
+    parts = ['<section id="config"><h2>Config and packages</h2>']
+    for config in report.configs:
+        diffs = (
+            "<ul>"
+            + "".join(f'<li class="diff"><code>{escape(d)}</code></li>' for d in config.differences)
+            + "</ul>"
+            if config.differences
+            else "<p>All defaults.</p>"
+        )
+        parts.append(
+            f"<h3>{escape(config.label)} ({escape(config.taskName)})</h3>"
+            f"<p>Differences from the defaults:</p>{diffs}"
+            f"<details><summary>full config</summary><pre>{escape(config.toml)}</pre></details>"
+        )
+    if report.packages:
+        rows = "".join(
+            f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>"
+            for k, v in sorted(report.packages.items())
+        )
+        parts.append(
+            f"<details><summary>package versions ({len(report.packages)})</summary>"
+            f"<table>{rows}</table></details>"
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _browserSection(report: RunReport) -> str:
+    rows = [
+        {
+            "label": r.label,
+            "id": _dataIdText(r.dataId),
+            "status": r.status,
+            "wall": None if r.wallTime is None else round(r.wallTime, 4),
+            "error": r.error.splitlines()[0] if r.error else "",
+            "hash": r.configHash,
+            "inputs": r.inputs,
+            "outputs": r.outputs,
+        }
+        for r in sample(report.quanta, SAMPLE_CAP)
+    ]
+    data = json.dumps(rows, separators=(",", ":")).replace("</", "<\\/")
+    capped = len(rows) < len(report.quanta)
+    note = (
+        f" (a sample of {len(rows):,} of {len(report.quanta):,}: every quantum that did not "
+        "succeed, and an even sample of the rest)"
+        if capped
+        else ""
+    )
+    return (
+        f'<section id="dataids"><h2>Data IDs{escape(note)}</h2>'
+        '<input type="search" id="filter" placeholder="filter: label, key=value, status">'
+        '<table id="ids"><thead><tr><th>task</th><th>data ID</th><th>status</th>'
+        '<th>wall (s)</th></tr></thead><tbody></tbody></table><div id="detail"></div>'
+        f'<script type="application/json" id="quanta">{data}</script></section>'
+    )
+
+
+def renderHtml(report: RunReport) -> str:
+    """The whole page as one string."""
+    summaries = summarise(report.quanta, report.labels)
+    runs = ", ".join(report.runs) if report.runs else "none recorded"
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(report.title)}</title><style>{_asset('page.css')}</style></head><body>"
+        f"<header><h1>{escape(report.title)}</h1><p>{escape(report.repository)} &middot; "
+        f"runs: {escape(runs)}</p></header><main>"
+        + _summarySection(report, summaries)
+        + _graphSection(report, summaries)
+        + _failuresSection(report)
+        + _figuresSection(report)
+        + _browserSection(report)
+        + _configSection(report)
+        + f"</main><script>{_asset('page.js')}</script></body></html>"
+    )
