@@ -10,7 +10,7 @@ import pytest
 from _browser import consoleErrors, pageRequests, visit
 from PIL import Image
 from pipetask.report.aggregate import groupFailures, percentile, sample
-from pipetask.report.model import FocalPlane, Figure, Plot, QuantumRow, RunReport, TaskConfig
+from pipetask.report.model import Figure, FocalPlane, Plot, QuantumRow, RunReport, TaskConfig
 from pipetask.report.page import renderHtml
 from pipetask.report.rerun import compressValues, idOptions
 from pipetask_image.display import encodePng
