@@ -12,18 +12,19 @@ from pipetask import Config, DictField, Field, RangeField, Struct, Task
 
 from .backends import requireLibrary
 from .detection import labelsWithPeaks, sepExtract
-from .footprints import Footprints
+from .footprints import Footprints, subpixelPeaks
+from .imaging import clippedStd, sample, smoothGaussian
 
 
 class SourceDeblendConfig(Config):
     """Config of every deblending backend."""
 
-    maxNumberOfPeaks = RangeField(
+    maxNumberOfPeaks = Field(
         doc="Only deblend the brightest maxNumberOfPeaks peaks in the parent (<= 0: unlimited)",
         dtype=int,
         default=0,
     )
-    maxFootprintArea = RangeField(
+    maxFootprintArea = Field(
         doc="Maximum area for footprints before they are ignored as large; non-positive "
         "means no threshold applied",
         dtype=int,
@@ -48,6 +49,19 @@ class SourceDeblendConfig(Config):
         dtype=float,
         default=0.005,
     )
+    smoothingScale = RangeField(
+        doc="Width of the Gaussian the image is smoothed with for deblending, in PSF sigmas "
+        "(narrower than detection's PSF-matched smoothing, to separate close pairs); 0: none",
+        dtype=float,
+        default=0.5,
+        min=0.0,
+    )
+    thresholdValue = RangeField(
+        doc="Threshold of the children, in units of the noise of the deblending image",
+        dtype=float,
+        default=4.0,
+        min=0.0,
+    )
 
 
 class SourceDeblendTask(Task):
@@ -69,7 +83,8 @@ class SourceDeblendTask(Task):
         nParents = len(parents)
         if nParents == 0:
             return Struct(children=Footprints.empty(parents.labels.shape), nChild=np.zeros(0, int))
-        candidates = self.backendChildren(detection.smoothed, detection.threshold, parents)
+        image, threshold = self._deblendImage(exposure, detection)
+        candidates = self.backendChildren(image, threshold, parents)
         parentOf = parents.labels[candidates.yPeak, candidates.xPeak] - 1
         allowed = self._allowed(exposure, parents)
         keep = (parentOf >= 0) & allowed[np.clip(parentOf, 0, None)]
@@ -77,16 +92,19 @@ class SourceDeblendTask(Task):
         keep &= counts[np.clip(parentOf, 0, None)] >= 2
         if self.config.maxNumberOfPeaks > 0:
             keep &= _brightestPerParent(
-                detection.smoothed, candidates, parentOf, keep, self.config.maxNumberOfPeaks
+                image, candidates, parentOf, keep, self.config.maxNumberOfPeaks
             )
         index = np.flatnonzero(keep)
         newLabel = np.zeros(len(candidates) + 1, np.int32)
         newLabel[index + 1] = np.arange(1, len(index) + 1)
+        xCenter, yCenter = subpixelPeaks(image, candidates.xPeak[index], candidates.yPeak[index])
         children = Footprints(
             newLabel[candidates.labels],
             candidates.xPeak[index],
             candidates.yPeak[index],
             parentOf[index],
+            xCenter,
+            yCenter,
         )
         nChild = np.bincount(children.parent, minlength=nParents)
         self.log.info(
@@ -96,6 +114,18 @@ class SourceDeblendTask(Task):
             len(children),
         )
         return Struct(children=children, nChild=nChild)
+
+    def _deblendImage(self, exposure, detection):
+        """The image children are found on, and their threshold."""
+        scale = self.config.smoothingScale
+        image = np.nan_to_num(exposure.maskedImage.image)
+        if scale > 0:
+            sigma = scale * detection.psfSigma
+            image = smoothGaussian(image, sigma)
+        _, noise = clippedStd(sample(image, exposure.maskedImage.mask == 0))
+        if not noise > 0:
+            noise = detection.noise
+        return image, self.config.thresholdValue * noise
 
     def _allowed(self, exposure, parents: Footprints) -> np.ndarray:
         area = parents.area()

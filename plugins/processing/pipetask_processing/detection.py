@@ -172,6 +172,7 @@ class SourceDetectionTask(Task):
             threshold=threshold,
             noise=noise,
             background=background,
+            psfSigma=psfSigma,
         )
 
     def _threshold(self, mi, smoothed: np.ndarray, factor: float):

@@ -17,6 +17,9 @@ class Footprints:
         Label image: 0 where there is no source, ``i + 1`` on the pixels of source ``i``.
     xPeak, yPeak : ndarray of int
         Column and row of each source's peak (its brightest pixel in the smoothed image).
+    xCenter, yCenter : ndarray of float, optional
+        Sub-pixel peak positions (deblended children: the centre their measurement uses,
+        since a window around a child would take in its neighbours' light).
     parent : ndarray of int
         For deblended children, the index of the detection footprint each came from;
         for detections, ``-1``.
@@ -26,6 +29,8 @@ class Footprints:
     xPeak: np.ndarray
     yPeak: np.ndarray
     parent: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    xCenter: np.ndarray | None = None
+    yCenter: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.xPeak = np.asarray(self.xPeak, int)
@@ -49,3 +54,20 @@ class Footprints:
     def empty(cls, shape: tuple[int, int]) -> Footprints:
         """No sources on an image of ``shape``."""
         return cls(np.zeros(shape, np.int32), np.zeros(0, int), np.zeros(0, int))
+
+
+def subpixelPeaks(image: np.ndarray, xPeak: np.ndarray, yPeak: np.ndarray):
+    """Peaks refined by a parabola through the 3 pixels along each axis."""
+    rows, cols = image.shape
+    x = np.clip(xPeak, 1, cols - 2)
+    y = np.clip(yPeak, 1, rows - 2)
+    centre = image[y, x]
+
+    def offset(minus, plus):
+        curvature = minus - 2 * centre + plus
+        step = np.where(curvature < 0, 0.5 * (minus - plus) / np.where(curvature < 0, curvature, -1), 0)
+        return np.clip(step, -0.5, 0.5)
+
+    dx = offset(image[y, x - 1], image[y, x + 1])
+    dy = offset(image[y - 1, x], image[y + 1, x])
+    return x + dx, y + dy

@@ -141,6 +141,10 @@ class SingleFrameMeasurementTask(Task):
         x, y, flag = self.centroids(image, variance, xPeak, yPeak, psfSigma)
         x = np.where(flag, xPeak, x)
         y = np.where(flag, yPeak, y)
+        if nKids and children.xCenter is not None:
+            # A window around a child takes in its neighbours' light: use the deblender's.
+            x[nParent:], y[nParent:] = children.xCenter, children.yCenter
+            flag[nParent:] = False
         mx, my, xx, yy, xy, shapeOk = adaptiveMoments(image, x, y, psfSigma)
         flux, fluxErr = psfFlux(image, variance, x, y, psfSigma)
         snr = np.where(fluxErr > 0, flux / fluxErr, 0.0)

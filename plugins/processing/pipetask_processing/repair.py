@@ -10,13 +10,21 @@ import numpy as np
 from pipetask import Config, ConfigField, Field, ListField, RangeField, Struct, Task, TaskError
 
 from .backends import requireLibrary
+from .imaging import dilate
+
+
+#: Pixels mirrored around the image for the cosmic-ray search.
+EDGE_MARGIN = 4
 
 
 class CosmicRayConfig(Config):
     """L.A.Cosmic parameters (astroscrappy's names) and LSST's pixel limit."""
 
     sigclip = Field(
-        doc="Laplacian-to-noise limit for cosmic-ray detection", dtype=float, default=4.5
+        doc="Laplacian-to-noise limit for cosmic-ray detection (LSST's minSigma, 6; "
+        "astroscrappy's own default 4.5 flags about 50 noise pixels per megapixel)",
+        dtype=float,
+        default=6.0,
     )
     sigfrac = Field(
         doc="Fraction of sigclip used for the pixels next to a cosmic ray", dtype=float,
@@ -36,7 +44,14 @@ class CosmicRayConfig(Config):
     ignoredMask = ListField(
         doc="Mask planes whose pixels are neither searched nor used",
         dtype=str,
-        default=["BAD", "SAT", "NO_DATA"],
+        default=["SAT", "NO_DATA"],
+    )
+    ignoredGrow = RangeField(
+        doc="Grow the ignored pixels by this many pixels (the sharp edges of interpolated "
+        "saturated cores look like cosmic rays)",
+        dtype=int,
+        default=2,
+        min=0,
     )
 
 
@@ -71,6 +86,7 @@ class AstroscrappyRepairTask(Task):
         ignored = ~np.isfinite(mi.image)
         if planes:
             ignored |= (mi.mask & mi.getPlaneBitMask(planes)) != 0
+            ignored = dilate(ignored, cfg.ignoredGrow)
         variance = mi.variance
         goodVar = np.isfinite(variance) & (variance > 0) & ~ignored
         if not goodVar.any():
@@ -82,10 +98,13 @@ class AstroscrappyRepairTask(Task):
         sky = None if background is None else np.asarray(background, np.float32)
         if sky is not None:
             data = data + sky
+        # Mirror a margin around the image, so that the Laplacian sees a cosmic ray on the
+        # edge as sharp as one inside.
+        pad = EDGE_MARGIN
         crMask, cleaned = self._scrappy.detect_cosmics(
-            data,
-            inmask=ignored,
-            invar=invar,
+            np.pad(data, pad, mode="reflect"),
+            inmask=np.pad(ignored, pad, mode="reflect"),
+            invar=np.pad(invar, pad, mode="reflect"),
             sigclip=cfg.sigclip,
             sigfrac=cfg.sigfrac,
             objlim=cfg.objlim,
@@ -95,6 +114,8 @@ class AstroscrappyRepairTask(Task):
             niter=cfg.niteration,
             cleantype="meanmask",
         )
+        crMask = crMask[pad:-pad, pad:-pad]
+        cleaned = cleaned[pad:-pad, pad:-pad]
         crMask &= ~ignored
         count = int(crMask.sum())
         if count > cfg.nCrPixelMax:
