@@ -21,8 +21,9 @@ class MeasureApCorrConfig(Config):
         default=5,
         min=1,
     )
-    numSigmaClip = Field(doc="Clip ratios this many robust sigmas from the median",
-                         dtype=float, default=3.0)
+    numSigmaClip = Field(
+        doc="Clip ratios this many robust sigmas from the median", dtype=float, default=3.0
+    )
 
 
 BAD_FLAGS = (
@@ -36,8 +37,9 @@ BAD_FLAGS = (
 )
 
 
-def measureApCorr(config: MeasureApCorrConfig, table, calibName: str, calibRadius: float,
-                  psfSigma: float) -> Struct:
+def measureApCorr(
+    config: MeasureApCorrConfig, table, calibName: str, calibRadius: float, psfSigma: float
+) -> Struct:
     """The factor that turns ``base_PsfFlux`` into the calibration-aperture flux.
 
     Measured as the clipped median of calibFlux / psfFlux over bright, clean, isolated

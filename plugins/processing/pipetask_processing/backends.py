@@ -20,7 +20,8 @@ def requireLibrary(module: str, taskName: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        dist = DISTRIBUTIONS.get(module, module)
+        top = module.partition(".")[0]
+        dist = DISTRIBUTIONS.get(top, top)
         raise ConfigError(
             f"{taskName}: this backend needs the {dist!r} distribution, which is not "
             f"installed or cannot be imported ({exc}); install it with 'pip install {dist}' "

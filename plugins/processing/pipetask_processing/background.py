@@ -28,8 +28,7 @@ class SubtractBackgroundConfig(Config):
         default=["BAD", "EDGE", "DETECTED", "DETECTED_NEGATIVE", "NO_DATA"],
     )
     filterSize = RangeField(
-        doc="Median filter applied to the mesh of background points, in boxes per side "
-        "(1: none)",
+        doc="Median filter applied to the mesh of background points, in boxes per side (1: none)",
         dtype=int,
         default=3,
         min=1,
@@ -113,8 +112,10 @@ class PhotutilsBackgroundTask(BackgroundTaskBase):
             "MEDIAN": bg.MedianBackground,
             "MEAN": bg.MeanBackground,
         }[self.config.statisticsProperty]()
-        clip = None if self.config.statisticsProperty == "MEAN" else SigmaClip(
-            sigma=self.config.numSigmaClip, maxiters=10
+        clip = (
+            None
+            if self.config.statisticsProperty == "MEAN"
+            else SigmaClip(sigma=self.config.numSigmaClip, maxiters=10)
         )
         size = self.config.filterSize
         result = bg.Background2D(

@@ -32,12 +32,14 @@ PSF_KEYS = ("PSFSIGMA", "PSF_FWHM", "PSFNSTAR", "PSFFALLB")
 class CalibrateConfig(Config):
     detection = ConfigurableField(doc="Detect sources", target=SepDetectionTask)
     doDeblend = Field(doc="Run deblender input exposure", dtype=bool, default=True)
-    deblend = ConfigurableField(doc="Split blended sources into their components",
-                                target=SepDeblendTask)
+    deblend = ConfigurableField(
+        doc="Split blended sources into their components", target=SepDeblendTask
+    )
     measurement = ConfigurableField(doc="Measure sources", target=SepMeasurementTask)
     doApCorr = Field(doc="Run subtask to apply aperture correction", dtype=bool, default=True)
-    measureApCorr = ConfigField(doc="Aperture correction of the PSF fluxes",
-                                dtype=MeasureApCorrConfig)
+    measureApCorr = ConfigField(
+        doc="Aperture correction of the PSF fluxes", dtype=MeasureApCorrConfig
+    )
 
 
 class CalibrateTask(Task):
@@ -76,8 +78,8 @@ class CalibrateTask(Task):
         writePsfMetadata(exposure, psf)
         detection = self.detection.run(exposure, psf.sigma)
         if detection.background is not None:
-            background = detection.background if background is None else (
-                background + detection.background
+            background = (
+                detection.background if background is None else (background + detection.background)
             )
         children = None
         if self.config.doDeblend:
@@ -95,9 +97,9 @@ class CalibrateTask(Task):
         meta = table.meta
         for key in PSF_KEYS:
             meta[key] = exposure.metadata[key]
-        meta["THRESH"] = (self.detection.config.thresholdValue, "detection thresholdValue")
+        meta["THRESH"] = self.detection.config.thresholdValue
         meta["THRTYPE"] = self.detection.config.thresholdType
-        meta["NOISE"] = (float(detection.noise), "noise of the PSF-smoothed image")
+        meta["NOISE"] = float(detection.noise)  # of the PSF-smoothed image
         self.metadata["numSources"] = len(table)
         return Struct(exposure=exposure, sourceCat=table, background=background)
 
@@ -113,11 +115,15 @@ class CalibrateTask(Task):
             table["base_PsfFlux_instFluxErr"] *= result.value
             table["base_PsfFlux_apCorr"] = np.full(len(table), result.value)
             table["base_PsfFlux_apCorrErr"] = np.full(len(table), result.error)
-        table.meta["APCORR"] = (result.value, f"PsfFlux aperture correction to {calibName}")
-        table.meta["APCORRN"] = (result.nStars, "stars the aperture correction is from")
-        table.meta["APCORRFR"] = (result.source, "stars: measured; psf: from the PSF model")
-        self.log.info("Aperture correction %.4f (from %s, %d stars)", result.value,
-                      result.source, result.nStars)
+        table.meta["APCORR"] = result.value  # PsfFlux -> calibration aperture
+        table.meta["APCORRN"] = result.nStars
+        table.meta["APCORRFR"] = result.source  # stars: measured; psf: from the model
+        self.log.info(
+            "Aperture correction %.4f (from %s, %d stars)",
+            result.value,
+            result.source,
+            result.nStars,
+        )
 
     @timeMethod
     def runDataRef(self, dataRef) -> Struct:
@@ -148,8 +154,14 @@ def psfFromMetadata(exposure) -> Struct:
     """The PSF an earlier run recorded in ``exposure``'s metadata."""
     meta = exposure.metadata
     if "PSFSIGMA" not in meta:
-        raise TaskError("the exposure has no PSFSIGMA in its metadata: not a calexp of "
-                        "processCcd, or give calibrate.run a psf")
+        raise TaskError(
+            "the exposure has no PSFSIGMA in its metadata: not a calexp of "
+            "processCcd, or give calibrate.run a psf"
+        )
     sigma = float(meta["PSFSIGMA"])
-    return Struct(sigma=sigma, fwhm=sigma * SIGMA_TO_FWHM, nStars=int(meta.get("PSFNSTAR", 0)),
-                  fallback=bool(meta.get("PSFFALLB", False)))
+    return Struct(
+        sigma=sigma,
+        fwhm=sigma * SIGMA_TO_FWHM,
+        nStars=int(meta.get("PSFNSTAR", 0)),
+        fallback=bool(meta.get("PSFFALLB", False)),
+    )

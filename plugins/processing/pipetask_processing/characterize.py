@@ -4,7 +4,16 @@ background, detect bright sources and measure the PSF from them."""
 from __future__ import annotations
 
 import numpy as np
-from pipetask import Config, ConfigurableField, Field, RangeField, Struct, Task, TaskError, timeMethod
+from pipetask import (
+    Config,
+    ConfigurableField,
+    Field,
+    RangeField,
+    Struct,
+    Task,
+    TaskError,
+    timeMethod,
+)
 
 from .background import SepBackgroundTask
 from .detection import SepDetectionTask
@@ -76,8 +85,7 @@ class CharacterizeImageTask(Task):
         self.metadata["psfSigma"] = psf.sigma
         self.metadata["psfStars"] = psf.nStars
         self.metadata["nCrPixels"] = repair.nCrPixels
-        return Struct(exposure=exposure, background=background, psf=psf,
-                      nCrPixels=repair.nCrPixels)
+        return Struct(exposure=exposure, background=background, psf=psf, nCrPixels=repair.nCrPixels)
 
 
 def checkUsable(exposure) -> None:
@@ -94,8 +102,9 @@ def checkUsable(exposure) -> None:
         raise TaskError("every pixel is saturated or without data (SAT/NO_DATA everywhere)")
     values = mi.image[usable]
     if float(values.max()) == float(values.min()):
-        raise TaskError(f"the image is flat (every usable pixel is {float(values[0])}): "
-                        "saturated or blank")
+        raise TaskError(
+            f"the image is flat (every usable pixel is {float(values[0])}): saturated or blank"
+        )
     variance = mi.variance[usable]
     if not (np.isfinite(variance) & (variance > 0)).any():
         raise TaskError("the variance plane is empty (zero everywhere): run ISR with doVariance")

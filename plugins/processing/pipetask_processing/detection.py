@@ -27,8 +27,8 @@ from pipetask import (
     TaskError,
 )
 
-from .background import SepBackgroundTask
 from .backends import requireLibrary
+from .background import SepBackgroundTask
 from .footprints import Footprints
 from .imaging import clippedStd, dilate, sample, smoothedNoiseFactor, smoothGaussian
 
@@ -79,10 +79,13 @@ class SourceDetectionConfig(Config):
         allowed={"positive": "detect only positive sources"},
         optional=False,
     )
-    doSmooth = Field(doc="Smooth the image with the PSF before detecting?", dtype=bool,
-                     default=True)
+    doSmooth = Field(
+        doc="Smooth the image with the PSF before detecting?", dtype=bool, default=True
+    )
     nSigmaForKernel = RangeField(
-        doc="Width of the smoothing kernel, in sigmas of the PSF", dtype=float, default=7.0,
+        doc="Width of the smoothing kernel, in sigmas of the PSF",
+        dtype=float,
+        default=7.0,
         min=1.0,
     )
     statsMask = ListField(
@@ -208,8 +211,10 @@ class SourceDetectionTask(Task):
         return cfg.thresholdValue * noise, noise
 
     def _setDetected(self, mi, footprints: Footprints, psfSigma: float) -> None:
-        bit = mi.getPlaneBitMask("DETECTED") if "DETECTED" in mi.maskPlanes else (
-            1 << mi.addMaskPlane("DETECTED")
+        bit = (
+            mi.getPlaneBitMask("DETECTED")
+            if "DETECTED" in mi.maskPlanes
+            else (1 << mi.addMaskPlane("DETECTED"))
         )
         mi.mask[...] &= ~bit
         detected = footprints.labels > 0
@@ -229,9 +234,7 @@ def _keepLarge(footprints: Footprints, minPixels: int) -> Footprints:
         return footprints
     newLabel = np.zeros(len(footprints) + 1, np.int32)
     newLabel[1:][keep] = np.arange(1, keep.sum() + 1)
-    return Footprints(
-        newLabel[footprints.labels], footprints.xPeak[keep], footprints.yPeak[keep]
-    )
+    return Footprints(newLabel[footprints.labels], footprints.xPeak[keep], footprints.yPeak[keep])
 
 
 class SepDetectionTask(SourceDetectionTask):

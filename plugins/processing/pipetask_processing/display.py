@@ -27,10 +27,22 @@ ALPHA = 0.45
 
 # A 3x5 pixel font for the legend (rows top to bottom, "#" lit).
 _FONT = {
-    "A": ".#.#.####.##.#.", "B": "##.#.###.#.###.", "C": ".###..#..#...##", "D": "##.#.##.##.###.",
-    "E": "####..###..####", "G": ".###..#.##.#.##", "I": "###.#..#..#.###", "N": "#.####.###.##.#",
-    "O": ".#.#.##.##.#.#.", "P": "##.#.###.#..#..", "R": "##.#.###.#.##.#", "S": ".###...#...###.",
-    "T": "###.#..#..#..#.", "U": "#.##.##.##.#.#.", "_": "............###", " ": "." * 15,
+    "A": ".#.#.####.##.#.",
+    "B": "##.#.###.#.###.",
+    "C": ".###..#..#...##",
+    "D": "##.#.##.##.###.",
+    "E": "####..###..####",
+    "G": ".###..#.##.#.##",
+    "I": "###.#..#..#.###",
+    "N": "#.####.###.##.#",
+    "O": ".#.#.##.##.#.#.",
+    "P": "##.#.###.#..#..",
+    "R": "##.#.###.#.##.#",
+    "S": ".###...#...###.",
+    "T": "###.#..#..#..#.",
+    "U": "#.##.##.##.#.#.",
+    "_": "............###",
+    " ": "." * 15,
 }
 
 
@@ -73,8 +85,11 @@ def render(exposure, table=None, psfFwhm: float = 3.0) -> np.ndarray:
     if table is not None and len(table):
         radius = max(4.0, 2.0 * psfFwhm)
         leaves = np.asarray(table["deblend_nChild"]) == 0
-        for x, y in zip(np.asarray(table["slot_Centroid_x"])[leaves],
-                        np.asarray(table["slot_Centroid_y"])[leaves], strict=True):
+        for x, y in zip(
+            np.asarray(table["slot_Centroid_x"])[leaves],
+            np.asarray(table["slot_Centroid_y"])[leaves],
+            strict=True,
+        ):
             _circle(canvas, x, y, radius, SOURCE_COLOUR)
         shown.append(("SOURCE", SOURCE_COLOUR))
     canvas = canvas[::-1].copy()  # row 0 at the bottom, as ds9 shows FITS images

@@ -65,7 +65,9 @@ def subpixelPeaks(image: np.ndarray, xPeak: np.ndarray, yPeak: np.ndarray):
 
     def offset(minus, plus):
         curvature = minus - 2 * centre + plus
-        step = np.where(curvature < 0, 0.5 * (minus - plus) / np.where(curvature < 0, curvature, -1), 0)
+        step = np.where(
+            curvature < 0, 0.5 * (minus - plus) / np.where(curvature < 0, curvature, -1), 0
+        )
         return np.clip(step, -0.5, 0.5)
 
     dx = offset(image[y, x - 1], image[y, x + 1])

@@ -27,10 +27,10 @@ class MeasurePsfConfig(Config):
     minStars = RangeField(
         doc="Fewest stars from which a PSF width is measured", dtype=int, default=5, min=1
     )
-    maxStars = RangeField(doc="Most (brightest) candidates measured", dtype=int, default=200,
-                          min=1)
-    nSigmaClip = Field(doc="Keep widths within this many sigma of the median", dtype=float,
-                       default=2.0)
+    maxStars = RangeField(doc="Most (brightest) candidates measured", dtype=int, default=200, min=1)
+    nSigmaClip = Field(
+        doc="Keep widths within this many sigma of the median", dtype=float, default=2.0
+    )
     widthMin = Field(doc="Minimum width (sigma, pixels) of a star", dtype=float, default=0.3)
     widthMax = Field(doc="Maximum width (sigma, pixels) of a star", dtype=float, default=10.0)
     isolation = Field(
@@ -96,10 +96,16 @@ class MeasurePsfTask(Task):
                 cfg.minStars,
                 cfg.fallbackFwhm,
             )
-            return Struct(sigma=sigma, fwhm=cfg.fallbackFwhm, nStars=int(len(widths)),
-                          fallback=True)
+            return Struct(
+                sigma=sigma, fwhm=cfg.fallbackFwhm, nStars=int(len(widths)), fallback=True
+            )
         sigma = float(np.mean(widths))
-        self.log.info("PSF sigma %.4f pixels (FWHM %.3f) from %d stars", sigma,
-                      sigma * SIGMA_TO_FWHM, len(widths))
-        return Struct(sigma=sigma, fwhm=sigma * SIGMA_TO_FWHM, nStars=int(len(widths)),
-                      fallback=False)
+        self.log.info(
+            "PSF sigma %.4f pixels (FWHM %.3f) from %d stars",
+            sigma,
+            sigma * SIGMA_TO_FWHM,
+            len(widths),
+        )
+        return Struct(
+            sigma=sigma, fwhm=sigma * SIGMA_TO_FWHM, nStars=int(len(widths)), fallback=False
+        )

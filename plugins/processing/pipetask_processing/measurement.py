@@ -56,9 +56,7 @@ class CircularApertureFluxConfig(Config):
 
 
 class KronFluxConfig(Config):
-    nRadiusForFlux = Field(
-        doc="Number of Kron radii for Kron flux", dtype=float, default=2.5
-    )
+    nRadiusForFlux = Field(doc="Number of Kron radii for Kron flux", dtype=float, default=2.5)
     nSigmaForRadius = Field(
         doc="Multiplier of rms size for aperture used to initially estimate the Kron radius",
         dtype=float,
@@ -175,8 +173,11 @@ class SingleFrameMeasurementTask(Task):
             table[name + "_instFluxErr"] = apErr[:, j]
             table[name + "_flag"] = apFlag[:, j]
 
-        shape = (np.where(shapeOk, xx, psfSigma**2), np.where(shapeOk, yy, psfSigma**2),
-                 np.where(shapeOk, xy, 0.0))
+        shape = (
+            np.where(shapeOk, xx, psfSigma**2),
+            np.where(shapeOk, yy, psfSigma**2),
+            np.where(shapeOk, xy, 0.0),
+        )
         kron = self.kronFluxes(image, variance, x, y, shape, footprints, children)
         prefix = "ext_photometryKron_KronFlux"
         table[prefix + "_instFlux"] = kron.flux
@@ -278,8 +279,15 @@ class SepMeasurementTask(SingleFrameMeasurementTask):
         small = radius * cfg.nRadiusForFlux < cfg.minimumRadius
         scale = np.where(small, 1.0, cfg.nRadiusForFlux * kronrad)
         flux, err, flag = self._sep.sum_ellipse(
-            image, x, y, np.where(small, cfg.minimumRadius, a), np.where(small, cfg.minimumRadius, b),
-            np.where(small, 0.0, theta), scale, var=variance, subpix=1
+            image,
+            x,
+            y,
+            np.where(small, cfg.minimumRadius, a),
+            np.where(small, cfg.minimumRadius, b),
+            np.where(small, 0.0, theta),
+            scale,
+            var=variance,
+            subpix=1,
         )
         return Struct(flux=flux, fluxErr=err, radius=radius, flag=(flag != 0) | (kflag != 0))
 
@@ -314,8 +322,10 @@ class PhotutilsMeasurementTask(SingleFrameMeasurementTask):
         )
         rows, cols = image.shape
         flag = np.column_stack(
-            [(x - r < -0.5) | (y - r < -0.5) | (x + r > cols - 0.5) | (y + r > rows - 0.5)
-             for r in radii]
+            [
+                (x - r < -0.5) | (y - r < -0.5) | (x + r > cols - 0.5) | (y + r > rows - 0.5)
+                for r in radii
+            ]
         )
         return flux, err, flag
 
@@ -339,8 +349,10 @@ class PhotutilsMeasurementTask(SingleFrameMeasurementTask):
         rowsOfLabel = {}
         for label in np.unique(leaves[leaves > 0]):
             rowsOfLabel[int(label)] = int(label) - 1
-        for labels, wanted in ((leaves, sorted(rowsOfLabel)),
-                               (footprints.labels, [int(p) + 1 for p in np.flatnonzero(blended[1:])])):
+        for labels, wanted in (
+            (leaves, sorted(rowsOfLabel)),
+            (footprints.labels, [int(p) + 1 for p in np.flatnonzero(blended[1:])]),
+        ):
             if not wanted:
                 continue
             cat = self._seg.SourceCatalog(

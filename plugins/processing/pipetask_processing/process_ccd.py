@@ -5,8 +5,17 @@ from __future__ import annotations
 
 import os
 
-from pipetask import ButlerError, Config, ConfigurableField, Field, Struct, Task, TaskError, debug
-from pipetask import timeMethod
+from pipetask import (
+    ButlerError,
+    Config,
+    ConfigurableField,
+    Field,
+    Struct,
+    Task,
+    TaskError,
+    debug,
+    timeMethod,
+)
 
 from .calibrate import CalibrateTask
 from .characterize import CharacterizeImageTask
@@ -89,11 +98,13 @@ class ProcessCcdTask(Task):
         """Characterize and calibrate a post-ISR ``exposure`` (modified in place)."""
         char = self.charImage.run(exposure)
         if not self.config.doCalibrate:
-            return Struct(exposure=char.exposure, background=char.background, sourceCat=None,
-                          psf=char.psf)
+            return Struct(
+                exposure=char.exposure, background=char.background, sourceCat=None, psf=char.psf
+            )
         cal = self.calibrate.run(char.exposure, char.background, char.psf)
-        return Struct(exposure=cal.exposure, background=cal.background,
-                      sourceCat=cal.sourceCat, psf=char.psf)
+        return Struct(
+            exposure=cal.exposure, background=cal.background, sourceCat=cal.sourceCat, psf=char.psf
+        )
 
     def display(self, result, dataRef) -> None:
         """Write the debug PNG when the debug variable ``display`` is on."""
@@ -104,6 +115,11 @@ class ProcessCcdTask(Task):
         butler = getattr(dataRef, "getButler", None)
         root = str(butler().outputRoot) if butler else getattr(dataRef, "outputDir", ".")
         title = "calexp " + " ".join(f"{k}={v}" for k, v in dataRef.dataId.items())
-        where = showSources(result.exposure, result.sourceCat, title=title,
-                            outputDir=os.path.join(root, "display"), psfFwhm=result.psf.fwhm)
+        where = showSources(
+            result.exposure,
+            result.sourceCat,
+            title=title,
+            outputDir=os.path.join(root, "display"),
+            psfFwhm=result.psf.fwhm,
+        )
         self.log.info("display: %s", where)

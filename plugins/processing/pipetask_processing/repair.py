@@ -12,7 +12,6 @@ from pipetask import Config, ConfigField, Field, ListField, RangeField, Struct, 
 from .backends import requireLibrary
 from .imaging import dilate
 
-
 #: Pixels mirrored around the image for the cosmic-ray search.
 EDGE_MARGIN = 4
 
@@ -27,7 +26,8 @@ class CosmicRayConfig(Config):
         default=6.0,
     )
     sigfrac = Field(
-        doc="Fraction of sigclip used for the pixels next to a cosmic ray", dtype=float,
+        doc="Fraction of sigclip used for the pixels next to a cosmic ray",
+        dtype=float,
         default=0.3,
     )
     objlim = Field(
@@ -38,8 +38,10 @@ class CosmicRayConfig(Config):
     )
     niteration = RangeField(doc="Number of iterations", dtype=int, default=4, min=1)
     nCrPixelMax = RangeField(
-        doc="Maximum number of contaminated pixels; more is an error", dtype=int,
-        default=10000, min=1,
+        doc="Maximum number of contaminated pixels; more is an error",
+        dtype=int,
+        default=10000,
+        min=1,
     )
     ignoredMask = ListField(
         doc="Mask planes whose pixels are neither searched nor used",
@@ -58,8 +60,9 @@ class CosmicRayConfig(Config):
 class RepairConfig(Config):
     doInterpolate = Field(doc="Interpolate over cosmic rays?", dtype=bool, default=True)
     doCosmicRay = Field(doc="Find and mask out cosmic rays?", dtype=bool, default=True)
-    cosmicray = ConfigField(doc="Options for finding and masking cosmic rays",
-                            dtype=CosmicRayConfig)
+    cosmicray = ConfigField(
+        doc="Options for finding and masking cosmic rays", dtype=CosmicRayConfig
+    )
 
 
 class AstroscrappyRepairTask(Task):
@@ -90,8 +93,10 @@ class AstroscrappyRepairTask(Task):
         variance = mi.variance
         goodVar = np.isfinite(variance) & (variance > 0) & ~ignored
         if not goodVar.any():
-            raise TaskError("repair: the variance plane has no positive value; cannot model "
-                            "the noise to find cosmic rays")
+            raise TaskError(
+                "repair: the variance plane has no positive value; cannot model "
+                "the noise to find cosmic rays"
+            )
         fill = float(np.median(variance[goodVar]))
         invar = np.where(goodVar, variance, fill).astype(np.float32)
         data = np.nan_to_num(mi.image).astype(np.float32)

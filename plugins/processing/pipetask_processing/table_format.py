@@ -30,6 +30,7 @@ class FitsTableFormat:
         from pipetask import ButlerError
 
         if not isinstance(obj, Table):
-            raise ButlerError(f"the fitsTable format writes an astropy Table, not "
-                              f"{type(obj).__name__}")
+            raise ButlerError(
+                f"the fitsTable format writes an astropy Table, not {type(obj).__name__}"
+            )
         obj.write(path, format="fits", overwrite=True)
