@@ -13,7 +13,12 @@ from pipetask.pipeline import Pipeline, PipelineError
 from pipetask.pipeline.connections import resolveConnections
 from pipetask.pipeline.pipeline import Override
 
-registerInProcess()
+
+@pytest.fixture(autouse=True)
+def _pipetestPlugin():
+    registerInProcess()
+
+
 SYNTH = loadCamera("synth")
 TEST = loadCamera("test")
 

@@ -12,7 +12,11 @@ from pipetask.dataid import parseId
 from pipetask.pipeline import GraphError, Pipeline, buildGraph, loadGraph, saveGraph
 from pipetask.pipeline.graph_io import graphPath
 
-registerInProcess()
+
+@pytest.fixture(autouse=True)
+def _pipetestPlugin():
+    registerInProcess()
+
 
 PIPELINE = """
 [tasks.copy]
