@@ -12,6 +12,7 @@ DISTRIBUTIONS = {
     "sep": "sep",
     "photutils": "photutils",
     "astroscrappy": "astroscrappy",
+    "skimage": "scikit-image",
 }
 
 

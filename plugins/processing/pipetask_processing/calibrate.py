@@ -18,6 +18,7 @@ from pipetask import (
     TaskError,
     timeMethod,
 )
+from pipetask.pipeline import Connections, Input, Output
 
 from .apcorr import MeasureApCorrConfig, measureApCorr
 from .deblend import SepDeblendTask
@@ -29,7 +30,15 @@ from .measurement import SepMeasurementTask, apertureName
 PSF_KEYS = ("PSFSIGMA", "PSF_FWHM", "PSFNSTAR", "PSFFALLB")
 
 
+class CalibrateConnections(Connections):
+    """As a command-line task: one quantum per calexp, re-measured into src."""
+
+    calexp = Input("calexp", doc="the calibrated exposure to re-measure")
+    src = Output("src", doc="source catalog (FITS binary table)")
+
+
 class CalibrateConfig(Config):
+    connections = CalibrateConnections.makeField()
     detection = ConfigurableField(doc="Detect sources", target=SepDetectionTask)
     doDeblend = Field(doc="Run deblender input exposure", dtype=bool, default=True)
     deblend = ConfigurableField(
@@ -130,14 +139,14 @@ class CalibrateTask(Task):
         """Re-measure the stored ``calexp`` of ``dataRef``; write ``src``."""
         self.log.info("Processing data ID %s", dataRef.dataId)
         try:
-            exposure = dataRef.get("calexp")
+            exposure = dataRef.get(self.config.connections.calexp)
         except ButlerError as exc:
             raise TaskError(
                 f"no calexp to re-measure for data ID {dataRef.dataId} (run processCcd "
                 f"first): {exc}"
             ) from None
         result = self.run(exposure)
-        dataRef.put(result.sourceCat, "src")
+        dataRef.put(result.sourceCat, self.config.connections.src)
         return result
 
 

@@ -80,6 +80,8 @@ class CharacterizeImageTask(Task):
                 if detection.background is not None:
                     background = background + detection.background
                 psf = psfTask.run(exposure, detection.footprints, psf.sigma)
+                if psf.fallback:
+                    break  # the same stars again would not do better
         else:
             self.log.info("doMeasurePsf is off: Gaussian PSF of FWHM %.3f", psf.fwhm)
         self.metadata["psfSigma"] = psf.sigma

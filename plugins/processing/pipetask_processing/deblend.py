@@ -185,17 +185,23 @@ class PhotutilsDeblendTask(SourceDeblendTask):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._seg = requireLibrary("photutils.segmentation", self.getFullName())
+        requireLibrary("skimage.segmentation", self.getFullName())  # photutils' watershed
 
     def backendChildren(self, smoothed, threshold, parents):
+        import warnings
+
         segm = self._seg.SegmentationImage(parents.labels)
-        children = self._seg.deblend_sources(
-            smoothed,
-            segm,
-            1,
-            n_levels=self.config.nThresholds,
-            contrast=self.config.minContrast,
-            mode="exponential",
-            progress_bar=False,
-        )
+        with warnings.catch_warnings():
+            # photutils says when it switches a footprint to linear thresholds: chatter.
+            warnings.filterwarnings("ignore", message="The deblending mode")
+            children = self._seg.deblend_sources(
+                smoothed,
+                segm,
+                1,
+                n_levels=self.config.nThresholds,
+                contrast=self.config.minContrast,
+                mode="exponential",
+                progress_bar=False,
+            )
         children.relabel_consecutive()
         return labelsWithPeaks(children.data.astype(np.int32), smoothed)

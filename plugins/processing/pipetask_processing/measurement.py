@@ -357,9 +357,13 @@ class PhotutilsMeasurementTask(SingleFrameMeasurementTask):
                 continue
             cat = self._seg.SourceCatalog(
                 image, self._seg.SegmentationImage(labels), error=error, kron_params=params
-            ).get_labels(wanted)
+            )
+            # photutils 3 renamed these; 2.x has only the old names.
+            select = "select_labels" if hasattr(type(cat), "select_labels") else "get_labels"
+            cat = getattr(cat, select)(wanted)
             index = np.asarray(wanted) - 1
             flux[index] = np.asarray(cat.kron_flux, float)
-            err[index] = np.asarray(cat.kron_fluxerr, float)
+            errName = "kron_flux_err" if hasattr(type(cat), "kron_flux_err") else "kron_fluxerr"
+            err[index] = np.asarray(getattr(cat, errName), float)
             radius[index] = np.asarray(cat.kron_radius.value, float)
         return Struct(flux=flux, fluxErr=err, radius=radius, flag=~np.isfinite(flux))

@@ -16,6 +16,7 @@ from pipetask import (
     debug,
     timeMethod,
 )
+from pipetask.pipeline import Connections, Input, Output
 
 from .calibrate import CalibrateTask
 from .characterize import CharacterizeImageTask
@@ -42,7 +43,17 @@ class ReadPostIsrTask(Task):
         return Struct(exposure=exposure)
 
 
+class ProcessCcdConnections(Connections):
+    """One quantum per raw: the calibrated exposure, its background and its sources."""
+
+    raw = Input("raw", doc="the raw image, read by the isr subtask")
+    calexp = Output("calexp", doc="calibrated exposure: image, mask, variance, WCS, PSF width")
+    calexpBackground = Output("calexpBackground", doc="the background subtracted from calexp")
+    src = Output("src", doc="source catalog (FITS binary table)")
+
+
 class ProcessCcdConfig(Config):
+    connections = ProcessCcdConnections.makeField()
     isr = ConfigurableField(
         doc="Task to perform instrumental signature removal or load a post-ISR image",
         target=ReadPostIsrTask,
@@ -87,10 +98,11 @@ class ProcessCcdTask(Task):
 
         background = Exposure(MaskedImage(result.background), filter=exposure.filter)
         background.metadata["BUNIT"] = exposure.metadata.get("BUNIT", "")
-        # The catalog last: it is what --skip-existing and users look for.
-        dataRef.put(result.exposure, "calexp")
-        dataRef.put(background, "calexpBackground")
-        dataRef.put(result.sourceCat, "src")
+        names = self.config.connections
+        # The catalog last: it is what users look for.
+        dataRef.put(result.exposure, names.calexp)
+        dataRef.put(background, names.calexpBackground)
+        dataRef.put(result.sourceCat, names.src)
         self.display(result, dataRef)
         return result
 
