@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from pipetask import Config, ConfigField, Field, ListField, Struct, Task
+from pipetask import Config, ConfigField, Field, FieldValidationError, ListField, Struct, Task
 
 from .backends import requireLibrary
 from .footprints import Footprints
@@ -100,9 +100,10 @@ class SingleFrameMeasurementConfig(Config):
         super().validate()
         names = {apertureName(r) for r in self.base_CircularApertureFlux.radii}
         if self.slots.calibFlux not in names:
-            raise ValueError(
-                f"slots.calibFlux {self.slots.calibFlux!r} is not one of the apertures "
-                f"base_CircularApertureFlux.radii gives: {', '.join(sorted(names))}"
+            raise FieldValidationError(
+                "slots.calibFlux",
+                f"{self.slots.calibFlux!r} is not one of the apertures that "
+                f"base_CircularApertureFlux.radii gives: {', '.join(sorted(names))}",
             )
 
 
