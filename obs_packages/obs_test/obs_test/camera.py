@@ -30,9 +30,7 @@ camera = FitsCamera(
             "postISRCCD", "postISRCCD/postISRCCD_v{visit}_f{filter}.fits", EXPOSURE, "fits"
         ),
         DatasetType("calexp", "calexp/calexp_v{visit}_f{filter}.fits", EXPOSURE, "fits"),
-        DatasetType(
-            "calexpBackground", "calexp/bkgd_v{visit}_f{filter}.fits", EXPOSURE, "fits"
-        ),
+        DatasetType("calexpBackground", "calexp/bkgd_v{visit}_f{filter}.fits", EXPOSURE, "fits"),
         DatasetType("src", "src/src_v{visit}_f{filter}.fits", TABLE, "fitsTable"),
         DatasetType("bias", "bias/bias.fits.gz", EXPOSURE, "fits", calib=True),
         DatasetType("flat", "flat/flat_f{filter}.fits.gz", EXPOSURE, "fits", calib=True),
