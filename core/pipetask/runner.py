@@ -95,7 +95,10 @@ def runTask(options: RunOptions) -> int:
     """Run a command-line task as ``pipetask run`` does; returns the exit status."""
     from .logs import configureLogging
 
-    configureLogging(options.logLevels, options.logFormat, options.logFile)
+    severalProcesses = options.processes > 1 or options.executor not in (None, "serial")
+    configureLogging(
+        options.logLevels, options.logFormat, options.logFile, labelDataIds=severalProcesses
+    )
     try:
         return _run(options)
     except PipetaskError as exc:
@@ -146,6 +149,7 @@ def _run(options: RunOptions) -> int:
     config.freeze()
     datasetType = getattr(taskClass, "inputDatasetType", None) or butler.camera.rawDatasetType
     dataIds = butler.selectDataIds(options.ids, datasetType)
+    _logSelection(dataIds, datasetType)
     if show.data:
         from .show import dataIdLine
 
@@ -162,6 +166,17 @@ def _run(options: RunOptions) -> int:
     from .execute import execute
 
     return execute(taskClass, config, butler, dataIds, datasetType, options)
+
+
+def _logSelection(dataIds: list[dict[str, Any]], datasetType: str) -> None:
+    """At DEBUG: how many data IDs of which dataset type were selected, and each of them."""
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    from .dataid import formatDataId
+
+    log.debug("selected %d data IDs of dataset type %r", len(dataIds), datasetType)
+    for dataId in dataIds:
+        log.debug("selected %s", formatDataId(dataId))
 
 
 def _show(show: ShowRequest, options: RunOptions, taskClass, config, dataIds) -> bool:

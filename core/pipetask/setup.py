@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING, Any
 
 from .config import applyOverride
 from .errors import ButlerError
+
+log = logging.getLogger("pipetask")
 
 if TYPE_CHECKING:
     from .butler import Butler
@@ -33,11 +36,17 @@ def applyOverrides(taskClass: type, options: RunOptions, camera: Any) -> Config:
     config = taskClass.ConfigClass()
     taskName = options.task
     if camera is not None:
-        for path in camera.configOverrideFiles(taskName):
+        for path in camera.configOverrideCandidates(taskName):
+            if not path.is_file():
+                log.debug("no camera config override file %s (optional)", path)
+                continue
+            log.debug("applying camera config override file %s", path)
             config.loadToml(str(path), label="camera override")
     for kind, value in options.overrides:
         if kind == "file":
+            log.debug("applying config file -C %s", value)
             config.loadToml(value, label="-C")
         else:
+            log.debug("applying config override -c %s", value)
             applyOverride(config, value)
     return config
