@@ -913,9 +913,13 @@ def test_run_on_a_single_file_without_a_repository(tmp_path):
     raw = rawFile(3)
     proc = pipetask("run", "exampleTask", "--file", raw, cwd=tmp_path)
     assert proc.returncode == 0, output(proc)
-    assert "exampleTask: Processing data ID {'file': 'raw_v3_fr.fits.gz'}" in proc.stderr
+    assert (
+        "exampleTask: Processing data ID {'visit': 3, 'filter': 'r', 'file': 'raw_v3_fr.fits.gz'}"
+        in proc.stderr
+    )
+    assert "--file raw_v3_fr.fits.gz: camera 'test'" in proc.stderr
     stats = statsLines(proc.stderr)
-    # No repository, so no camera: the task defaults apply.
+    # The camera (obs_test) is recognised; it has no overrides: the task defaults apply.
     assert [loggedStats(m) for m in stats] == [shown(clippedReference(3, *DEFAULT))]
     assert list(tmp_path.iterdir()) == []  # exampleTask writes nothing
 

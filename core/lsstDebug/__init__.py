@@ -31,9 +31,10 @@ getInfo = _debug.getInfo
 def getDebugFrame(debugDisplay: Any, name: str) -> Any:
     """``debugDisplay[name]`` when ``debugDisplay`` is a container holding ``name``, else None."""
     try:
-        return debugDisplay[name] if name in debugDisplay else None
-    except TypeError:
+        found = name in debugDisplay
+    except TypeError:  # not a container
         return None
+    return debugDisplay[name] if found else None
 
 
 class _Module(types.ModuleType):

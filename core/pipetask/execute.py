@@ -13,6 +13,7 @@ from .config.nested import targetPath
 from .execution.base import FAILED, SKIPPED, Outcome
 from .execution.job import Job
 from .outcomes import OutcomeLog
+from .profiling import profiling
 from .progress import Progress
 from .runlock import outputLock
 from .runner import EXIT_INTERRUPTED, exitStatus, summarize
@@ -83,9 +84,9 @@ def _execute(taskClass, config, butler, dataIds, datasetType, options) -> int:
             checkPackages(
                 butler,
                 None,
-                options.clobberConfig,
+                options.clobberConfig or options.clobberVersions,
                 backup,
-                hint="--clobber-config (or --no-versions)",
+                hint="--clobber-versions (or --no-versions)",
             )
     job = Job(
         taskName=taskName,
@@ -117,7 +118,7 @@ def _execute(taskClass, config, butler, dataIds, datasetType, options) -> int:
     interrupted = False
     bar = Progress(len(todo)) if progress.wanted(len(todo)) else contextlib.nullcontext()
     try:
-        with bar:
+        with bar, profiling(options.profile):
             interrupted = _collect(executor, job, todo, outcomes, record, bar, options)
     except KeyboardInterrupt:
         interrupted = True

@@ -28,6 +28,10 @@ def openButler(options: RunOptions) -> Butler:
     for what, path in (("repository", repo), ("calib repository", calib)):
         if path is not None and not os.path.isdir(path):
             raise ButlerError(f"{what} {path!r} not found")
+    if options.clobberOutput and output and (not options.show or "run" in options.show):
+        from .clobber_output import clobberOutput
+
+        clobberOutput(repo, output)
     return Butler(repo, output=output, calib=calib)
 
 
