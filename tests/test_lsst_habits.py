@@ -230,9 +230,7 @@ def test_debug_for_one_subtask_shows_only_its_detail(repo):
     assert proc.returncode == 0, output(proc)
     detail = [t for t in proc.stderr.splitlines() if "runStartUtc" in t or "iteration" in t]
     assert detail and all(t.startswith("exampleTask.stats: ") for t in detail)
-    assert f"clipping iteration 1: {iterationsReference(3)[1][0]} pixels kept" in (
-        proc.stderr
-    )
+    assert f"clipping iteration 1: {iterationsReference(3)[1][0]} pixels kept" in (proc.stderr)
     assert "runDataRefStart" not in proc.stderr  # exampleTask itself stays at INFO
     assert "pipetask.butler" not in proc.stderr and "selected" not in proc.stderr
 
