@@ -30,6 +30,9 @@ from .backends import requireLibrary
 from .footprints import Footprints
 from .imaging import adaptiveMoments, psfFlux
 
+#: How far (in PSF sigmas) a child's centroid may move from the deblender's centre.
+CHILD_MAX_SHIFT = 0.5
+
 #: Pixel flag name -> mask plane.
 PIXEL_FLAGS = {
     "edge": "EDGE",
@@ -137,13 +140,18 @@ class SingleFrameMeasurementTask(Task):
         if nRows == 0:
             return self._emptyColumns(table)
 
+        if nKids and children.xCenter is not None:
+            xPeak[nParent:], yPeak[nParent:] = children.xCenter, children.yCenter
         x, y, flag = self.centroids(image, variance, xPeak, yPeak, psfSigma)
+        if nKids:
+            # A window around a child takes in its neighbours' light and can slide onto
+            # one of them: keep the deblender's centre when it moves too far.
+            moved = np.hypot(x - xPeak, y - yPeak) > CHILD_MAX_SHIFT * psfSigma
+            flag[nParent:] |= moved[nParent:]
         x = np.where(flag, xPeak, x)
         y = np.where(flag, yPeak, y)
-        if nKids and children.xCenter is not None:
-            # A window around a child takes in its neighbours' light: use the deblender's.
-            x[nParent:], y[nParent:] = children.xCenter, children.yCenter
-            flag[nParent:] = False
+        if nKids:
+            flag[nParent:] = False  # the deblender's centre is a measurement too
         mx, my, xx, yy, xy, shapeOk = adaptiveMoments(image, x, y, psfSigma)
         flux, fluxErr = psfFlux(image, variance, x, y, psfSigma)
         snr = np.where(fluxErr > 0, flux / fluxErr, 0.0)
