@@ -188,6 +188,18 @@ async def killFromNanny(dask_worker: Any) -> None:
     await dask_worker.kill(timeout=1, reason="pipetask-timeout")
 
 
+def dask_setup(worker: Any) -> None:  # noqa: N802 - the name Dask's preload calls
+    """Preload of the local cluster's workers: end with the pipetask process.
+
+    Each worker process of a local cluster is a child of the pipetask process; if that
+    process dies (even by ``kill -9``), the worker ends too instead of waiting for a
+    scheduler that is gone.
+    """
+    from pipetask.execution.lifeline import dieWithParent
+
+    dieWithParent(os.getppid())
+
+
 class IgnoreInterrupts:
     """Worker plugin of the local cluster: Ctrl-C is the parent's to handle.
 
