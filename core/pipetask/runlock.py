@@ -4,7 +4,7 @@ The lock is an ``flock`` on ``.pipetask-run.lock`` in the output directory, rele
 the kernel when the holding process ends, however it ends. Worker processes never hold
 it: the descriptor is closed in every forked child and not passed to spawned ones, so a
 run that dies releases its output at once. The file names its holder (``pid host``)
-while the lock is held and is emptied when the run ends normally: a name found there by
+while the lock is held and is removed when the run ends normally: a name found there by
 the next run is that of a run that was killed, and the next run says that it takes over.
 """
 
@@ -80,8 +80,8 @@ def _refusal(outputRoot: str, path: str, holder: str) -> ButlerError:
 def outputLock(outputRoot: str) -> Iterator[None]:
     """Hold the run lock of ``outputRoot``; refuse at once if another run holds it.
 
-    Creates ``outputRoot`` when needed; a directory created here that holds nothing but
-    the lock when the ``with`` block ends (a set-up error, no data) is removed again.
+    Creates ``outputRoot`` when needed; a directory created here that is still empty
+    when the ``with`` block ends (a set-up error, no data) is removed again.
     """
     created = not os.path.isdir(outputRoot)
     os.makedirs(outputRoot, exist_ok=True)
@@ -90,13 +90,14 @@ def outputLock(outputRoot: str) -> Iterator[None]:
     try:
         yield
     finally:
+        # Removed while still locked: a run that opened it meanwhile sees that the file
+        # it locked is no longer the lock file, and tries again.
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
+            os.unlink(path)
         if created:
             with contextlib.suppress(OSError):
-                if os.listdir(outputRoot) == [LOCK_NAME]:
-                    os.unlink(path)
-                    os.rmdir(outputRoot)
+                os.rmdir(outputRoot)  # only if empty: a set-up error or nothing to do
         lifeline.keepInChild(fd)
         os.close(fd)
 

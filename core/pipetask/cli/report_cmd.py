@@ -83,6 +83,6 @@ def _state(record) -> str:
     if record.running():
         return " (still running)"
     if not record.finished:
-        return " (incomplete: it ended without recording its end, e.g. killed)"
+        return " (it ended without recording its end: killed?)"
     stopped = (record.end or {}).get("stopped")
     return f" (stopped: {stopped})" if stopped else ""

@@ -81,7 +81,8 @@ class StopRequest:
             yield self
         finally:
             for signum, handler in previous.items():
-                signal.signal(signum, handler)
+                # After a stop, more Ctrl-C cannot turn the clean end into a traceback.
+                signal.signal(signum, signal.SIG_IGN if self.requested else handler)
 
     def _onSignal(self, signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name

@@ -41,7 +41,7 @@ from pipetask.execution.job import Job
 from pipetask.execution.stop import POLL_SECONDS
 from pipetask.logs import currentLevels
 
-from .worker import QUIET_LOGGERS, IgnoreInterrupts, exitWorker, killFromNanny
+from .worker import QUIET_LOGGERS, IgnoreInterrupts, exitWorker, killFromNanny, stopJob
 
 log = logging.getLogger("pipetask.run")
 
@@ -253,12 +253,12 @@ class DaskExecutor(Executor):
         try:
             while todo or futures:
                 if self.stop.requested and stopBy is None:
-                    # Start nothing more; the data IDs already running may still finish
-                    # (and are then recorded) for a few seconds.
+                    # No worker starts another data ID of this run; those already
+                    # running may still finish (and are then recorded) for a few seconds.
                     stopBy = time.monotonic() + STOP_GRACE
                     todo.clear()
-                    for index in [i for i in futures if i not in running]:
-                        futures.pop(index).cancel()
+                    with contextlib.suppress(Exception):
+                        client.run(stopJob, job.key, on_error="ignore")
                 if stopBy is not None and (time.monotonic() > stopBy or not futures):
                     return
                 while todo and len(futures) < WINDOW:
@@ -284,9 +284,11 @@ class DaskExecutor(Executor):
                 for index, outcome in self._outcomes(client, finished):
                     started = running.pop(index, None)
                     del futures[index]
+                    if outcome is None:  # the run stopped before this data ID started
+                        continue
                     if isinstance(outcome, BaseException):
                         lost = isinstance(outcome, KilledWorker) and started is None
-                        if lost and attempts[index] < RESUBMITS:
+                        if lost and attempts[index] < RESUBMITS and stopBy is None:
                             submit(index)  # it was only queued on the worker that died
                             continue
                         outcome = self._failure(dataIds[index], outcome, started, KilledWorker)
