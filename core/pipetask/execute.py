@@ -105,11 +105,15 @@ def _execute(taskClass, config, butler, dataIds, datasetType, options, executor)
     elapsed = time.perf_counter() - start
     why = _stopReason(stop)
     failures = summarize(taskName, outcomes, len(dataIds), elapsed, why)
-    _listNotRun(dataIds, outcomes, str(butler.outputRoot))
+    notRun = _listNotRun(dataIds, outcomes, str(butler.outputRoot))
     if stop.exitStatus is not None:
         status = stop.exitStatus
     elif stop.requested:
-        print(f"pipetask: error: {stop.reason}", file=sys.stderr)
+        print(
+            f"pipetask: error: the run stopped: {stop.reason}; {notRun} data IDs not run "
+            f"(--skip-existing runs them once the cause is fixed)",
+            file=sys.stderr,
+        )
         status = EXIT_USAGE
     else:
         status = exitStatus(failures)
@@ -196,7 +200,8 @@ def _stopReason(stop: StopRequest) -> str:
 MAX_LISTED = 10
 
 
-def _listNotRun(dataIds: list, outcomes: list[Outcome], outputRoot: str) -> None:
+def _listNotRun(dataIds: list, outcomes: list[Outcome], outputRoot: str) -> int:
+    """Log the data IDs without an outcome (the first few by name); how many."""
     from .dataid import formatDataId
 
     seen = {tuple(sorted(o.dataId.items())) for o in outcomes}
@@ -209,6 +214,7 @@ def _listNotRun(dataIds: list, outcomes: list[Outcome], outputRoot: str) -> None
             len(notRun) - MAX_LISTED,
             outputRoot,
         )
+    return len(notRun)
 
 
 def splitExisting(

@@ -16,7 +16,7 @@ import os
 import socket
 from collections.abc import Iterator
 
-from .errors import ButlerError
+from .errors import ButlerError, osErrorLine
 from .execution import lifeline
 
 LOCK_NAME = ".pipetask-run.lock"
@@ -84,22 +84,34 @@ def outputLock(outputRoot: str) -> Iterator[None]:
     when the ``with`` block ends (a set-up error, no data) is removed again.
     """
     created = not os.path.isdir(outputRoot)
-    os.makedirs(outputRoot, exist_ok=True)
-    path = os.path.join(outputRoot, LOCK_NAME)
-    fd = _acquire(outputRoot, path)
+    if created and os.path.lexists(outputRoot):
+        raise ButlerError(f"output {outputRoot!r} exists and is not a directory")
     try:
+        os.makedirs(outputRoot, exist_ok=True)
+    except OSError as exc:
+        raise ButlerError(f"cannot create the output repository: {osErrorLine(exc)}") from None
+    path = os.path.join(outputRoot, LOCK_NAME)
+    fd = None
+    try:
+        fd = _acquire(outputRoot, path)
         yield
     finally:
-        # Removed while still locked: a run that opened it meanwhile sees that the file
-        # it locked is no longer the lock file, and tries again.
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.unlink(path)
+        if fd is not None:
+            _release(fd, path)
         if created:
             with contextlib.suppress(OSError):
                 os.rmdir(outputRoot)  # only if empty: a set-up error or nothing to do
-        lifeline.keepInChild(fd)
-        os.close(fd)
+
+
+def _release(fd: int, path: str) -> None:
+    # Removed while still locked: a run that opened it meanwhile sees that the file it
+    # locked is no longer the lock file, and tries again.
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+    lifeline.keepInChild(fd)
+    os.close(fd)
 
 
 def _acquire(outputRoot: str, path: str) -> int:
@@ -107,12 +119,16 @@ def _acquire(outputRoot: str, path: str) -> int:
     import fcntl
 
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise ButlerError(f"cannot create the run lock: {osErrorLine(exc)}") from None
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = os.pread(fd, 256, 0).decode(errors="replace").strip()
+                os.close(fd)
                 raise _refusal(outputRoot, path, holder) from None
             try:
                 same = os.fstat(fd).st_ino == os.stat(path).st_ino
@@ -129,10 +145,16 @@ def _acquire(outputRoot: str, path: str) -> int:
                     outputRoot,
                     previous.split()[0],
                 )
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, _holderText().encode(), 0)
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, _holderText().encode(), 0)
+            except OSError as exc:
+                _release(fd, path)
+                raise ButlerError(f"cannot write the run lock: {exc.strerror}: {path!r}") from None
             lifeline.closeInChild(fd)
             return fd
+        except ButlerError:
+            raise
         except BaseException:
             with contextlib.suppress(OSError):
                 os.close(fd)

@@ -86,6 +86,7 @@ class Worker:
         # wrong in one line; anything else is unexpected and shows its traceback.
         storage = storageError(exc)
         if storage is not None:
+            storage = f"{storage} (writing into {str(self.butler.outputRoot)!r})"
             # The storage failed, not this data ID: one line, and the run stops.
             log.error("Failed on dataId=%s: %s", dataId, storage)
             return Outcome(dataId, FAILED, error=storage, extra={"stopRun": storage})
