@@ -15,8 +15,6 @@ output locked after the run died).
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import signal
 import sys
@@ -56,6 +54,9 @@ def _parentDeathSignal(signum: int) -> bool:
     """Ask the Linux kernel for ``signum`` when the parent ends; whether it was set."""
     if not sys.platform.startswith("linux"):
         return False
+    import ctypes
+    import ctypes.util
+
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         return libc.prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0) == 0
