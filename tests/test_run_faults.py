@@ -112,6 +112,8 @@ def metadataDone(out: Path) -> set[tuple[int, int]]:
     """(visit, ccd) of the data IDs whose metadata (the last thing a data ID writes) exists."""
     done = set()
     for path in (out / "metadata" / "slowProbe").rglob("*.json"):
+        if path.name.startswith(".tmp-"):
+            continue  # being written
         keys = dict(part.split("=") for part in path.with_suffix("").parts[-2:])
         done.add((int(keys["visit"]), int(keys["ccd"])))
     return done
