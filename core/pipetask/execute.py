@@ -16,6 +16,7 @@ from .execution.base import FAILED, SKIPPED, Outcome
 from .execution.job import Job
 from .execution.stop import StopRequest
 from .outcomes import OutcomeLog
+from .profiling import profiling
 from .progress import Progress
 from .runner import EXIT_USAGE, exitStatus, summarize
 from .setup import taskWrites
@@ -55,7 +56,7 @@ def execute(
 
 def _execute(taskClass, config, butler, dataIds, datasetType, options, executor) -> int:
     taskName = options.task
-    debugFile = _debugFile(options)
+    debugFile = _debugFile(options, taskClass, config)
     todo, skipped = dataIds, []
     if options.skipExisting:
         todo, skipped = splitExisting(butler, taskClass, taskName, dataIds)
@@ -73,9 +74,9 @@ def _execute(taskClass, config, butler, dataIds, datasetType, options, executor)
             checkPackages(
                 butler,
                 None,
-                options.clobberConfig,
+                options.clobberConfig or options.clobberVersions,
                 backup,
-                hint="--clobber-config (or --no-versions)",
+                hint="--clobber-versions (or --no-versions)",
             )
     job = Job(
         taskName=taskName,
@@ -98,9 +99,11 @@ def _execute(taskClass, config, butler, dataIds, datasetType, options, executor)
         run.add(Outcome(dataId, SKIPPED))
     if skipped:
         log.info("skipping %d data IDs whose outputs exist (--skip-existing)", len(skipped))
+    for dataId in skipped if log.isEnabledFor(logging.DEBUG) else ():
+        log.debug("skip %s: its outputs exist (--skip-existing)", dataId)
     start = time.perf_counter()
     bar = Progress(len(todo)) if progress.wanted(len(todo)) else contextlib.nullcontext()
-    with bar:
+    with bar, profiling(options.profile):
         run.collect(executor, job, todo, bar, options)
     elapsed = time.perf_counter() - start
     why = _stopReason(stop)
@@ -244,8 +247,8 @@ def _exists(butler, datasetType: str, dataId: dict[str, Any]) -> bool:
         return False
 
 
-def _debugFile(options: RunOptions) -> str | None:
-    from .debug import findDefaultFile, loadDebugFile
+def _debugFile(options: RunOptions, taskClass: type, config: Config) -> str | None:
+    from .debug import checkTables, findDefaultFile, loadDebugFile, runNames
 
     if not options.debug:
         return None
@@ -254,5 +257,6 @@ def _debugFile(options: RunOptions) -> str | None:
         log.warning("--debug: no debug.toml or debug.py in the working directory")
         return None
     loadDebugFile(path)  # fail early, in the parent, on a bad file
+    checkTables(path, runNames(options.task, taskClass, config))
     log.info("debug variables from %s", path)
     return path

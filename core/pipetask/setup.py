@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from .config import applyOverride
 from .errors import ButlerError, ConfigError
+
+log = logging.getLogger("pipetask")
 
 if TYPE_CHECKING:
     from .butler import Butler
@@ -86,12 +89,18 @@ def applyOverrides(taskClass: type, options: RunOptions, camera: Any) -> Config:
     config = taskClass.ConfigClass()
     taskName = options.task
     if camera is not None:
-        for path in camera.configOverrideFiles(taskName):
+        for path in camera.configOverrideCandidates(taskName):
+            if not path.is_file():
+                log.debug("no camera config override file %s (optional)", path)
+                continue
+            log.debug("applying camera config override file %s", path)
             config.loadToml(str(path), label="camera override")
     for kind, value in options.overrides:
         if kind == "file":
+            log.debug("applying config file -C %s", value)
             config.loadToml(value, label="-C")
         else:
+            log.debug("applying config override -c %s", value)
             applyOverride(config, value)
     return config
 
@@ -112,11 +121,8 @@ def chooseExecutor(taskClass: type, options: RunOptions) -> Any:
     A task that cannot run in parallel runs in one process (with a warning for ``-j``);
     an option the chosen executor does not honour is refused.
     """
-    import logging
-
     from .plugins import load_item
 
-    log = logging.getLogger("pipetask")
     processes = options.processes
     parallel = getattr(taskClass, "canMultiprocess", True)
     if not parallel and processes > 1:
@@ -148,4 +154,11 @@ def chooseExecutor(taskClass: type, options: RunOptions) -> Any:
     settings: dict[str, Any] = {"timeout": options.timeout}
     if options.scheduler is not None:
         settings["scheduler"] = options.scheduler
+    log.debug(
+        "executor %s (%s): %d process(es), settings %s",
+        name,
+        "--executor" if options.executor else "-j and --timeout",
+        processes,
+        settings,
+    )
     return executorClass(processes=processes, **settings)
