@@ -154,11 +154,10 @@ def chooseExecutor(taskClass: type, options: RunOptions) -> Any:
     settings: dict[str, Any] = {"timeout": options.timeout}
     if options.scheduler is not None:
         settings["scheduler"] = options.scheduler
-    log.debug(
-        "executor %s (%s): %d process(es), settings %s",
-        name,
-        "--executor" if options.executor else "-j and --timeout",
-        processes,
-        settings,
-    )
+    why = "--executor" if options.executor else f"-j {options.processes}"
+    if not parallel:
+        why = "the task cannot run in parallel"
+    elif name == "process" and not options.executor and processes == 1:
+        why = "--timeout needs a worker process that can be stopped"
+    log.debug("executor %s (%s): %d process(es), settings %s", name, why, processes, settings)
     return executorClass(processes=processes, **settings)
