@@ -108,7 +108,7 @@ def test_concurrent_ingests_register_each_file_once(simulated, tmp_path, modes, 
             name = Path(source).name
             assert name not in ingestedBy, f"{name} ingested twice:\n{output}"
             ingestedBy[name] = mode
-        for source, detail in lines.get("bad", []):  # only files another ingest moved away
+        for _source, detail in lines.get("bad", []):  # only files another ingest moved away
             assert "vanished" in detail or "no such file" in detail, output
             assert "move" in modes, output
         if status == 1:
