@@ -220,13 +220,13 @@ def test_ingest_killed_at_random_moments_stays_consistent(tmp_path):
 def test_ingesting_dot_skips_the_repository_inside_it(tmp_path):
     from obs_synth.simulate import simulate
 
-    simulate(tmp_path, visits=1, ccds=2, size=24)
+    simulate(tmp_path, visits=1, ccds=2, size=24)  # two raws and their truth files
     first = cli("ingest", "repo", ".", "--camera", "synth", cwd=tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "2 ingested, 0 duplicate, 0 bad, 0 unidentified (of 2 files)" in first.stdout
+    assert "4 ingested, 0 duplicate, 0 bad, 0 unidentified (of 4 files)" in first.stdout
     again = cli("ingest", "repo", ".", cwd=tmp_path)  # the repository now holds raws too
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "0 ingested, 2 duplicate, 0 bad, 0 unidentified (of 2 files)" in again.stdout
+    assert "0 ingested, 4 duplicate, 0 bad, 0 unidentified (of 4 files)" in again.stdout
     assert str(tmp_path / "repo" / "raw") not in again.stdout
 
 
@@ -241,7 +241,7 @@ def test_resumed_ingest_with_only_identical_duplicates_exits_0(tmp_path):
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert len(_lines(resumed.stdout, "duplicate")) == 2
     assert resumed.stdout.count(", identical)") == 2
-    assert "2 ingested, 2 duplicate" in resumed.stdout
+    assert "6 ingested, 2 duplicate" in resumed.stdout  # two raws, four truth files
     assert "2 file(s) were already in the repository with identical content" in resumed.stdout
     # A duplicate with other content is still a skipped file (exit 1).
     other = simulate(tmp_path / "other", visits=1, ccds=1, size=24, seed=5)

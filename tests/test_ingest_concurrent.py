@@ -20,7 +20,7 @@ import pytest
 from pipetask import Butler
 
 PIPETASK = str(Path(sys.executable).parent / "pipetask")
-FILES = 24
+FILES = 16
 PRELOADED = 4  # files already in the "existing" repository
 LINE = re.compile(r"^(ingested|duplicate|bad|unidentified) +(\S+)(?::| ->) ?(.*)$")
 SUMMARY = re.compile(r"(\d+) ingested, (\d+) duplicate, (\d+) bad, (\d+) unidentified \(of (\d+)")

@@ -23,6 +23,7 @@ import contextlib
 import gzip
 import os
 import shutil
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,12 +172,15 @@ def ingestFile(
     repo: Repository, camera: Camera, source: str, mode: str = "copy", verify: bool = True
 ) -> IngestResult:
     """Ingest one file; never raises for a problem with the file itself."""
-    if not os.path.exists(source):
-        return IngestResult(source, "bad", "no such file")
-    if not os.path.isfile(source):
-        return IngestResult(source, "bad", "not a regular file")
     try:
         identity = os.stat(source)
+    except FileNotFoundError:
+        return IngestResult(source, "bad", "no such file")
+    except OSError as exc:
+        return IngestResult(source, "bad", f"cannot read: {exc.strerror or exc}")
+    if not stat.S_ISREG(identity.st_mode):
+        return IngestResult(source, "bad", "not a regular file")
+    try:
         datasetType, dataId = camera.identify(source)
         dsType = camera.datasetType(datasetType)
         assert dsType is not None
