@@ -100,9 +100,9 @@ def test_concurrent_ingests_register_each_file_once(simulated, tmp_path, modes, 
         assert counts is not None, output
         numbers = [int(n) for n in counts.groups()]
         assert sum(numbers[:4]) == numbers[4] == FILES, output  # the counts add up
-        assert [len(lines.get(s, [])) for s in ("ingested", "duplicate", "bad")] == numbers[
-            :3
-        ], output
+        assert [len(lines.get(s, [])) for s in ("ingested", "duplicate", "bad")] == numbers[:3], (
+            output
+        )
         assert numbers[3] == 0, output
         for source, _ in lines.get("ingested", []):
             name = Path(source).name
@@ -124,9 +124,7 @@ def test_concurrent_ingests_register_each_file_once(simulated, tmp_path, modes, 
         assert registry.count("raw") == FILES == len(registered)
         assert len(butler.selectDataIds([[]])) == FILES
         assert registry.pendingRows() == []
-    onDisk = sorted(
-        str(p.relative_to(repo)) for p in (repo / "raw").rglob("*") if not p.is_dir()
-    )
+    onDisk = sorted(str(p.relative_to(repo)) for p in (repo / "raw").rglob("*") if not p.is_dir())
     assert onDisk == registered
     assert list(repo.rglob(".tmp-*")) == []
     for relative in registered:
