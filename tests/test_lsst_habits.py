@@ -129,19 +129,29 @@ def test_several_files_write_one_output_directory_each(tmp_path):
 # -- the talk's debug.py ---------------------------------------------------------------------------
 
 
-def test_the_talks_debug_py_works_as_written(repo, tmp_path):
-    (tmp_path / "debug.py").write_text(TALK_DEBUG_PY)
+@pytest.mark.parametrize(
+    ("where", "jobs"),
+    [("cwd", []), ("PYTHONPATH", []), ("cwd", ["-j", "2"])],
+    ids=["working directory", "$PYTHONPATH", "-j 2"],
+)
+def test_the_talks_debug_py_works_as_written(repo, tmp_path, where, jobs):
+    home = tmp_path / "mydebug"
+    home.mkdir()
+    (home / "debug.py").write_text(TALK_DEBUG_PY)
     out = tmp_path / "out"
+    env = {"PYTHONPATH": str(home)} if where == "PYTHONPATH" else {}
     proc = pipetask(
-        "run", "exampleTask", repo, "--id", "visit=2", "--output", out, "--debug", cwd=tmp_path
-    )
+        "run", "exampleTask", repo, "--id", "visit=1^2", "--output", out, "--debug", *jobs,
+        cwd=home if where == "cwd" else tmp_path, env=env,
+    )  # fmt: skip
     assert proc.returncode == 0, output(proc)
-    pngs = list((out / "display").glob("*.png"))
-    assert len(pngs) == 1, output(proc)
-    assert pngs[0].read_bytes()[:8] == PNG_SIGNATURE
+    assert f"debug variables from {home / 'debug.py'}" in proc.stderr
+    pngs = sorted((out / "display").glob("*.png"))
+    assert len(pngs) == 2, output(proc)
+    assert all(p.read_bytes()[:8] == PNG_SIGNATURE for p in pngs)
     # Without --debug the same file does nothing.
     quiet = pipetask(
-        "run", "exampleTask", repo, "--id", "visit=2", "--output", tmp_path / "o2", cwd=tmp_path
+        "run", "exampleTask", repo, "--id", "visit=2", "--output", tmp_path / "o2", cwd=home
     )
     assert quiet.returncode == 0 and not (tmp_path / "o2" / "display").exists()
 
@@ -365,7 +375,8 @@ def test_profile_writes_a_cprofile_of_the_processing_loop(repo, tmp_path):
     assert f"profile of the processing loop written to {path}" in proc.stderr
     functions = {name for _, _, name in pstats.Stats(str(path)).stats}
     assert "runDataRef" in functions and "parse_args" not in functions
-    onFile = pipetask("run", "exampleTask", "--file", rawFile(1), "--profile", path)
+    onFile = pipetask("run", "exampleTask", "--file", rawFile(1), "--profile", path, "-L", "DEBUG")
+    assert re.search(rf"read raw .*: {re.escape(str(rawFile(1)))} \(\d+ bytes\)", onFile.stderr)
     assert onFile.returncode == 0 and "runDataRef" in {
         n for _, _, n in pstats.Stats(str(path)).stats
     }
