@@ -343,6 +343,13 @@ def test_clobber_output_removes_the_output_first_never_the_input(repo, tmp_path)
     refused = pipetask("run", "statsWriter", repo, "--id", "--output", notRepo, "--clobber-output")
     assert refused.returncode == 2 and "not a pipetask repository" in refused.stderr
     assert (notRepo / "precious.txt").read_text() == "keep"
+    # The output "out" is the parent of a repository that is now the input: never removed.
+    child = tmp_path / "child"
+    made = pipetask("run", "statsWriter", out, "--id", "visit=3", "--output", child)
+    assert made.returncode == 0, output(made)
+    parent = pipetask("run", "statsWriter", child, "--id", "--output", out, "--clobber-output")
+    assert parent.returncode == 2 and "is a parent of the input" in parent.stderr, output(parent)
+    assert (out / "imageStats" / "visit=3" / "filter=r.json").is_file()
 
 
 def test_clobber_versions_replaces_only_the_package_versions(repo, tmp_path):
