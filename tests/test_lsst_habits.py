@@ -382,6 +382,8 @@ def test_profile_writes_a_cprofile_of_the_processing_loop(repo, tmp_path):
     assert f"profile of the processing loop written to {path}" in proc.stderr
     functions = {name for _, _, name in pstats.Stats(str(path)).stats}
     assert "runDataRef" in functions and "parse_args" not in functions
+    isDir = pipetask("run", "exampleTask", repo, "--id", "visit=1", "--profile", tmp_path)
+    assert isDir.returncode == 2 and "is a directory" in isDir.stderr, output(isDir)
     onFile = pipetask("run", "exampleTask", "--file", rawFile(1), "--profile", path, "-L", "DEBUG")
     assert re.search(rf"read raw .*: {re.escape(str(rawFile(1)))} \(\d+ bytes\)", onFile.stderr)
     assert onFile.returncode == 0 and "runDataRef" in {
