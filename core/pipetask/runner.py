@@ -7,6 +7,7 @@ handing ``-c`` values to the config layer and ``--id`` tokens to the data-ID gra
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -14,13 +15,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError, PipetaskError
+from .errors import ConfigError, PipetaskError, osErrorLine
+from .runlock import outputLock
 from .show import ShowRequest
 
 log = logging.getLogger("pipetask")
 
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 MAX_FAILURE_STATUS = 100
 
 
@@ -33,7 +34,7 @@ class RunOptions:
     ids: list[list[str]] | None = None
     output: str | None = None
     calib: str | None = None
-    file: str | None = None
+    file: list[str] | None = None
     overrides: list[tuple[str, str]] = field(default_factory=list)
     clobberConfig: bool = False
     noBackupConfig: bool = False
@@ -50,6 +51,9 @@ class RunOptions:
     scheduler: str | None = None
     timeout: float | None = None
     skipExisting: bool = False
+    clobberVersions: bool = False
+    clobberOutput: bool = False
+    profile: str | None = None
 
     @classmethod
     def fromArgs(cls, args: Any) -> RunOptions:
@@ -78,6 +82,9 @@ class RunOptions:
             scheduler=args.scheduler,
             timeout=args.timeout,
             skipExisting=args.skip_existing,
+            clobberVersions=getattr(args, "clobber_versions", False),
+            clobberOutput=getattr(args, "clobber_output", False),
+            profile=getattr(args, "profile", None),
         )
 
 
@@ -95,18 +102,34 @@ def runTask(options: RunOptions) -> int:
     """Run a command-line task as ``pipetask run`` does; returns the exit status."""
     from .logs import configureLogging
 
-    configureLogging(options.logLevels, options.logFormat, options.logFile)
+    severalProcesses = options.processes > 1 or options.executor not in (None, "serial")
+    configureLogging(
+        options.logLevels, options.logFormat, options.logFile, labelDataIds=severalProcesses
+    )
     try:
         return _run(options)
     except PipetaskError as exc:
         log.debug("set-up failed", exc_info=True)
         print(f"pipetask: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:
+        # Set-up touches the file system outside any data ID (the output, its lock, its
+        # record); data IDs' own errors are outcomes and never reach here.
+        log.debug("set-up failed", exc_info=True)
+        print(f"pipetask: error: {osErrorLine(exc)}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _run(options: RunOptions) -> int:
     from .plugins import catalog, load
-    from .setup import applyOverrides, openButler
+    from .setup import (
+        applyOverrides,
+        chooseExecutor,
+        inputCamera,
+        openButler,
+        runPaths,
+        taskWrites,
+    )
 
     show = ShowRequest.parse(options.show)
     desc = catalog().get("task", options.task)
@@ -118,12 +141,16 @@ def _run(options: RunOptions) -> int:
             f"command-line tasks: {cmdline}"
         )
     if options.file:
-        from .single_file import runOnFile
+        from .single_file import fileCamera, runOnFiles
 
-        config = applyOverrides(taskClass, options, camera=None)
-        if _show(show, options, taskClass, config, []):
-            return 0
-        return runOnFile(taskClass, config, options)
+        def makeConfig(camera):
+            return applyOverrides(taskClass, options, camera=camera)
+
+        if show.any:
+            camera, _ = fileCamera(os.path.abspath(options.file[0]), options.task)
+            if _show(show, options, taskClass, makeConfig(camera), []):
+                return 0
+        return runOnFiles(taskClass, options, makeConfig)
     if not options.repo:
         hint = ""
         eaten = [t for tokens in options.ids or [] for t in tokens if "=" not in t]
@@ -132,8 +159,10 @@ def _run(options: RunOptions) -> int:
         raise ConfigError(
             f"a repository is required: pipetask run TASK REPO (or --file PATH){hint}"
         )
-    butler = openButler(options)
-    config = applyOverrides(taskClass, options, camera=butler.camera)
+    paths = runPaths(options)
+    camera = inputCamera(paths)
+    _checkIds(options.ids, camera.keys)  # a bad --id is an error even for --show config
+    config = applyOverrides(taskClass, options, camera=camera)
     stop = (show.config or show.history or show.tasks) and _show(
         show, options, taskClass, config, None
     )
@@ -144,24 +173,57 @@ def _run(options: RunOptions) -> int:
     except PipetaskError as exc:
         raise ConfigError(f"invalid config: {exc}") from None
     config.freeze()
-    datasetType = getattr(taskClass, "inputDatasetType", None) or butler.camera.rawDatasetType
-    dataIds = butler.selectDataIds(options.ids, datasetType)
-    if show.data:
-        from .show import dataIdLine
+    willRun = not (show.any and not show.run)
+    # Everything the command line can get wrong is checked before anything is written.
+    executor = chooseExecutor(taskClass, options) if willRun else None
+    writes = willRun and taskWrites(taskClass)
+    if options.clobberOutput and paths.outputGiven and willRun:
+        from .clobber_output import clobberOutput
 
-        for dataId in dataIds:
-            print(dataIdLine(dataId))
-    if show.any and not show.run:
-        return 0
-    if not dataIds:
-        log.warning(
-            "Not running the task because there is no data to process; "
-            "you may preview data with --show data"
-        )
-        return 0
-    from .execute import execute
+        clobberOutput(paths.repo, paths.output)
+    # Lock first, then open (and perhaps create) the output: two runs started together
+    # into one new output must not see each other's half-made repository.
+    lock = outputLock(paths.output) if writes else contextlib.nullcontext()
+    with lock:
+        butler = openButler(paths)
+        datasetType = getattr(taskClass, "inputDatasetType", None) or camera.rawDatasetType
+        dataIds = butler.selectDataIds(options.ids, datasetType)
+        _logSelection(dataIds, datasetType)
+        if show.data:
+            from .show import dataIdLine
 
-    return execute(taskClass, config, butler, dataIds, datasetType, options)
+            for dataId in dataIds:
+                print(dataIdLine(dataId))
+        if executor is None:
+            return 0
+        if not dataIds:
+            log.warning(
+                "Not running the task because there is no data to process; "
+                "you may preview data with --show data"
+            )
+            return 0
+        from .execute import execute
+
+        return execute(taskClass, config, butler, dataIds, datasetType, options, executor)
+
+
+def _checkIds(ids: list[list[str]] | None, keys: dict[str, type]) -> None:
+    """Parse every ``--id`` against the camera's keys (no registry query); raise if bad."""
+    from .dataid import parseId
+
+    for tokens in ids or []:
+        parseId(tokens, keys)
+
+
+def _logSelection(dataIds: list[dict[str, Any]], datasetType: str) -> None:
+    """At DEBUG: how many data IDs of which dataset type were selected, and each of them."""
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    from .dataid import formatDataId
+
+    log.debug("selected %d data IDs of dataset type %r", len(dataIds), datasetType)
+    for dataId in dataIds:
+        log.debug("selected %s", formatDataId(dataId))
 
 
 def _show(show: ShowRequest, options: RunOptions, taskClass, config, dataIds) -> bool:
@@ -177,10 +239,8 @@ def _show(show: ShowRequest, options: RunOptions, taskClass, config, dataIds) ->
     return show.any and not show.run
 
 
-def summarize(
-    taskName: str, outcomes: list, total: int, elapsed: float, interrupted: bool = False
-) -> int:
-    """Log the summary of a run; returns the number of failures."""
+def summarize(taskName: str, outcomes: list, total: int, elapsed: float, stopped: str = "") -> int:
+    """Log the summary of a run (``stopped`` says why it stopped early); the failures."""
     from .dataid import formatDataId
     from .execution.base import FAILED, OK, SKIPPED
 
@@ -190,7 +250,7 @@ def summarize(
     notRun = total - len(outcomes)
     tail = ""
     if notRun:
-        tail = f"; {notRun} not run" + (" (interrupted)" if interrupted else "")
+        tail = f"; {notRun} not run" + (f" ({stopped})" if stopped else "")
     log.info(
         "%s: %d succeeded, %d failed, %d skipped of %d data IDs in %.2f s%s",
         taskName,

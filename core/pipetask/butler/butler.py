@@ -8,8 +8,10 @@ then ``repo`` and its parents, depth first; ``repo`` is opened read-only and nev
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ from ..dataid import IdQuery, formatDataId, parseId, selectDataIds
 from ..errors import ButlerError, DataIdError, NoResults
 from .camera import Camera, DatasetType, loadCamera
 from .repository import Repository, isRepository, readRepoConfig
+
+log = logging.getLogger("pipetask.butler")
 
 _DATASET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_CHAIN = 32
@@ -283,7 +287,12 @@ class Butler:
                 f"no {datasetType!r} dataset for data ID {formatDataId(full)} in "
                 f"{self._describe(self._searchChain(dsType))}"
             )
-        return self._format(dsType.format).read(str(path))
+        if not log.isEnabledFor(logging.DEBUG):
+            return self._format(dsType.format).read(str(path))
+        start = time.perf_counter()
+        obj = self._format(dsType.format).read(str(path))
+        _logIo("read", datasetType, full, path, start)
+        return obj
 
     def put(
         self,
@@ -308,9 +317,13 @@ class Butler:
         relative = dsType.path(full)
         fmt = self._format(dsType.format)
         restricted = {k: full[k] for k in dsType.keys}
-        return self.output.write(
+        start = time.perf_counter()
+        path = self.output.write(
             dsType.name, restricted, relative, lambda tmp: fmt.write(obj, tmp), doBackup
         )
+        if log.isEnabledFor(logging.DEBUG):
+            _logIo("wrote", datasetType, restricted, path, start)
+        return path
 
     def datasetExists(
         self,
@@ -391,11 +404,58 @@ class Butler:
         merged = dict.fromkeys(row for rows in results for row in rows)
         return sorted(merged, key=_sortKey)
 
+    def iterKeys(
+        self,
+        datasetType: str,
+        keys: Sequence[str],
+        where: str = "1",
+        params: Sequence[Any] = (),
+    ) -> Iterator[tuple]:
+        """Distinct values of ``keys`` over the datasets of a type that satisfy a SQL
+        condition (``IdQuery.where()``), across the search chain, in key order.
+
+        Rows stream from the registry, so millions of data IDs cost no list of tuples.
+        A dataset type nobody has defined yet has no datasets.
+        """
+        try:
+            dsType = self.getDatasetType(datasetType)
+        except ButlerError:
+            return iter(())
+        columns = ", ".join(f'"{k}"' for k in keys) or "1"
+        sql = (
+            f"SELECT DISTINCT {columns} FROM dataset WHERE dataset_type = ? AND ({where}) "
+            f"ORDER BY {columns}"
+        )
+        conns = [c for repo in self._searchChain(dsType) if (c := repo.registry.conn) is not None]
+        cursors = [conn.execute(sql, [dsType.name, *params]) for conn in conns]
+        if len(cursors) == 1:
+            return iter(cursors[0])
+        merged = dict.fromkeys(row for cursor in cursors for row in cursor)
+        return iter(sorted(merged, key=_sortKey))
+
     def selectDataIds(
         self, idArgs: Sequence[Sequence[str]] | None, datasetType: str | None = None
     ) -> list[dict[str, Any]]:
         """The data IDs selected by several ``--id`` token lists (see :mod:`pipetask.dataid`)."""
         return selectDataIds(self, idArgs, datasetType)
+
+
+def _logIo(verb: str, datasetType: str, dataId: Mapping[str, Any], path: Any, start: float):
+    """One DEBUG line for a dataset read or written: type, data ID, path, size and time."""
+    elapsed = time.perf_counter() - start
+    try:
+        size = f"{os.path.getsize(path)} bytes"
+    except OSError:
+        size = "size unknown"
+    log.debug(
+        "%s %s %s: %s (%s) in %.4f s",
+        verb,
+        datasetType,
+        formatDataId(dataId),
+        path,
+        size,
+        elapsed,
+    )
 
 
 def _toDataId(keys: list[str], row: tuple) -> dict[str, Any]:
