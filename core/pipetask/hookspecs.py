@@ -75,3 +75,17 @@ def pipetask_display_backends():
     ``show(image, *, title, outputDir) -> str`` that displays or writes the image and
     returns where it went. Called only when a task asks to display something.
     """
+
+
+@hookspec
+def pipetask_thumbnailers():
+    """Makers of small pictures of stored datasets, for ``pipetask report --html``.
+
+    Returns a list of ``Description(name, target, summary)``. ``name`` is the dataset type
+    whose pictures this maker draws (``calexp``), or ``"*"`` for a fallback tried on any
+    dataset type that has no maker of its own. ``target`` imports a callable
+    ``thumbnail(butler, datasetType, dataId, *, size) -> bytes | None`` returning a PNG at
+    most ``size`` pixels on a side (it may read other datasets of the same data ID, such
+    as the source catalog to mark), or None when the dataset is not an image. Called only
+    when a report is written.
+    """

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class OutcomeLog:
             "host": socket.gethostname(),
             "started": time.time(),
             "selected": len(dataIds),
+            "argv": ["pipetask", *sys.argv[1:]],
             **about,
         }
         self._write({"run": header})
@@ -105,6 +107,7 @@ class RecordedOutcome:
     status: str
     error: str
     time: float
+    extra: dict[str, Any] = field(default_factory=dict)  # the line's other fields
 
 
 @dataclass
@@ -171,6 +174,9 @@ def readRun(path: str) -> RunRecord:
     return record
 
 
+_OUTCOME_FIELDS = ("dataId", "status", "error", "time")
+
+
 def _add(record: RunRecord, item: Any) -> None:
     if not isinstance(item, dict):
         raise TypeError("not a record line")
@@ -192,6 +198,7 @@ def _add(record: RunRecord, item: Any) -> None:
                 str(item["status"]),
                 str(item.get("error", "") or ""),
                 float(item.get("time", 0.0)),
+                {k: v for k, v in item.items() if k not in _OUTCOME_FIELDS},
             )
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,11 +19,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--task", metavar="TASK", help="only this task")
     parser.add_argument("--failed", action="store_true", help="only data IDs that failed")
     parser.add_argument("--runs", action="store_true", help="one line per run instead")
+    parser.add_argument(
+        "--html",
+        metavar="FILE",
+        help="also write a self-contained HTML report (outcomes, timings, memory, task graph, "
+        "failures with rerun commands, thumbnails, config) to FILE",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
     import sys
     from collections import Counter
 
@@ -48,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no runs recorded in {args.repo}")
         return 0
+    if args.html:
+        _writeHtml(repo, args.html)
     unfinished = {}
     for record in runs:  # the latest run of each task decides
         unfinished[record.task] = None if record.finished or record.running() else record
@@ -86,3 +94,22 @@ def _state(record) -> str:
         return " (it ended without recording its end: killed?)"
     stopped = (record.end or {}).get("stopped")
     return f" (stopped: {stopped})" if stopped else ""
+
+
+def _writeHtml(repo: str, target: str) -> None:
+    """Write the HTML report of ``repo`` to ``target`` (atomically) and say where."""
+    from ..butler.atomic import writeTextAtomic
+    from ..errors import ButlerError
+    from ..report.from_record import buildReport
+    from ..report.page import renderHtml
+
+    report = buildReport(repo)
+    html = renderHtml(report)
+    directory = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(directory):
+        raise ButlerError(f"--html {target}: directory {directory} does not exist")
+    try:
+        writeTextAtomic(target, html)
+    except OSError as exc:
+        raise ButlerError(f"--html {target}: cannot write: {exc.strerror or exc}") from None
+    print(f"wrote the HTML report of {len(report.quanta)} quanta to {target}")

@@ -28,3 +28,14 @@ def pipetask_display_backends() -> list[Description]:
             "zscale-stretched 8-bit PNG written into the output directory",
         )
     ]
+
+
+@hookimpl
+def pipetask_thumbnailers() -> list[Description]:
+    return [
+        Description(
+            "*",
+            "pipetask_image.thumbnail:thumbnail",
+            "zscale grayscale thumbnail of any image dataset",
+        )
+    ]

@@ -93,3 +93,14 @@ def pipetask_formats() -> list[Description]:
             "astropy Table as a FITS binary table (source catalogs)",
         )
     ]
+
+
+@hookimpl
+def pipetask_thumbnailers() -> list[Description]:
+    return [
+        Description(
+            "calexp",
+            "pipetask_processing.thumbnail:thumbnail",
+            "calexp thumbnail with its detected sources circled",
+        )
+    ]
