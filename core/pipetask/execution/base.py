@@ -35,6 +35,38 @@ class Outcome:
         return self.status == OK
 
 
+class WorkSource:
+    """What an executor hands out, one item at a time: a fixed list of data IDs, or a
+    pipeline's live queue of ready quanta (which grows as outcomes come back).
+
+    ``take()`` gives ``(number, item)``, or None when nothing is ready *now*; ``more``
+    says whether anything may still come (for a live queue: once the outcomes of the
+    items handed out are in). ``len()`` counts what is left to hand out.
+    """
+
+    def __init__(self, items: Sequence[Any]) -> None:
+        self._items = items
+        self._next = 0
+
+    def take(self) -> tuple[int, Any] | None:
+        if self._next >= len(self._items):
+            return None
+        self._next += 1
+        return self._next - 1, self._items[self._next - 1]
+
+    @property
+    def more(self) -> bool:
+        return self._next < len(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items) - self._next
+
+
+def workSource(items: Any) -> Any:
+    """``items`` as a :class:`WorkSource` (a live queue already is one)."""
+    return items if hasattr(items, "take") and hasattr(items, "more") else WorkSource(items)
+
+
 class Executor:
     """Runs a job over data IDs and streams back outcomes, in any order.
 
