@@ -73,3 +73,91 @@ def showPipelineConfig(show: ShowRequest, pipeline: Pipeline) -> None:
             print(historyText(node.config, pattern))
         if show.tasks:
             print(taskTree(label, node.taskClass, node.config))
+
+
+def runPipeline(options: RunOptions) -> int:
+    """``pipetask run -p FILE REPO ...``: build the plan, show or run it; the exit status."""
+    from .dataid import parseId
+    from .pipeline import buildGraph
+    from .pipeline.plan import RunPlan, RunSettings
+    from .pipeline.run import executePlan
+    from .pipeline.show import graphText
+    from .setup import openButler
+
+    show = ShowRequest.parse(options.show)
+    if options.file:
+        raise ConfigError("--file runs one task on one file; it does not combine with -p")
+    if not options.repo:
+        raise ConfigError("a repository is required: pipetask run -p FILE REPO")
+    butler = openButler(options)
+    pipeline = loadPipeline(options, butler.camera)
+    if show.pipeline:
+        print(pipeline.describe())
+    showPipelineConfig(show, pipeline)
+    if not (show.data or show.graph or not show.any or show.run):
+        return 0
+    if not options.ids:
+        log.warning("no --id given: nothing to process (use --id with no values to select all)")
+        return 0
+    queries = [parseId(tokens, butler.camera.keys) for tokens in options.ids]
+    graph = buildGraph(pipeline, butler, queries)
+    settings = RunSettings(
+        executor=options.executor,
+        processes=options.processes,
+        timeout=options.timeout,
+        scheduler=options.scheduler,
+        doraise=options.doraise,
+        skipExisting=options.skipExisting,
+        clobberConfig=options.clobberConfig,
+        noBackupConfig=options.noBackupConfig,
+        noVersions=options.noVersions,
+        debugFile=_debugFile(options),
+        logLevels=tuple(options.logLevels),
+    )
+    plan = RunPlan(
+        pipeline, graph, str(butler.root), str(butler.outputRoot), _calib(options), settings
+    )
+    if show.data:
+        from .show import dataIdLine
+
+        for label, i in graph.quanta():
+            print(f"{label} {dataIdLine(graph.dataId(label, i))}")
+    if show.graph:
+        print(graphText(graph, resumedQuanta(plan, butler), resuming=options.skipExisting))
+    if show.any and not show.run:
+        return 0
+    return executePlan(plan, _executor(pipeline, options))
+
+
+def resumedQuanta(plan: Any, butler: Any) -> list:
+    """What ``--skip-existing`` would skip (nothing without it)."""
+    if not plan.settings.skipExisting:
+        return []
+    from .pipeline.resume import doneQuanta
+
+    return doneQuanta(plan.graph, butler)[0]
+
+
+def _calib(options: RunOptions) -> str | None:
+    from .runner import rootedPath
+
+    return rootedPath(options.calib, "PIPE_CALIB_ROOT")
+
+
+def _executor(pipeline: Pipeline, options: RunOptions) -> Any:
+    """The executor; a label whose task cannot run in parallel makes the run serial."""
+    from .execute import chooseExecutor
+
+    serialOnly = [
+        n for n in pipeline.nodes.values() if not getattr(n.taskClass, "canMultiprocess", True)
+    ]
+    taskClass = (
+        serialOnly[0].taskClass if serialOnly else next(iter(pipeline.nodes.values())).taskClass
+    )
+    return chooseExecutor(taskClass, options)
+
+
+def _debugFile(options: RunOptions) -> str | None:
+    from .execute import _debugFile as debugFile
+
+    return debugFile(options)

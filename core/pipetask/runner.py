@@ -30,6 +30,7 @@ class RunOptions:
 
     task: str
     repo: str | None = None
+    pipeline: str | None = None
     ids: list[list[str]] | None = None
     output: str | None = None
     calib: str | None = None
@@ -55,9 +56,20 @@ class RunOptions:
     def fromArgs(cls, args: Any) -> RunOptions:
         """Options from the ``pipetask run`` argparse namespace."""
         logFormat = args.log_format or ("long" if args.longlog else "console")
+        task, repo = args.task, args.repo
+        pipeline = getattr(args, "pipeline", None)
+        if pipeline:  # pipetask run -p FILE REPO: the first positional is the repository
+            if repo is not None:
+                raise ConfigError(
+                    f"with -p give REPO only, not a task and a repository ({task} {repo})"
+                )
+            task, repo = "", task
+        elif not task:
+            raise ConfigError("name a TASK (pipetask run TASK REPO) or a pipeline (-p FILE)")
         return cls(
-            task=args.task,
-            repo=args.repo,
+            task=task,
+            repo=repo,
+            pipeline=pipeline,
             ids=args.ids,
             output=args.output,
             calib=args.calib,
@@ -106,6 +118,11 @@ def runTask(options: RunOptions) -> int:
 
 def _run(options: RunOptions) -> int:
     from .plugins import catalog, load
+
+    if options.pipeline:
+        from .run_pipeline import runPipeline
+
+        return runPipeline(options)
     from .setup import applyOverrides, openButler
 
     show = ShowRequest.parse(options.show)

@@ -24,7 +24,8 @@ $PIPE_OUTPUT_ROOT and $PIPE_CALIB_ROOT when set.
 SHOW_HELP = (
     "print and exit without processing: config[=PATTERN] (the effective config as TOML "
     "that -C accepts), history=PATTERN (where each value was set), data (one line per "
-    "data ID), tasks (the subtask tree); add 'run' to process afterwards"
+    "data ID), tasks (the subtask tree), pipeline (labels, connections, config changes), "
+    "graph (every quantum, whether it runs and why); add 'run' to process afterwards"
 )
 
 
@@ -47,8 +48,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("task", metavar="TASK", help="task name (see 'pipetask list')")
+    parser.add_argument(
+        "task", metavar="TASK", nargs="?", help="task name (see 'pipetask list'); not with -p"
+    )
     parser.add_argument("repo", metavar="REPO", nargs="?", help="input repository")
+    parser.add_argument(
+        "-p",
+        "--pipeline",
+        metavar="FILE[#SUBSET]",
+        help="run a TOML pipeline file (or a subset, or labels L1,L2) instead of one TASK: "
+        "pipetask run -p FILE REPO ...",
+    )
     data = parser.add_argument_group("data")
     data.add_argument(
         "--id",
@@ -68,8 +78,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         dest="configValues",
         action=_OrderedOverride,
         nargs="+",
-        metavar="NAME=VALUE",
-        help="config override (repeatable)",
+        metavar="[LABEL:]NAME=VALUE",
+        help="config override (repeatable); with -p, prefix the label",
     )
     config.add_argument(
         "-C",
@@ -77,8 +87,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         dest="configFiles",
         action=_OrderedOverride,
         nargs="+",
-        metavar="FILE",
-        help="TOML config override file (repeatable)",
+        metavar="[LABEL:]FILE",
+        help="TOML config override file (repeatable); with -p, prefix the label",
     )
     config.add_argument(
         "--clobber-config",
@@ -149,7 +159,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     execution.add_argument(
         "--skip-existing",
         action="store_true",
-        help="skip data IDs whose outputs and metadata already exist (resume a run)",
+        help="resume: skip data IDs (quanta) whose outputs already exist, saying what is "
+        "redone and why",
     )
     parser.set_defaults(handler=run, overrides=[])
 
@@ -175,6 +186,14 @@ def _positiveFloat(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runner import RunOptions, runTask
+    import sys
 
-    return runTask(RunOptions.fromArgs(args))
+    from ..errors import PipetaskError
+    from ..runner import EXIT_USAGE, RunOptions, runTask
+
+    try:
+        options = RunOptions.fromArgs(args)
+    except PipetaskError as exc:
+        print(f"pipetask: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return runTask(options)
