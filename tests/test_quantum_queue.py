@@ -7,7 +7,6 @@ import textwrap
 
 import pytest
 from _pipetest import makeRegistryRepo, registerInProcess
-
 from pipetask import Butler
 from pipetask.pipeline import Pipeline, buildGraph
 from pipetask.pipeline.scheduler import QuantumQueue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
@@ -79,6 +80,7 @@ def runPipeline(options: RunOptions) -> int:
     """``pipetask run -p FILE REPO ...``: build the plan, show or run it; the exit status."""
     from .dataid import parseId
     from .pipeline import buildGraph
+    from .pipeline.pipeline_file import splitLocation
     from .pipeline.plan import RunPlan, RunSettings
     from .pipeline.run import executePlan
     from .pipeline.show import graphText
@@ -114,8 +116,9 @@ def runPipeline(options: RunOptions) -> int:
         debugFile=_debugFile(options),
         logLevels=tuple(options.logLevels),
     )
+    name = Path(splitLocation(options.pipeline)[0]).stem if options.pipeline else options.task
     plan = RunPlan(
-        pipeline, graph, str(butler.root), str(butler.outputRoot), _calib(options), settings
+        pipeline, graph, str(butler.root), str(butler.outputRoot), _calib(options), settings, name
     )
     if show.data:
         from .show import dataIdLine

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .graph import QuantumGraph
+from .record import quantumKey
 
 
 def doneQuanta(
@@ -24,8 +25,9 @@ def doneQuanta(
 ) -> tuple[list[tuple[str, int]], Counter]:
     """``(done quanta, reasons the others run)``.
 
-    ``succeeded`` lists ``(label, data-ID items)`` recorded as succeeded (used for labels
-    without outputs); ``redo`` names labels whose stored config was replaced.
+    ``succeeded`` holds the :func:`~pipetask.pipeline.record.quantumKey` of quanta recorded
+    as succeeded (used for labels without outputs); ``redo`` names labels whose stored
+    config was replaced.
     """
     redo = set(redo)
     previous = set(succeeded)
@@ -54,12 +56,25 @@ def doneQuanta(
                     reasons[f"{label}: outputs missing"] += 1
         else:
             for i, key in enumerate(keys):
-                items = tuple((d, decode(d, v)) for d, v in zip(dims, key, strict=True))
-                if (label, items) in previous:
+                dataId = {d: decode(d, v) for d, v in zip(dims, key, strict=True)}
+                if quantumKey(label, dataId) in previous:
                     done.append((label, i))
                 else:
                     reasons[f"{label}: no recorded success (it writes no dataset)"] += 1
-    return done, reasons
+    return _withDoneInputs(graph, done, reasons), reasons
+
+
+def _withDoneInputs(graph: QuantumGraph, done: list, reasons: Counter) -> list:
+    """Keep a quantum as done only if every quantum it reads from is done too (a redone
+    input makes its readers stale)."""
+    kept: set[tuple[str, int]] = set()
+    for label in graph.tasks:  # dependency order
+        for key in (d for d in done if d[0] == label):
+            if all(up in kept for up in graph.upstream(*key)):
+                kept.add(key)
+            else:
+                reasons[f"{label}: an input is redone"] += 1
+    return [d for d in done if d in kept]
 
 
 def _registered(cache: dict[str, set], butler: Any, datasetType: str, dims: tuple) -> set:

@@ -244,20 +244,31 @@ def printTraceback(outcome: Outcome) -> None:
 def executePlan(plan: RunPlan, executor: Any, consumers: list | None = None) -> int:
     """Run a plan with an executor (which it closes); the exit status."""
     from ..butler import Butler
-    from ..outcomes import readOutcomes
+    from ..outcomes import OutcomeLog
     from ..runlock import outputLock
     from ..runner import exitStatus
+    from .record import previousQuanta, quantumKey, recordFields
 
     butler = Butler(plan.repo, output=plan.output, calib=plan.calib)
     consumers = list(consumers or [])
     with outputLock(str(butler.outputRoot)):
+        attempts, succeeded = previousQuanta(butler.outputRoot, plan.runName)
+        queue, job, done = prepare(plan, butler, lambda: succeeded)
+        record = OutcomeLog(str(butler.outputRoot), plan.runName)
 
-        def succeeded() -> list:
-            records = readOutcomes(str(butler.outputRoot), plan.runName)
-            return [(r.task, tuple(r.dataId.items())) for r in records if r.status == OK]
+        def write(outcome: Outcome) -> None:
+            if outcome.status in (OK, FAILED):
+                key = quantumKey(outcome.extra["label"], dict(outcome.dataId))
+                attempts[key] += 1
+                outcome.extra["record"] = recordFields(outcome, attempts[key])
+            else:
+                outcome.extra["record"] = {
+                    "label": outcome.extra["label"],
+                    "quantum": outcome.extra["quantum"],
+                }
+            record.record(outcome)
 
-        queue, job, done = prepare(plan, butler, succeeded)
-        state = RunState(plan, butler, queue, consumers)
+        state = RunState(plan, butler, queue, [write, *consumers])
         for outcome in skippedOutcomes(plan, done):
             state.emit(outcome)
         start = time.perf_counter()
@@ -271,6 +282,7 @@ def executePlan(plan: RunPlan, executor: Any, consumers: list | None = None) -> 
         finally:
             executor.close()
             butler.output.registry.dropPendingOf(owner())
+            record.close()
         for line in summaryLines(state, time.perf_counter() - start):
             log.info("%s", line)
     butler.close()
