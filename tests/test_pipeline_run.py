@@ -93,9 +93,11 @@ def contents(out: Path, datasetType: str) -> dict[str, str]:
     return {p: (out / p).read_text() for p, t in registered(out).items() if t == datasetType}
 
 
-def test_serial_and_two_processes_write_the_same_outputs(env, repo, pipeline, tmp_path):
+def test_serial_two_processes_and_dask_write_the_same_outputs(env, repo, pipeline, tmp_path):
+    pytest.importorskip("distributed", reason="pipetask-dask needs dask[distributed]")
     outs = {}
-    for mode, extra in (("serial", []), ("j2", ["-j", "2"])):
+    modes = (("serial", []), ("j2", ["-j", "2"]), ("dask", ["--executor", "dask", "-j", "2"]))
+    for mode, extra in modes:
         out = tmp_path / mode
         done = pipetask(env, "run", "-p", pipeline, repo, "--id", "--output", out, *extra)
         assert done.returncode == 0, done.stderr
@@ -103,8 +105,10 @@ def test_serial_and_two_processes_write_the_same_outputs(env, repo, pipeline, tm
         checkConsistent(out)
         outs[mode] = out
     for datasetType in ("ptStep1", "ptStep2", "ptVisit", "imageStats"):
-        serial, parallel = contents(outs["serial"], datasetType), contents(outs["j2"], datasetType)
-        assert serial == parallel and serial, datasetType
+        serial = contents(outs["serial"], datasetType)
+        assert serial, datasetType
+        assert contents(outs["j2"], datasetType) == serial, datasetType
+        assert contents(outs["dask"], datasetType) == serial, datasetType
     visit = json.loads(
         (outs["serial"] / next(iter(contents(outs["serial"], "ptVisit")))).read_text()
     )
