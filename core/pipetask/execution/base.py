@@ -92,8 +92,9 @@ class Executor:
       run: yield a ``failed`` outcome for its item (``error`` starting ``WorkerDied:``
       or ``TimeoutError:``) and carry on.
     - Items are data-ID dicts (a pipeline's are
-      :class:`~pipetask.pipeline.quantum.QuantumItem`, a dict that also knows its label and index); hand back the same
-      object in an outcome you make yourself, so the runner knows which item it was.
+      :class:`~pipetask.pipeline.quantum.QuantumItem`, a dict that also knows its label
+      and index); hand back the same object in an outcome you make yourself, so the
+      runner knows which item it was.
     - Workers write dataset files but never the registry: an outcome's ``extra
       ["written"]`` lists what a quantum wrote, and the run's main process registers it.
     - :meth:`close` is called once when the run ends, even after an error.
