@@ -65,7 +65,10 @@ class RunOptions:
                 )
             task, repo = "", task
         elif not task:
-            raise ConfigError("name a TASK (pipetask run TASK REPO) or a pipeline (-p FILE)")
+            raise ConfigError(
+                "the following arguments are required: TASK (pipetask run TASK REPO), or "
+                "-p FILE for a pipeline"
+            )
         return cls(
             task=task,
             repo=repo,
