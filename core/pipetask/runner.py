@@ -34,7 +34,7 @@ class RunOptions:
     ids: list[list[str]] | None = None
     output: str | None = None
     calib: str | None = None
-    file: str | None = None
+    file: list[str] | None = None
     overrides: list[tuple[str, str]] = field(default_factory=list)
     clobberConfig: bool = False
     noBackupConfig: bool = False
@@ -51,28 +51,18 @@ class RunOptions:
     scheduler: str | None = None
     timeout: float | None = None
     skipExisting: bool = False
+    clobberVersions: bool = False
+    clobberOutput: bool = False
+    profile: str | None = None
 
     @classmethod
     def fromArgs(cls, args: Any) -> RunOptions:
         """Options from the ``pipetask run`` argparse namespace."""
         logFormat = args.log_format or ("long" if args.longlog else "console")
-        task, repo = args.task, args.repo
-        pipeline = getattr(args, "pipeline", None)
-        if pipeline:  # pipetask run -p FILE REPO: the first positional is the repository
-            if repo is not None:
-                raise ConfigError(
-                    f"with -p give REPO only, not a task and a repository ({task} {repo})"
-                )
-            task, repo = "", task
-        elif not task:
-            raise ConfigError(
-                "the following arguments are required: TASK (pipetask run TASK REPO), or "
-                "-p FILE for a pipeline"
-            )
         return cls(
-            task=task,
-            repo=repo,
-            pipeline=pipeline,
+            task=args.task or "",
+            repo=args.repo,
+            pipeline=getattr(args, "pipeline", None),
             ids=args.ids,
             output=args.output,
             calib=args.calib,
@@ -93,6 +83,9 @@ class RunOptions:
             scheduler=args.scheduler,
             timeout=args.timeout,
             skipExisting=args.skip_existing,
+            clobberVersions=getattr(args, "clobber_versions", False),
+            clobberOutput=getattr(args, "clobber_output", False),
+            profile=getattr(args, "profile", None),
         )
 
 
@@ -110,7 +103,10 @@ def runTask(options: RunOptions) -> int:
     """Run a command-line task as ``pipetask run`` does; returns the exit status."""
     from .logs import configureLogging
 
-    configureLogging(options.logLevels, options.logFormat, options.logFile)
+    severalProcesses = options.processes > 1 or options.executor not in (None, "serial")
+    configureLogging(
+        options.logLevels, options.logFormat, options.logFile, labelDataIds=severalProcesses
+    )
     try:
         return _run(options)
     except PipetaskError as exc:
@@ -138,12 +134,16 @@ def _run(options: RunOptions) -> int:
             f"command-line tasks: {cmdline}"
         )
     if options.file:
-        from .single_file import runOnFile
+        from .single_file import fileCamera, runOnFiles
 
-        config = applyOverrides(taskClass, options, camera=None)
-        if _show(show, options, taskClass, config, []):
-            return 0
-        return runOnFile(taskClass, config, options)
+        def makeConfig(camera):
+            return applyOverrides(taskClass, options, camera=camera)
+
+        if show.any:
+            camera, _ = fileCamera(os.path.abspath(options.file[0]), options.task)
+            if _show(show, options, taskClass, makeConfig(camera), []):
+                return 0
+        return runOnFiles(taskClass, options, makeConfig)
     if not options.repo:
         hint = ""
         eaten = [t for tokens in options.ids or [] for t in tokens if "=" not in t]
@@ -153,6 +153,7 @@ def _run(options: RunOptions) -> int:
             f"a repository is required: pipetask run TASK REPO (or --file PATH){hint}"
         )
     butler = openButler(options)
+    _checkIds(options.ids, butler.camera.keys)  # a bad --id is an error even for --show config
     config = applyOverrides(taskClass, options, camera=butler.camera)
     stop = (show.config or show.history or show.tasks) and _show(
         show, options, taskClass, config, None
@@ -166,6 +167,7 @@ def _run(options: RunOptions) -> int:
     config.freeze()
     datasetType = getattr(taskClass, "inputDatasetType", None) or butler.camera.rawDatasetType
     dataIds = butler.selectDataIds(options.ids, datasetType)
+    _logSelection(dataIds, datasetType)
     if show.data:
         from .show import dataIdLine
 
@@ -182,6 +184,25 @@ def _run(options: RunOptions) -> int:
     from .execute import execute
 
     return execute(taskClass, config, butler, dataIds, datasetType, options)
+
+
+def _checkIds(ids: list[list[str]] | None, keys: dict[str, type]) -> None:
+    """Parse every ``--id`` against the camera's keys (no registry query); raise if bad."""
+    from .dataid import parseId
+
+    for tokens in ids or []:
+        parseId(tokens, keys)
+
+
+def _logSelection(dataIds: list[dict[str, Any]], datasetType: str) -> None:
+    """At DEBUG: how many data IDs of which dataset type were selected, and each of them."""
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    from .dataid import formatDataId
+
+    log.debug("selected %d data IDs of dataset type %r", len(dataIds), datasetType)
+    for dataId in dataIds:
+        log.debug("selected %s", formatDataId(dataId))
 
 
 def _show(show: ShowRequest, options: RunOptions, taskClass, config, dataIds) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from . import run_options
+
 EPILOG = """\
 --id grammar: KEY=VALUE tokens; VALUE is 3, g, 1^3 (or), 1..3 (inclusive range),
 1..9:2 (range with step) or 1..3^7; commas are literal. Keys in one --id AND together;
@@ -14,6 +16,8 @@ any --id nothing is processed.
 word is accepted for a string field. Retarget a subtask with NAME._target=TASK.
 Overrides apply in this order: field defaults, the camera's config/<task>.toml then
 config/<camera>/<task>.toml, then every -C file and -c value from left to right.
+
+@FILE reads more options from FILE (one or more a line, # starts a comment).
 
 Exit status: 0 all data IDs succeeded; N (at most 100) when N data IDs failed; 2 for a
 bad command line, config, repository, or a refused config comparison; 130 if
@@ -47,7 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "select (or over one file with --file).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        fromfile_prefix_chars="@",
     )
+    parser.convert_arg_line_to_args = run_options.argFileReader(parser)
     parser.add_argument(
         "task", metavar="TASK", nargs="?", help="task name (see 'pipetask list'); not with -p"
     )
@@ -70,7 +76,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     data.add_argument("--output", metavar="OUT", help="output repository (chains to REPO)")
     data.add_argument("--calib", metavar="CALIB", help="repository of calibration products")
-    data.add_argument("--file", metavar="PATH", help="run on one file, without a repository")
+    data.add_argument(
+        "--file",
+        action="append",
+        metavar="PATH",
+        help="run on a file, without a repository (repeatable)",
+    )
     config = parser.add_argument_group("config")
     config.add_argument(
         "-c",
@@ -84,6 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     config.add_argument(
         "-C",
         "--config-file",
+        "--configfile",
         dest="configFiles",
         action=_OrderedOverride,
         nargs="+",
@@ -162,6 +174,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="resume: skip data IDs (quanta) whose outputs already exist, saying what is "
         "redone and why",
     )
+    run_options.addOptions(parser)
     parser.set_defaults(handler=run, overrides=[])
 
 
@@ -186,14 +199,25 @@ def _positiveFloat(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
+    from ..runner import RunOptions, runTask
 
-    from ..errors import PipetaskError
-    from ..runner import EXIT_USAGE, RunOptions, runTask
+    _positionals(args)
+    run_options.resolve(args)
+    return runTask(RunOptions.fromArgs(args))
 
-    try:
-        options = RunOptions.fromArgs(args)
-    except PipetaskError as exc:
-        print(f"pipetask: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    return runTask(options)
+
+def _positionals(args: argparse.Namespace) -> None:
+    """``run TASK REPO``, or ``run -p FILE REPO`` whose one positional is the repository."""
+    from ..errors import ConfigError
+
+    if args.pipeline:
+        if args.repo is not None:
+            raise ConfigError(
+                f"with -p give REPO only, not a task and a repository ({args.task} {args.repo})"
+            )
+        args.task, args.repo = "", args.task
+    elif not args.task:
+        raise ConfigError(
+            "the following arguments are required: TASK (pipetask run TASK REPO), or -p FILE "
+            "for a pipeline"
+        )
