@@ -113,7 +113,7 @@ def runPipeline(options: RunOptions) -> int:
         clobberConfig=options.clobberConfig,
         noBackupConfig=options.noBackupConfig,
         noVersions=options.noVersions,
-        debugFile=_debugFile(options),
+        debugFile=_debugFile(options, pipeline),
         logLevels=tuple(options.logLevels),
     )
     name = Path(splitLocation(options.pipeline)[0]).stem if options.pipeline else options.task
@@ -160,7 +160,22 @@ def _executor(pipeline: Pipeline, options: RunOptions) -> Any:
     return chooseExecutor(taskClass, options)
 
 
-def _debugFile(options: RunOptions) -> str | None:
-    from .execute import _debugFile as debugFile
+def _debugFile(options: RunOptions, pipeline: Pipeline) -> str | None:
+    """The ``--debug`` file, loaded once here so a bad one fails before anything runs."""
+    from .debug import checkTables, findDefaultFile, loadDebugFile, runNames
 
-    return debugFile(options)
+    if not options.debug:
+        return None
+    path = options.debugFile or findDefaultFile()
+    if path is None:
+        log.warning("--debug: no debug.toml or debug.py in the working directory")
+        return None
+    loadDebugFile(path)
+    names = [
+        name
+        for label, node in pipeline.nodes.items()
+        for name in runNames(label, node.taskClass, node.config)
+    ]
+    checkTables(path, names)
+    log.info("debug variables from %s", path)
+    return path
