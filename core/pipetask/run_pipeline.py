@@ -84,15 +84,18 @@ def runPipeline(options: RunOptions) -> int:
     from .pipeline.plan import RunPlan, RunSettings
     from .pipeline.run import executePlan
     from .pipeline.show import graphText
-    from .setup import openButler
+    from .butler import Butler
+    from .setup import inputCamera, runPaths
 
     show = ShowRequest.parse(options.show)
     if options.file:
         raise ConfigError("--file runs one task on one file; it does not combine with -p")
     if not options.repo:
         raise ConfigError("a repository is required: pipetask run -p FILE REPO")
-    butler = openButler(options)
-    pipeline = loadPipeline(options, butler.camera)
+    paths = runPaths(options)
+    camera = inputCamera(paths)
+    queries = [parseId(tokens, camera.keys) for tokens in options.ids or []]
+    pipeline = loadPipeline(options, camera)
     if show.pipeline:
         print(pipeline.describe())
     showPipelineConfig(show, pipeline)
@@ -101,7 +104,12 @@ def runPipeline(options: RunOptions) -> int:
     if not options.ids:
         log.warning("no --id given: nothing to process (use --id with no values to select all)")
         return 0
-    queries = [parseId(tokens, butler.camera.keys) for tokens in options.ids]
+    willRun = not (show.any and not show.run)
+    # Everything the command line can get wrong is checked before anything is written.
+    executor = _executor(pipeline, options) if willRun else None
+    # Read-only here: the output is opened for writing only under the run's lock.
+    output = paths.output if paths.outputGiven else None
+    butler = Butler(paths.repo, output=output, calib=paths.calib, registryWrites=False)
     graph = buildGraph(pipeline, butler, queries)
     settings = RunSettings(
         executor=options.executor,
@@ -115,11 +123,10 @@ def runPipeline(options: RunOptions) -> int:
         noVersions=options.noVersions,
         debugFile=_debugFile(options, pipeline),
         logLevels=tuple(options.logLevels),
+        extra={"profile": getattr(options, "profile", None)},
     )
     name = Path(splitLocation(options.pipeline)[0]).stem if options.pipeline else options.task
-    plan = RunPlan(
-        pipeline, graph, str(butler.root), str(butler.outputRoot), _calib(options), settings, name
-    )
+    plan = RunPlan(pipeline, graph, paths.repo, paths.output, paths.calib, settings, name)
     if show.data:
         from .show import dataIdLine
 
@@ -127,9 +134,14 @@ def runPipeline(options: RunOptions) -> int:
             print(f"{label} {dataIdLine(graph.dataId(label, i))}")
     if show.graph:
         print(graphText(graph, resumedQuanta(plan, butler), resuming=options.skipExisting))
-    if show.any and not show.run:
+    butler.close()
+    if executor is None:
         return 0
-    return executePlan(plan, _executor(pipeline, options))
+    if getattr(options, "clobberOutput", False) and paths.outputGiven:
+        from .clobber_output import clobberOutput
+
+        clobberOutput(paths.repo, paths.output)
+    return executePlan(plan, executor)
 
 
 def resumedQuanta(plan: Any, butler: Any) -> list:
@@ -141,15 +153,9 @@ def resumedQuanta(plan: Any, butler: Any) -> list:
     return doneQuanta(plan.graph, butler)[0]
 
 
-def _calib(options: RunOptions) -> str | None:
-    from .runner import rootedPath
-
-    return rootedPath(options.calib, "PIPE_CALIB_ROOT")
-
-
 def _executor(pipeline: Pipeline, options: RunOptions) -> Any:
     """The executor; a label whose task cannot run in parallel makes the run serial."""
-    from .execute import chooseExecutor
+    from .setup import chooseExecutor
 
     serialOnly = [
         n for n in pipeline.nodes.values() if not getattr(n.taskClass, "canMultiprocess", True)

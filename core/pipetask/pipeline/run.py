@@ -241,20 +241,39 @@ def printTraceback(outcome: Outcome) -> None:
         print(outcome.traceback.rstrip(), file=sys.stderr)
 
 
-def executePlan(plan: RunPlan, executor: Any, consumers: list | None = None) -> int:
-    """Run a plan with an executor (which it closes); the exit status."""
+def executePlan(plan: RunPlan, executor: Any) -> int:
+    """Run a plan with an executor (which it closes); the exit status.
+
+    SIGINT and SIGTERM stop the run cleanly, as for a single task (see
+    :mod:`pipetask.execution.stop`): running quanta are stopped, the summary and the
+    record's end are written, the exit status is 128 plus the signal number.
+    """
+    stop = executor.stop
+    with stop.handleSignals():
+        try:
+            return _executePlan(plan, executor)
+        finally:
+            executor.close()
+
+
+def _executePlan(plan: RunPlan, executor: Any) -> int:
+    from .. import progress
     from ..butler import Butler
     from ..outcomes import OutcomeLog
+    from ..profiling import profiling
+    from ..progress import Progress
     from ..runlock import outputLock
-    from ..runner import exitStatus
+    from ..runner import EXIT_USAGE, exitStatus
     from .record import previousQuanta, quantumKey, recordFields
 
-    butler = Butler(plan.repo, output=plan.output, calib=plan.calib)
-    consumers = list(consumers or [])
-    with outputLock(str(butler.outputRoot)):
+    stop = executor.stop
+    with outputLock(plan.output):
+        executor.start()  # a cluster that cannot start is a set-up error: nothing written yet
+        butler = Butler(plan.repo, output=plan.output, calib=plan.calib)
         attempts, succeeded = previousQuanta(butler.outputRoot, plan.runName)
         queue, job, done = prepare(plan, butler, lambda: succeeded)
         record = OutcomeLog(str(butler.outputRoot), plan.runName)
+        record.start([], quanta=len(plan.graph), labels=plan.pipeline.labels)
 
         def write(outcome: Outcome) -> None:
             if outcome.status in (OK, FAILED):
@@ -268,22 +287,39 @@ def executePlan(plan: RunPlan, executor: Any, consumers: list | None = None) -> 
                 }
             record.record(outcome)
 
-        state = RunState(plan, butler, queue, [write, *consumers])
+        bar = Progress(len(queue)) if progress.wanted(len(queue)) else None
+
+        def show(outcome: Outcome) -> None:
+            if bar is not None and outcome.status != SKIPPED:
+                bar.update(outcome.status == OK)
+
+        state = RunState(plan, butler, queue, [write, show])
         for outcome in skippedOutcomes(plan, done):
             state.emit(outcome)
         start = time.perf_counter()
         try:
-            for outcome in executor.run(job, queue) if queue else ():
-                state.add(outcome)
-                if outcome.status == FAILED and plan.settings.doraise:
-                    printTraceback(outcome)
-                    log.error("stopping at the first failure (--doraise)")
-                    break
+            with bar or contextlib.nullcontext(), profiling(plan.settings.extra.get("profile")):
+                for outcome in executor.run(job, queue) if queue else ():
+                    state.add(outcome)
+                    if outcome.status == FAILED and plan.settings.doraise:
+                        printTraceback(outcome)
+                        log.error("stopping at the first failure (--doraise)")
+                        break
+        except KeyboardInterrupt:  # a stop interrupted a quantum running in this process
+            if not stop.requested:
+                raise
         finally:
-            executor.close()
             butler.output.registry.dropPendingOf(owner())
-            record.close()
-        for line in summaryLines(state, time.perf_counter() - start):
+        why = stop.describe()
+        for line in summaryLines(state, time.perf_counter() - start, why):
             log.info("%s", line)
+        if stop.exitStatus is not None:
+            status = stop.exitStatus
+        elif stop.requested:
+            status = EXIT_USAGE
+        else:
+            status = exitStatus(len(state.failures))
+        record.end(status, why)
+        record.close()
     butler.close()
-    return exitStatus(len(state.failures))
+    return status
