@@ -78,13 +78,13 @@ def showPipelineConfig(show: ShowRequest, pipeline: Pipeline) -> None:
 
 def runPipeline(options: RunOptions) -> int:
     """``pipetask run -p FILE REPO ...``: build the plan, show or run it; the exit status."""
+    from .butler import Butler
     from .dataid import parseId
     from .pipeline import buildGraph
     from .pipeline.pipeline_file import splitLocation
     from .pipeline.plan import RunPlan, RunSettings
     from .pipeline.run import executePlan
     from .pipeline.show import graphText
-    from .butler import Butler
     from .setup import inputCamera, runPaths
 
     show = ShowRequest.parse(options.show)
