@@ -106,7 +106,7 @@ def runTask(options: RunOptions) -> int:
 
 def _run(options: RunOptions) -> int:
     from .plugins import catalog, load
-    from .setup import applyOverrides, openButler
+    from .setup import applyOverrides, openButler, validateConfig
 
     show = ShowRequest.parse(options.show)
     desc = catalog().get("task", options.task)
@@ -139,10 +139,7 @@ def _run(options: RunOptions) -> int:
     )
     if stop and not show.data:
         return 0
-    try:
-        config.validate()
-    except PipetaskError as exc:
-        raise ConfigError(f"invalid config: {exc}") from None
+    validateConfig(config, options.task)
     config.freeze()
     datasetType = getattr(taskClass, "inputDatasetType", None) or butler.camera.rawDatasetType
     dataIds = butler.selectDataIds(options.ids, datasetType)
@@ -169,7 +166,7 @@ def _show(show: ShowRequest, options: RunOptions, taskClass, config, dataIds) ->
     from .show import configText, historyText, taskTree
 
     for pattern in show.config:
-        print(configText(config, pattern), end="" if pattern is None else "\n")
+        print(configText(config, pattern, options.task), end="" if pattern is None else "\n")
     for pattern in show.history:
         print(historyText(config, pattern))
     if show.tasks:

@@ -6,7 +6,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from .config import applyOverride
-from .errors import ButlerError
+from .errors import ButlerError, ConfigError, PipetaskError
 
 if TYPE_CHECKING:
     from .butler import Butler
@@ -34,10 +34,19 @@ def applyOverrides(taskClass: type, options: RunOptions, camera: Any) -> Config:
     taskName = options.task
     if camera is not None:
         for path in camera.configOverrideFiles(taskName):
-            config.loadToml(str(path), label="camera override")
+            config.loadToml(str(path), label="camera override", task=taskName)
     for kind, value in options.overrides:
         if kind == "file":
-            config.loadToml(value, label="-C")
+            config.loadToml(value, label="-C", task=taskName)
         else:
             applyOverride(config, value)
     return config
+
+
+def validateConfig(config: Config, taskName: str) -> None:
+    """``config.validate()``; a ``ValueError`` or ``TypeError`` raised by a task's own
+    ``validate()`` (as pex_config configs raise them) is a config error of that task."""
+    try:
+        config.validate()
+    except (PipetaskError, ValueError, TypeError) as exc:
+        raise ConfigError(f"invalid config of task {taskName!r}: {exc}") from None

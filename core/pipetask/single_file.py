@@ -73,7 +73,9 @@ def runOnFile(taskClass: type, config: Config, options: RunOptions) -> int:
     path = os.path.abspath(options.file)
     if not os.path.isfile(path):
         raise ButlerError(f"--file {options.file}: no such file")
-    config.validate()
+    from .setup import validateConfig
+
+    validateConfig(config, options.task)
     config.freeze()
     if options.debug:
         debugFile = options.debugFile or findDefaultFile()
