@@ -22,6 +22,8 @@ import os
 import tomllib
 from typing import Any
 
+from .config.toml_io import readTextFile
+from .config.tomltext import loadsToml
 from .errors import ConfigError
 
 DEFAULT_FILES = ("debug.toml", "debug.py")
@@ -76,6 +78,7 @@ def findDefaultFile(directory: str = ".") -> str | None:
 
 def loadDebugFile(path: str) -> None:
     """Set debug variables from a TOML file or run a ``debug.py`` module."""
+    text = readTextFile(path, "debug file")  # a regular file of bounded size, or an error
     if path.endswith(".py"):
         spec = importlib.util.spec_from_file_location("debug", path)
         if spec is None or spec.loader is None:
@@ -89,10 +92,7 @@ def loadDebugFile(path: str) -> None:
             raise ConfigError(f"debug file {path}: {type(exc).__name__}: {exc}") from None
         return
     try:
-        with open(path, "rb") as stream:
-            data = tomllib.load(stream)
-    except FileNotFoundError:
-        raise ConfigError(f"debug file {path!r} not found") from None
+        data = loadsToml(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     for name, variables in data.items():

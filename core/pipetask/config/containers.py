@@ -6,7 +6,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMappin
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, UnexpectedProxyUsageError
-from .fields import SUPPORTED_TYPES, Field, checkCallable, coerce, typeName, typeProblem
+from .fields import (
+    SUPPORTED_TYPES,
+    Field,
+    checkCallable,
+    coerce,
+    isNumberOutOfRange,
+    typeName,
+    typeProblem,
+)
 from .history import currentSource
 from .tomltext import parseTomlValue
 
@@ -72,6 +80,8 @@ class ListField(Field):
 
     def convertItem(self, instance: Config | None, index: int, item: Any) -> Any:
         ok, item = coerce(item, self.dtype)
+        if not ok and isNumberOutOfRange(item, self.dtype):
+            raise self.error(instance, f"Item at position {index}: {typeProblem(item, self.dtype)}")
         if not ok:
             raise self.error(
                 instance,

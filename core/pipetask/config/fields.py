@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from .config import Config
 
 SUPPORTED_TYPES = (str, bool, int, float)
+#: The integers a config holds: TOML's (64-bit signed), so that a saved config loads back.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
 
 def typeName(dtype: type | tuple) -> str:
@@ -61,16 +63,30 @@ def coerce(value: Any, dtype: type) -> tuple[bool, Any]:
     if dtype is int:
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             return False, value
-        return True, int(value)
-    if dtype is bool and type(value).__name__ == "bool_":  # numpy.bool_ without numpy
-        return True, bool(value)
+        return INT_MIN <= value <= INT_MAX, int(value)
+    kind = type(value)
+    if dtype is bool and kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"):
+        return True, bool(value)  # numpy's bool, recognised without importing numpy
     return isinstance(value, dtype), value
+
+
+def isNumberOutOfRange(value: Any, dtype: Any) -> bool:
+    """Whether ``value`` is an integer too large for ``dtype`` (int or float)."""
+    return (
+        isinstance(value, numbers.Integral)
+        and not isinstance(value, bool)
+        and dtype in (int, float)
+    )
 
 
 def typeProblem(value: Any, dtype: type | tuple) -> str:
     """Why ``value`` is not of ``dtype``, in pex_config's words."""
-    if dtype is float and isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return f"Value {value!r} is too large for a float"
+    if isNumberOutOfRange(value, dtype):
+        digits = int(int(value).bit_length() * math.log10(2)) + 1
+        shown = repr(value) if digits <= 30 else f"(an integer of about {digits} digits)"
+        if dtype is float:
+            return f"Value {shown} is too large for a float"
+        return f"Value {shown} is outside the 64-bit integer range a config holds"
     return (
         f"Value {value!r} is of incorrect type {typeName(type(value))}. "
         f"Expected type {typeName(dtype)}"

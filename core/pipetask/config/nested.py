@@ -366,7 +366,10 @@ class ConfigurableField(NestedField):
 
     def parseText(self, text: str, name: str) -> Any:
         parsed, value = parseTomlValue(text)
-        return value if parsed and isinstance(value, str) else text.strip()
+        value = value if parsed and isinstance(value, str) else text.strip()
+        if not value:
+            raise ConfigError(f"no task given for {name} (expected {self.expectedForm()})")
+        return value
 
     def describe(self) -> str:
         return f"subtask (default {targetPath(self.target)})"
