@@ -166,6 +166,8 @@ class Field:
     isNested = False
     #: Whether a dotted name names an entry after the field (``choice.A.x``, ``dict.key.x``).
     keyed = False
+    #: The values a ``ChoiceField`` allows, each with its doc (None: any value of the type).
+    allowed: dict[Any, str] | None = None
     #: The constructor arguments that ``Field[...]`` fills in.
     typeParameters: tuple[str, ...] = ("dtype",)
     supportedTypes = SUPPORTED_TYPES

@@ -69,7 +69,7 @@ def _dumpTable(config: Config, path: tuple[str, ...], lines: list[str]) -> None:
             nested.append(field)
             continue
         lines.extend(_comment(field.doc))
-        allowed = getattr(field, "allowed", None)
+        allowed = field.allowed
         if allowed:
             shown = [
                 f"{tomlValue(v)}: {doc}" if doc else tomlValue(v) for v, doc in allowed.items()
