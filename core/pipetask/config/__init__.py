@@ -21,6 +21,7 @@ from .config import (
     UnknownFieldError,
     compareConfigs,
     resolveField,
+    validateForTask,
     walk,
 )
 from .configdict import ConfigDictField
@@ -54,5 +55,6 @@ __all__ = [
     "makeRegistry",
     "registerConfigurable",
     "resolveField",
+    "validateForTask",
     "walk",
 ]

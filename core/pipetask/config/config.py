@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from ..errors import ConfigError, FieldValidationError
+from ..errors import ConfigError, FieldValidationError, PipetaskError
 from . import toml_io
 from .fields import Field
 from .history import currentSource, labelled
@@ -452,6 +452,15 @@ def resolveField(config: Config, dottedName: str) -> FieldNode:
     if field is None:
         raise owner._unknown(leaf)
     return FieldNode(dottedName, owner, field, dottedName.count("."))
+
+
+def validateForTask(config: Config, taskName: str) -> None:
+    """``config.validate()``; a ``ValueError`` or ``TypeError`` that a task's own
+    ``validate()`` raises (as pex_config configs do) becomes a config error of that task."""
+    try:
+        config.validate()
+    except (PipetaskError, ValueError, TypeError) as exc:
+        raise ConfigError(f"invalid config of task {taskName!r}: {exc}") from None
 
 
 # -- comparison (pex_config's functions) ------------------------------------------------------
