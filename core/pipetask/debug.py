@@ -133,18 +133,15 @@ def loadDebugFile(path: str) -> None:
 def runNames(taskName: str, taskClass: type, config: Any) -> list[str]:
     """Every name the tasks of a run answer to in a debug file: full names (``exampleTask``,
     ``exampleTask.stats``), modules and declared ``debugNames``."""
-    from .config.nested import ConfigurableField
+    from .config import walk
 
-    names: list[str] = []
-
-    def add(fullName: str, target: Any, cfg: Any) -> None:
-        names.extend([fullName, target.__module__, *getattr(target, "debugNames", ())])
-        for name, fieldObj in cfg._fields.items():
-            if isinstance(fieldObj, ConfigurableField):
-                instance = cfg._storage[name]
-                add(f"{fullName}.{name}", instance.target, instance.value)
-
-    add(taskName, taskClass, config)
+    names = [taskName, taskClass.__module__, *getattr(taskClass, "debugNames", ())]
+    for node in walk(config):
+        if node.field.keyed:  # a choice of configs, not a subtask
+            continue
+        for _, target in node.targets:
+            fullName = f"{taskName}.{node.path}"
+            names.extend([fullName, target.__module__, *getattr(target, "debugNames", ())])
     return list(dict.fromkeys(names))
 
 
