@@ -185,7 +185,10 @@ def _debugFile(options: RunOptions, taskClass: type, config: Config) -> str | No
         return None
     path = options.debugFile or findDefaultFile()
     if path is None:
-        log.warning("--debug: no debug.toml or debug.py in the working directory")
+        log.warning(
+            "--debug: no debug.toml or debug.py in the working directory "
+            "(nor a debug.py on $PYTHONPATH)"
+        )
         return None
     loadDebugFile(path)  # fail early, in the parent, on a bad file
     checkTables(path, runNames(options.task, taskClass, config))

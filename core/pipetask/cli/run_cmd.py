@@ -110,7 +110,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument(
         "--debug",
         action="store_true",
-        help="turn on debug variables from debug.toml or debug.py in the working directory",
+        help="turn on debug variables from debug.toml or debug.py in the working directory "
+        "(or a debug.py on $PYTHONPATH)",
     )
     show.add_argument("--debug-file", metavar="FILE", help="debug variables file (implies --debug)")
     show.add_argument(
