@@ -8,16 +8,19 @@ ratio to a baseline measured in the same run on plain Python data of the same sh
 the ratios are what to compare across machines and code versions, since a loaded machine
 slows both sides alike.
 
-Usage: ``python benchmarks/config.py [--repeat 20]`` and, to measure another checkout
-of the core in the same run (for a before/after figure),
-``python benchmarks/config.py --other PATH/TO/core`` (runs this script again with that
-``core`` first on ``PYTHONPATH`` and prints both). Prints figures; asserts nothing.
+Usage: ``python benchmarks/config.py [--repeat 20] [--rounds 3]`` and, to measure another
+checkout of the core in the same run (for a before/after figure),
+``python benchmarks/config.py --other PATH/TO/core`` (runs this script in a subprocess with
+that ``core`` first on ``PYTHONPATH``, alternating with this checkout ``--rounds`` times,
+and prints both; per operation the least disturbed round counts). Prints figures; asserts
+nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -73,7 +76,7 @@ def makeClasses():
     return TreeConfig
 
 
-def best(fn, repeat: int) -> float:
+def fastest(fn, repeat: int) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -109,10 +112,16 @@ def measure(repeat: int) -> dict[str, tuple[float, float]]:
         type(config).fromToml(config.toToml())
 
     return {
-        "construct": (best(TreeConfig, repeat), best(plainBuild, repeat)),
-        "copy": (best(lambda: copyOf(config), repeat), best(lambda: copy.deepcopy(plain), repeat)),
-        "copy+freeze": (best(freeze, repeat), best(lambda: copy.deepcopy(plain), repeat)),
-        "TOML round trip": (best(roundTrip, repeat), best(lambda: tomllib.loads(text), repeat)),
+        "construct": (fastest(TreeConfig, repeat), fastest(plainBuild, repeat)),
+        "copy": (
+            fastest(lambda: copyOf(config), repeat),
+            fastest(lambda: copy.deepcopy(plain), repeat),
+        ),
+        "copy+freeze": (fastest(freeze, repeat), fastest(lambda: copy.deepcopy(plain), repeat)),
+        "TOML round trip": (
+            fastest(roundTrip, repeat),
+            fastest(lambda: tomllib.loads(text), repeat),
+        ),
     }
 
 
@@ -125,31 +134,37 @@ def report(label: str, figures: dict[str, tuple[float, float]]) -> None:
         )
 
 
+def best(runs: list[dict[str, tuple[float, float]]]) -> dict[str, tuple[float, float]]:
+    """Per operation, the round with the lowest ratio (the least disturbed by other load)."""
+    return {name: min((r[name] for r in runs), key=lambda t: t[0] / t[1]) for name in runs[0]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3, help="alternate the two this often")
     parser.add_argument("--other", metavar="CORE", help="also measure the core at this path")
-    parser.add_argument("--label", default="this checkout", help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.other:
-        env = dict(
-            os.environ,
-            PYTHONPATH=os.pathsep.join(
-                filter(None, [args.other, os.environ.get("PYTHONPATH", "")])
-            ),
-        )
-        command = [
-            sys.executable,
-            __file__,
-            "--repeat",
-            str(args.repeat),
-            "--label",
-            f"other core ({args.other})",
-        ]
-        subprocess.run(command, env=env, check=True)
+    if args.json:
+        print(json.dumps(measure(args.repeat)))
+        return 0
     import pipetask
 
-    report(f"{args.label}: {os.path.dirname(pipetask.__file__)}", measure(args.repeat))
+    mine: list[dict] = []
+    others: list[dict] = []
+    for _ in range(args.rounds):
+        if args.other:
+            path = os.pathsep.join(filter(None, [args.other, os.environ.get("PYTHONPATH", "")]))
+            command = [sys.executable, __file__, "--repeat", str(args.repeat), "--json"]
+            done = subprocess.run(
+                command, env=dict(os.environ, PYTHONPATH=path), check=True, capture_output=True
+            )
+            others.append({k: tuple(v) for k, v in json.loads(done.stdout).items()})
+        mine.append(measure(args.repeat))
+    if others:
+        report(f"other core: {args.other}", best(others))
+    report(f"this checkout: {os.path.dirname(pipetask.__file__)}", best(mine))
     return 0
 
 

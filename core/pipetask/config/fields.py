@@ -53,8 +53,11 @@ def coerce(value: Any, dtype: type) -> tuple[bool, Any]:
     Integers (Python's or numpy's) are accepted, and converted, for floats; numpy scalars
     become Python numbers. A bool is never an int or a float here.
     """
+    kind = type(value)
+    if kind is dtype:  # the common case, without the slower abstract checks below
+        return (INT_MIN <= value <= INT_MAX, value) if kind is int else (True, value)
     if dtype is float:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if kind is bool or not isinstance(value, numbers.Real):
             return False, value
         try:
             return True, float(value)
@@ -64,7 +67,6 @@ def coerce(value: Any, dtype: type) -> tuple[bool, Any]:
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             return False, value
         return INT_MIN <= value <= INT_MAX, int(value)
-    kind = type(value)
     if dtype is bool and kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"):
         return True, bool(value)  # numpy's bool, recognised without importing numpy
     return isinstance(value, dtype), value
@@ -245,7 +247,8 @@ class Field:
     # -- the protocol --------------------------------------------------------------------
     def initialize(self, instance: Config) -> None:
         """Set the default value, recorded in the history as ``default``."""
-        self.store(instance, self.convert(instance, copy.deepcopy(self.default)), "default")
+        # No copy of the default is needed: convert() builds new lists and dicts.
+        self.store(instance, self.convert(instance, self.default), "default")
 
     def set(self, instance: Config, value: Any, source: str | None) -> None:
         """Assign a new value from ``source`` (the caller's location if None)."""

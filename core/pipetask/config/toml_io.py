@@ -105,9 +105,16 @@ class LocatedConfigError(ConfigError):
     """A config error whose message already names its file and line."""
 
 
+_KEY_PART = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([^.\s]+)')
+_TABLE_HEADER = re.compile(r"^\[\[?\s*([^\]]+?)\s*\]\]?")
+_KEY = re.compile(
+    r"""^((?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
+    r"""(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'))*)\s*="""
+)
+
+
 def _splitKey(key: str) -> tuple[str, ...]:
-    parts = re.findall(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([^.\s]+)', key)
-    return tuple(a or b or c for a, b, c in parts)
+    return tuple(a or b or c for a, b, c in _KEY_PART.findall(key))
 
 
 def keyLines(text: str) -> dict[tuple[str, ...], int]:
@@ -118,16 +125,12 @@ def keyLines(text: str) -> dict[tuple[str, ...], int]:
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        header = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", stripped)
+        header = _TABLE_HEADER.match(stripped)
         if header:
             table = _splitKey(header.group(1))
             lines.setdefault(table, number)
             continue
-        key = re.match(
-            r"""^((?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
-            r"""(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'))*)\s*=""",
-            stripped,
-        )
+        key = _KEY.match(stripped)
         if key:
             lines.setdefault(table + _splitKey(key.group(1)), number)
     return lines
