@@ -85,6 +85,7 @@ class OutcomeLog:
                 "taskTime": round(outcome.taskTime, 6),
                 "time": time.time(),
                 **outcome.extra.get("record", {}),  # a pipeline's per-quantum fields
+                **({"traceback": outcome.traceback} if outcome.traceback else {}),
             }
         )
 

@@ -70,10 +70,11 @@ def _summarySection(report: RunReport, summaries) -> str:
     notes = "".join(f"<p>{escape(n)}</p>" for n in report.notes)
     return (
         f'<section id="summary"><h2>Summary</h2><p>{total:,} quanta; run {escape(state)}.</p>'
-        f"{notes}<table><tr><th>task</th>{head}<th>wall p50</th><th>p95</th><th>max</th>"
+        f'{notes}<div class="wide"><table><tr><th>task</th>{head}'
+        "<th>wall p50</th><th>p95</th><th>max</th>"
         "<th>histogram</th><th>memory p50</th><th>p95</th><th>max</th><th>histogram</th></tr>"
         + "".join(lines)
-        + "</table></section>"
+        + "</table></div></section>"
     )
 
 

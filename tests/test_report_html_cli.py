@@ -1,0 +1,91 @@
+"""``pipetask report OUT --html FILE`` through the real CLI, on a pipeline run with a failure."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+import textwrap
+from html import unescape
+from pathlib import Path
+
+import pytest
+from _browser import consoleErrors, pageRequests, visit
+from _pipetest import pluginEnv
+from _shared_data import makeSynthRepo
+
+PIPETASK = str(Path(sys.executable).parent / "pipetask")
+
+PIPELINE = """
+[tasks.copy]
+task = "ptCopy"
+[tasks.copy2]
+task = "ptCopy"
+connections = { inputs = "ptStep1", outputs = "ptStep2" }
+[tasks.gather]
+task = "ptGather"
+connections = { inputs = "ptStep2" }
+"""
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A pipeline run in which copy2 fails on visit 2 (blocking that visit's gather)."""
+    root = tmp_path_factory.mktemp("report")
+    env = pluginEnv(root / "plugin")
+    repo = makeSynthRepo(root / "repo", visits=3, ccds=2, size=32)
+    pipe = root / "pipe.toml"
+    pipe.write_text(textwrap.dedent(PIPELINE))
+    out = root / "out"
+    done = subprocess.run(
+        [PIPETASK, "run", "-p", pipe, repo, "--id", "--output", out, "-c", "copy2:failVisit=2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 2, done.stderr  # two failed quanta
+    return root, env, out
+
+
+def report(env, *args):
+    return subprocess.run(
+        [PIPETASK, "report", *map(str, args)], capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+def test_html_report_of_a_pipeline_run(run):
+    root, env, out = run
+    page = root / "report.html"
+    done = report(env, out, "--html", page)
+    assert done.returncode == 1  # the text report's status: failures in the run
+    assert f"to {page}" in done.stdout
+    html = page.read_text(encoding="utf-8")
+    # outcomes per label, the graph, the failure group with its rerun command and traceback
+    assert re.search(r"<b>copy2</b>.*?failed", html)
+    assert "copy2: RuntimeError: failing visit 2 by request (2)" in html
+    rerun = shlex.split(unescape(re.search(r'<pre class="rerun">([^<]*)</pre>', html).group(1)))
+    assert rerun[-3:] == ["--id", "visit=2", "ccd=0^1"] and "copy2:failVisit=2" in rerun
+    assert "Traceback (most recent call last)" in html
+    assert html.count('class="node"') == 3
+    assert "blocked" in html
+    # config differences from the defaults: copy2's failVisit
+    assert re.search(r"failVisit[^<]*2", html)
+    assert not list(root.glob("report.html.*")), "a temporary file was left behind"
+
+
+def test_html_report_opens_in_a_browser(run, tmp_path):
+    root, env, out = run
+    page = tmp_path / "report.html"
+    assert report(env, out, "--html", page).returncode == 1
+    seen = visit(page, tmp_path)
+    assert pageRequests(seen.requests) == [] and consoleErrors(seen.log) == []
+    assert 'data-i="' in seen.dom
+
+
+def test_html_report_bad_target_is_one_line(run, tmp_path):
+    root, env, out = run
+    done = report(env, out, "--html", tmp_path / "missing" / "r.html")
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "does not exist" in done.stderr
