@@ -147,9 +147,9 @@ def openForIngest(root: str | Path, cameraName: str | None) -> tuple[Repository,
             raise ButlerError(f"{str(root)!r} is not a repository yet: name its camera")
         if root.exists() and (not root.is_dir() or _hasEntries(root)) and not isRepository(root):
             raise ButlerError(f"{str(root)!r} exists and is not an empty directory or a repository")
-        loadCamera(cameraName)  # fail before creating anything
+        camera = loadCamera(cameraName)  # fail before creating anything
         try:
-            Repository.create(root, cameraName)
+            Repository.create(root, cameraName, keys=camera.keys)
             created = True
         except RepositoryExistsError:
             pass  # another ingest created it a moment ago
