@@ -201,26 +201,34 @@ class KeyTerm:
         return text, params
 
     def _manyRanges(self, column: str, datasetType: str | None) -> tuple[str, list[Any]]:
-        table = json.dumps(
-            [
-                [r.start, r.stop, r.step, r.start % r.step, r.start % r.step - r.step]
-                for r in self.ranges
-            ]
-        )
-        inRange = (
-            "{c} BETWEEN json_extract(r.value, '$[0]') AND json_extract(r.value, '$[1]') "
-            "AND {c} % json_extract(r.value, '$[2]') "
+        plain = [[r.start, r.stop] for r in self.ranges if r.step == 1]
+        stepped = [
+            [r.start, r.stop, r.step, r.start % r.step, r.start % r.step - r.step]
+            for r in self.ranges
+            if r.step != 1
+        ]
+        between = "{c} BETWEEN json_extract(r.value, '$[0]') AND json_extract(r.value, '$[1]')"
+        onStep = (
+            " AND {c} % json_extract(r.value, '$[2]') "
             "IN (json_extract(r.value, '$[3]'), json_extract(r.value, '$[4]'))"
         )
-        if datasetType is None:
-            condition = inRange.format(c=column)
-            return f"EXISTS (SELECT 1 FROM json_each(?) AS r WHERE {condition})", [table]
-        condition = inRange.format(c=f"d.{column}")
-        return (
-            f"{column} IN (SELECT d.{column} FROM json_each(?) AS r "
-            f"JOIN dataset AS d ON d.dataset_type = ? AND {condition})",
-            [table, datasetType],
-        )
+        parts: list[str] = []
+        params: list[Any] = []
+        for table, condition in ((plain, between), (stepped, between + onStep)):
+            if not table:
+                continue
+            if datasetType is None:
+                where = condition.format(c=column)
+                parts.append(f"EXISTS (SELECT 1 FROM json_each(?) AS r WHERE {where})")
+                params.append(json.dumps(table))
+            else:
+                on = condition.format(c=f"d.{column}")
+                parts.append(
+                    f"{column} IN (SELECT d.{column} FROM json_each(?) AS r "
+                    f"JOIN dataset AS d ON d.dataset_type = ? AND {on})"
+                )
+                params.extend([json.dumps(table), datasetType])
+        return " OR ".join(parts), params
 
     @cached_property
     def _valueSet(self) -> frozenset:
@@ -262,6 +270,21 @@ class IdQuery:
 
 
 def _parseAlternative(key: str, alt: str, kind: type, token: str) -> Any:
+    if kind is int:  # fast paths: plain numbers and ranges of up to 18 digits fit 64 bits
+        if len(alt) < 19 and alt.isascii() and alt.isdigit():
+            return int(alt)
+        start, dots, stop = alt.partition("..")
+        if (
+            dots
+            and len(start) < 19
+            and len(stop) < 19
+            and start.isascii()
+            and start.isdigit()
+            and stop.isascii()
+            and stop.isdigit()
+            and int(start) <= int(stop)
+        ):
+            return Range(int(start), int(stop))
     found = _RANGE.match(alt)
     if found is not None or ".." in alt and kind is int:
         if kind is not int:
