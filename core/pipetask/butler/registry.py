@@ -188,22 +188,32 @@ class Registry:
             )
 
     class _Transaction:
-        def __init__(self, conn: sqlite3.Connection) -> None:
+        def __init__(self, conn: sqlite3.Connection, path: str) -> None:
             self.conn = conn
+            self.path = path
 
         def __enter__(self) -> sqlite3.Connection:
             self.conn.execute("BEGIN IMMEDIATE")
             return self.conn
 
         def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
-            self.conn.execute("ROLLBACK" if kind else "COMMIT")
+            try:
+                if kind is None:
+                    self.conn.execute("COMMIT")
+            except sqlite3.OperationalError as error:
+                exc = error
+            if self.conn.in_transaction and (kind is not None or exc is not None):
+                self.conn.execute("ROLLBACK")  # SQLite may have rolled back already
+            if isinstance(exc, sqlite3.OperationalError):
+                # A full disk, a read-only file system: one line naming the registry.
+                raise ButlerError(f"cannot write the registry {self.path}: {exc}") from exc
 
     def transaction(self) -> Registry._Transaction:
         """A write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, or rollback on error)."""
         if self.readonly:
             raise ButlerError(f"registry {self.path} is read-only here")
         assert self.conn is not None
-        return Registry._Transaction(self.conn)
+        return Registry._Transaction(self.conn, self.path)
 
     # -- rows ----------------------------------------------------------------------------
     def _keyValues(self, dataId: Mapping[str, Any]) -> list[Any]:
