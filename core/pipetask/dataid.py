@@ -228,7 +228,7 @@ class KeyTerm:
                     f"JOIN dataset AS d ON d.dataset_type = ? AND {on})"
                 )
                 params.extend([json.dumps(table), datasetType])
-        return " OR ".join(parts), params
+        return (parts[0] if len(parts) == 1 else f"({' OR '.join(parts)})"), params
 
     @cached_property
     def _valueSet(self) -> frozenset:
