@@ -77,8 +77,15 @@ RANGE = st.builds(
 SMALL_RANGE = st.builds(
     lambda a, n, step: (a, a + n, step), st.integers(-5, 60), st.integers(0, 8), st.integers(1, 4)
 )
-ALTERNATIVES = st.lists(VALUE | RANGE | SMALL_RANGE, min_size=1, max_size=6) | st.lists(
-    st.integers(-5, 70) | SMALL_RANGE, min_size=40, max_size=300
+# Past 32 values or ranges of one key the SQL passes them as a JSON array: draw both sizes.
+MANY_VALUES = st.lists(st.integers(-5, 70), min_size=33, max_size=200)
+MANY_RANGES = st.builds(
+    lambda values, ranges: values + ranges,
+    st.lists(st.integers(-5, 70), max_size=50),
+    st.lists(SMALL_RANGE, min_size=33, max_size=120),
+)
+ALTERNATIVES = (
+    st.lists(VALUE | RANGE | SMALL_RANGE, min_size=1, max_size=6) | MANY_VALUES | MANY_RANGES
 )
 
 
