@@ -33,6 +33,7 @@ from ..dataid import formatDataId
 from ..errors import ButlerError, DataIdError
 from .atomic import TMP_PREFIX
 from .camera import BadFile, Camera, UnidentifiedFile, loadCamera
+from .registry import FILENAME as REGISTRY_FILENAME
 from .registry import DuplicateDatasetError
 from .repository import (
     Repository,
@@ -163,9 +164,12 @@ def openForIngest(root: str | Path, cameraName: str | None) -> tuple[Repository,
 
 
 def _hasEntries(directory: Path) -> bool:
-    """Whether ``directory`` holds anything but the temporary files of a repository in the
-    making (another ingest creating it at this moment)."""
-    return any(not entry.name.startswith(TMP_PREFIX) for entry in directory.iterdir())
+    """Whether ``directory`` holds anything but the registry and temporary files of a
+    repository in the making (another ingest creating it at this moment)."""
+    return any(
+        not entry.name.startswith((TMP_PREFIX, REGISTRY_FILENAME))
+        for entry in directory.iterdir()
+    )
 
 
 def ingestFile(
