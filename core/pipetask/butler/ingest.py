@@ -167,8 +167,7 @@ def _hasEntries(directory: Path) -> bool:
     """Whether ``directory`` holds anything but the registry and temporary files of a
     repository in the making (another ingest creating it at this moment)."""
     return any(
-        not entry.name.startswith((TMP_PREFIX, REGISTRY_FILENAME))
-        for entry in directory.iterdir()
+        not entry.name.startswith((TMP_PREFIX, REGISTRY_FILENAME)) for entry in directory.iterdir()
     )
 
 
