@@ -126,6 +126,7 @@ def runTask(options: RunOptions) -> int:
 
 
 def _run(options: RunOptions) -> int:
+    from .config import validateForTask
     from .plugins import catalog, load
 
     if options.pipeline:
@@ -178,10 +179,7 @@ def _run(options: RunOptions) -> int:
     )
     if stop and not show.data:
         return 0
-    try:
-        config.validate()
-    except PipetaskError as exc:
-        raise ConfigError(f"invalid config: {exc}") from None
+    validateForTask(config, options.task)
     config.freeze()
     willRun = not (show.any and not show.run)
     # Everything the command line can get wrong is checked before anything is written.
@@ -241,7 +239,7 @@ def _show(show: ShowRequest, options: RunOptions, taskClass, config, dataIds) ->
     from .show import configText, historyText, taskTree
 
     for pattern in show.config:
-        print(configText(config, pattern), end="" if pattern is None else "\n")
+        print(configText(config, pattern, options.task), end="" if pattern is None else "\n")
     for pattern in show.history:
         print(historyText(config, pattern))
     if show.tasks:

@@ -149,14 +149,15 @@ def checkConfig(
     backup: bool = True,
     hint: str = DEFAULT_HINT,
 ) -> str:
-    """:func:`checkConfigText` for a config object (``toToml``/``fromToml``/``compare``)."""
+    """:func:`checkConfigText` for a config object (``toToml``/``fromToml``/``differences``)."""
     configClass = type(config)
 
     def compare(storedText: str, source: str) -> list[str]:
         stored = configClass.fromToml(storedText, source=source)
-        return list(stored.compare(config))
+        return stored.differences(config)
 
-    return checkConfigText(butler, taskName, config.toToml(), compare, clobber, backup, hint)
+    text = config.toToml(task=taskName)
+    return checkConfigText(butler, taskName, text, compare, clobber, backup, hint)
 
 
 def readStoredConfig(butler: Butler, taskName: str, configClass: Any) -> Any | None:
