@@ -94,9 +94,12 @@ def rootedPath(path: str | None, envName: str) -> str | None:
     """``path`` under ``$envName`` when it is relative and the variable is set."""
     if path is None:
         return None
+    from .butler.repository import checkPathEncoding
+
     base = os.environ.get(envName)
     if base and not os.path.isabs(path):
         path = os.path.join(base, path)
+    checkPathEncoding(path)  # refused before anything is created under it
     return os.path.abspath(path)
 
 
