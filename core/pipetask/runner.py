@@ -153,6 +153,11 @@ def _run(options: RunOptions) -> int:
             print(dataIdLine(dataId))
     if show.any and not show.run:
         return 0
+    gatherKeys = getattr(taskClass, "gatherKeys", None)
+    if callable(gatherKeys):
+        from .gather import gatherDataIds
+
+        dataIds = gatherDataIds(dataIds, gatherKeys(butler.camera))
     if not dataIds:
         log.warning(
             "Not running the task because there is no data to process; "
