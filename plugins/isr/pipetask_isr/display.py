@@ -23,7 +23,7 @@ PLANE_COLOURS: dict[str, tuple[int, int, int]] = {
     "DETECTED": (0, 0, 255),
     "DETECTED_NEGATIVE": (0, 255, 255),
     "EDGE": (255, 255, 0),
-    "SUSPECT": (255, 128, 0),
+    "SUSPECT": (160, 82, 45),
     "NO_DATA": (128, 128, 128),
     "CR": (255, 0, 255),
     "INTRP": (0, 200, 0),
