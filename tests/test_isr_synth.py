@@ -236,3 +236,25 @@ def test_makeFlat_refuses_frames_of_several_filters(tmp_path):
     assert "flat frames for {'ccd': 0} are of filters ['g', 'i']: select one filter" in (
         result.stderr
     )
+
+
+def test_makeBias_in_a_process_pool_gives_the_same_masters(flow):
+    root, _ = flow
+    result = pipetask(
+        "run",
+        "makeBias",
+        root / "repo",
+        "--id",
+        "visit=101..105",
+        "--output",
+        root / "bias-j2",
+        "-j",
+        "2",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2 succeeded" in result.stderr
+    for ccd in range(NCCD):
+        name = f"bias/bias_c{ccd}.fits"
+        serial = Exposure.readFits(root / "bias" / name).image
+        pooled = Exposure.readFits(root / "bias-j2" / name).image
+        assert np.array_equal(serial, pooled)

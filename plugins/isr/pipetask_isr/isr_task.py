@@ -104,6 +104,8 @@ class IsrTask(Task):
         super().__init__(*args, **kwargs)
         self.makeSubtask("overscan")
         self.makeSubtask("assembleCcd")
+        self._packagedDefects: dict[tuple, Any] = {}
+        self._layouts: dict[tuple, list[AmpLayout]] = {}
 
     # -- command line ---------------------------------------------------------------------
     @timeMethod
@@ -156,7 +158,10 @@ class IsrTask(Task):
                     f"doDefect is on but there are no defects for {dataRef.dataId}: {exc}; "
                     "ingest some with pipetask ingestCalibs or set doDefect=False"
                 ) from None
-            return Defects.readFits(packaged)
+            key = (str(packaged), os.stat(packaged).st_mtime_ns)
+            if key not in self._packagedDefects:
+                self._packagedDefects = {key: Defects.readFits(packaged)}
+            return self._packagedDefects[key]
 
     # -- the work -------------------------------------------------------------------------
     @timeMethod
@@ -194,7 +199,10 @@ class IsrTask(Task):
 
         config = self.config
         raw = np.asarray(ccdExposure.image)
-        layouts = layoutFor(detector, raw.shape)
+        key = (detector, raw.shape)
+        layouts = self._layouts.get(key)
+        if layouts is None:
+            layouts = self._layouts[key] = layoutFor(detector, raw.shape)
         mi = MaskedImage(np.zeros((1, 1), np.float32))
         planes = mi.getMaskPlaneDict()
         if config.doSaturation and config.saturatedMaskName not in planes:
@@ -219,6 +227,9 @@ class IsrTask(Task):
             noises[amp.name] = self._readNoise(amp, overscanNoise * gain)
         image = self.assembleCcd.run(ampPixels, layouts).image
         satImage = self.assembleCcd.run(saturated, layouts).image.astype(bool)
+        grow = config.growSaturationFootprintSize
+        if grow > 0 and satImage.any():
+            satImage = _grow(satImage, grow)
         shape = image.shape
         mask = np.zeros(shape, np.int32)
         if config.doSaturation:
@@ -270,11 +281,7 @@ class IsrTask(Task):
         level = amp.saturation if finite(amp.saturation) else self.config.saturation
         if not self.config.doSaturation or math.isnan(level):
             return np.zeros(data.shape, bool)
-        sat = data >= level
-        grow = self.config.growSaturationFootprintSize
-        if grow > 0 and sat.any():
-            sat = _grow(sat, grow)
-        return sat
+        return data >= level
 
     def _gain(self, amp: AmpLayout) -> float:
         gain = amp.gain if finite(amp.gain) else self.config.gain
