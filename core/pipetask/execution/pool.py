@@ -113,6 +113,7 @@ class _Slot:
         self.held: tuple[int, dict[str, Any], float] | None = None
 
     def give(self, index: int, dataId: dict[str, Any]) -> None:
+        log.debug("data ID %s to worker process %s", dataId, self.process.pid)
         self.conn.send((index, dataId))
         self.held = (index, dataId, time.monotonic())
 
@@ -174,6 +175,7 @@ class ProcessExecutor(Executor):
                     if outcome is None:
                         continue
                     if outcome.extra.get("replace"):
+                        log.debug("replacing worker process %s", slot.process.pid)
                         slot.stop(kill=True)
                         slots[i] = _Slot(ctx, job, levels)
                     yield outcome

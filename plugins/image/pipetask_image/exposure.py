@@ -17,8 +17,9 @@ class Exposure:
 
     Parameters
     ----------
-    maskedImage : MaskedImage
-        The pixels.
+    maskedImage : MaskedImage, or str or path-like
+        The pixels. A file name reads the exposure from that file (LSST's
+        ``ExposureF(path)``; see :meth:`readFits`), and then no other argument may be given.
     metadata : astropy.io.fits.Header, optional
         Header keywords (the primary header of a file); empty by default.
     wcs : astropy.wcs.WCS, optional
@@ -34,6 +35,13 @@ class Exposure:
         wcs: Any | None = None,
         filter: str | None = None,
     ) -> None:
+        if isinstance(maskedImage, str | os.PathLike):
+            if metadata is not None or wcs is not None or filter is not None:
+                from .errors import ImageError
+
+                raise ImageError("Exposure(path) reads everything from the file: pass no other")
+            vars(self).update(vars(type(self).readFits(maskedImage)))
+            return
         self._maskedImage = maskedImage
         self._metadata = fits.Header() if metadata is None else metadata
         self._wcsCards = wcsCards(self._metadata)
