@@ -22,6 +22,7 @@ from pipetask.butler.camera import (
 from pipetask_image.fits_camera import FitsCamera
 
 EXPOSURE = "pipetask_image:Exposure"
+TABLE = "astropy.table:Table"
 
 
 #: Gains (e-/ADU) from LSST's obs_test camera description; read noise (e-) measured in the
@@ -63,7 +64,8 @@ camera = FitsCamera(
             "postISRCCD", "postISRCCD/postISRCCD_v{visit}_f{filter}.fits", EXPOSURE, "fits"
         ),
         DatasetType("calexp", "calexp/calexp_v{visit}_f{filter}.fits", EXPOSURE, "fits"),
-        DatasetType("src", "src/src_v{visit}_f{filter}.json", "builtins:dict", "json"),
+        DatasetType("calexpBackground", "calexp/bkgd_v{visit}_f{filter}.fits", EXPOSURE, "fits"),
+        DatasetType("src", "src/src_v{visit}_f{filter}.fits", TABLE, "fitsTable"),
         DatasetType("bias", "bias/bias.fits.gz", EXPOSURE, "fits", calib=True),
         DatasetType("flat", "flat/flat_f{filter}.fits.gz", EXPOSURE, "fits", calib=True),
         DatasetType(
