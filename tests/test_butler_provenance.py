@@ -36,7 +36,7 @@ def test_first_run_stores_then_same_config_passes(butler):
     assert path.name == "topTask.toml" and path.parent.name == "config"
     assert provenance.checkConfig(butler, "topTask", TopConfig()) == "same"
     stored = provenance.readStoredConfig(butler, "topTask", TopConfig)
-    assert stored.compare(config) == []
+    assert stored.differences(config) == []
 
 
 def test_changed_config_is_refused_listing_every_difference(butler):
@@ -52,7 +52,7 @@ def test_changed_config_is_refused_listing_every_difference(butler):
     assert "--clobber-config" in message
     assert len(info.value.differences) == 2
     # the stored config is untouched
-    assert provenance.readStoredConfig(butler, "topTask", TopConfig).compare(TopConfig()) == []
+    assert provenance.readStoredConfig(butler, "topTask", TopConfig).differences(TopConfig()) == []
 
 
 def test_clobber_replaces_and_keeps_backups_newest_first(butler):

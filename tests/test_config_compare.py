@@ -57,7 +57,7 @@ class TopConfig(Config):
 
 
 def test_equal_configs_have_no_differences():
-    assert TopConfig().compare(TopConfig()) == []
+    assert TopConfig().differences(TopConfig()) == []
     assert TopConfig() == TopConfig()
 
 
@@ -69,7 +69,7 @@ def test_differences_by_dotted_name_with_both_values():
     b.inner.value = 2.0
     b.stats.badMaskPlanes = ["EDGE", "SAT"]
     b.gains = {"A": 1.0, "B": 2.0}
-    differences = a.compare(b)
+    differences = a.differences(b)
     assert "stats.numSigmaClip: 3.0 != 10.0" in differences
     assert "doFail: False != True" in differences
     assert "label: 'x' != 'y'" in differences
@@ -83,7 +83,7 @@ def test_differences_by_dotted_name_with_both_values():
 def test_target_differences():
     a, b = TopConfig(), TopConfig()
     b.stats.retarget(SimpleTask)
-    assert a.compare(b) == [
+    assert a.differences(b) == [
         f"stats: target {__name__}:StatsTask != {__name__}:SimpleTask",
     ]
 
@@ -91,35 +91,35 @@ def test_target_differences():
 def test_choice_differences_only_for_selected():
     a, b = TopConfig(), TopConfig()
     b.choice["B"].b = 5  # not selected: not a difference
-    assert a.compare(b) == []
+    assert a.differences(b) == []
     b.choice = "B"
-    assert a.compare(b) == ["choice: selection ['A'] != ['B']"]
+    assert a.differences(b) == ["choice: selection ['A'] != ['B']"]
     a.choice = "B"
-    assert a.compare(b) == ["choice.B.b: 2 != 5"]
+    assert a.differences(b) == ["choice.B.b: 2 != 5"]
 
 
 def test_float_tolerance_and_nan():
     a, b = TopConfig(), TopConfig()
     b.inner.value = 1.0 + 1e-12
-    assert a.compare(b) == []
-    assert a.compare(b, rtol=0.0, atol=0.0) != []
+    assert a.differences(b) == []
+    assert a.differences(b, rtol=0.0, atol=0.0) != []
     assert a != b  # == is exact
     a.inner.value = float("nan")
     b.inner.value = float("nan")
-    assert a.compare(b) == []
+    assert a.differences(b) == []
     assert a == b
     b.inner.value = 1.0
-    assert a.compare(b) == ["inner.value: nan != 1.0"]
+    assert a.differences(b) == ["inner.value: nan != 1.0"]
 
 
 def test_none_against_value():
     a, b = TopConfig(), TopConfig()
     b.label = None
-    assert a.compare(b) == ["label: 'x' != None"]
+    assert a.differences(b) == ["label: 'x' != None"]
 
 
 def test_different_config_types():
-    differences = TopConfig().compare(Inner())
+    differences = TopConfig().differences(Inner())
     assert len(differences) == 1
     assert "config types do not match" in differences[0]
     assert "TopConfig" in differences[0] and "Inner" in differences[0]
@@ -131,6 +131,6 @@ def test_compare_after_toml_round_trip_of_changed_config():
     a = TopConfig()
     a.stats.numIter = 4
     b = TopConfig.fromToml(a.toToml())
-    assert a.compare(b) == []
+    assert a.differences(b) == []
     c = TopConfig()
-    assert c.compare(b) == ["stats.numIter: 2 != 4"]
+    assert c.differences(b) == ["stats.numIter: 2 != 4"]

@@ -94,7 +94,7 @@ def roundTrip(config: Config) -> Config:
 
 
 def assertSame(a: Config, b: Config) -> None:
-    assert a.compare(b) == []
+    assert a.differences(b) == []
     assert a == b
 
 

@@ -26,6 +26,8 @@ import os
 import tomllib
 from typing import Any
 
+from .config.toml_io import readTextFile
+from .config.tomltext import loadsToml
 from .errors import ConfigError
 
 DEFAULT_FILES = ("debug.toml", "debug.py")
@@ -109,6 +111,7 @@ def findDefaultFile(directory: str = ".") -> str | None:
 
 def loadDebugFile(path: str) -> None:
     """Set debug variables from a TOML file or run a ``debug.py`` module."""
+    text = readTextFile(path, "debug file")  # a regular file of bounded size, or an error
     if path.endswith(".py"):
         spec = importlib.util.spec_from_file_location("debug", path)
         if spec is None or spec.loader is None:
@@ -122,10 +125,7 @@ def loadDebugFile(path: str) -> None:
             raise ConfigError(f"debug file {path}: {type(exc).__name__}: {exc}") from None
         return
     try:
-        with open(path, "rb") as stream:
-            data = tomllib.load(stream)
-    except FileNotFoundError:
-        raise ConfigError(f"debug file {path!r} not found") from None
+        data = loadsToml(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     for name, variables in data.items():
@@ -139,18 +139,15 @@ def loadDebugFile(path: str) -> None:
 def runNames(taskName: str, taskClass: type, config: Any) -> list[str]:
     """Every name the tasks of a run answer to in a debug file: full names (``exampleTask``,
     ``exampleTask.stats``), modules and declared ``debugNames``."""
-    from .config.nested import ConfigurableField
+    from .config import walk
 
-    names: list[str] = []
-
-    def add(fullName: str, target: Any, cfg: Any) -> None:
-        names.extend([fullName, target.__module__, *getattr(target, "debugNames", ())])
-        for name, fieldObj in cfg._fields.items():
-            if isinstance(fieldObj, ConfigurableField):
-                instance = cfg._storage[name]
-                add(f"{fullName}.{name}", instance.target, instance.value)
-
-    add(taskName, taskClass, config)
+    names = [taskName, taskClass.__module__, *getattr(taskClass, "debugNames", ())]
+    for node in walk(config):
+        if node.field.keyed:  # a choice of configs, not a subtask
+            continue
+        for _, target in node.targets:
+            fullName = f"{taskName}.{node.path}"
+            names.extend([fullName, target.__module__, *getattr(target, "debugNames", ())])
     return list(dict.fromkeys(names))
 
 

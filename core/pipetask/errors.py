@@ -28,21 +28,46 @@ class ConfigError(PipetaskError):
 class FieldValidationError(ConfigError, ValueError):
     """A config field was given a value it does not accept.
 
-    Parameters
+    Two signatures: pex_config's ``FieldValidationError(field, config, msg)`` (a field
+    object and the config holding it, as a task's ``Config.validate()`` raises it), and
+    pipetask's own ``FieldValidationError(fullName, message, fieldType="Field")``. A
+    single message (``FieldValidationError("why")``) is accepted too.
+
+    Attributes
     ----------
     field : str
-        Full dotted name of the field.
-    message : str
-        What was wrong.
+        Full dotted name of the field (empty when only a message was given).
     fieldType : str
         The kind of field (``Field``, ``RangeField``...), as in pex_config's messages.
+    detail : str
+        What was wrong.
     """
 
-    def __init__(self, field: str, message: str, fieldType: str = "Field") -> None:
-        self.field = field
+    def __init__(self, field: object, *args: object) -> None:
+        if not args:
+            name, message, fieldType = "", str(field), ""
+        elif isinstance(field, str):
+            name, message = field, str(args[0])
+            fieldType = str(args[1]) if len(args) > 1 else "Field"
+        else:
+            config, message = args[0], str(args[1]) if len(args) > 1 else ""
+            fieldName = getattr(field, "name", None) or str(field)
+            fullName = getattr(config, "fieldFullName", None)
+            name = fullName(fieldName) if callable(fullName) else fieldName
+            fieldType = type(field).__name__
+        self.field = name
         self.fieldType = fieldType
         self.detail = message
-        super().__init__(f"{fieldType} {field!r} failed validation: {message}")
+        if not name:
+            super().__init__(message)
+        else:
+            super().__init__(f"{fieldType} {name!r} failed validation: {message}")
+
+
+class UnexpectedProxyUsageError(ConfigError, TypeError):
+    """A list, dict or choice value of a config was used as something it is not: an
+    attribute set on it, or pickled (convert it to a built-in ``list`` or ``dict`` first).
+    """
 
 
 class DataIdError(PipetaskError):

@@ -94,9 +94,12 @@ def rootedPath(path: str | None, envName: str) -> str | None:
     """``path`` under ``$envName`` when it is relative and the variable is set."""
     if path is None:
         return None
+    from .butler.repository import checkPathEncoding
+
     base = os.environ.get(envName)
     if base and not os.path.isabs(path):
         path = os.path.join(base, path)
+    checkPathEncoding(path)  # refused before anything is created under it
     return os.path.abspath(path)
 
 
@@ -123,6 +126,7 @@ def runTask(options: RunOptions) -> int:
 
 
 def _run(options: RunOptions) -> int:
+    from .config import validateForTask
     from .plugins import catalog, load
 
     if options.pipeline:
@@ -175,10 +179,7 @@ def _run(options: RunOptions) -> int:
     )
     if stop and not show.data:
         return 0
-    try:
-        config.validate()
-    except PipetaskError as exc:
-        raise ConfigError(f"invalid config: {exc}") from None
+    validateForTask(config, options.task)
     config.freeze()
     willRun = not (show.any and not show.run)
     # Everything the command line can get wrong is checked before anything is written.
@@ -243,7 +244,7 @@ def _show(show: ShowRequest, options: RunOptions, taskClass, config, dataIds) ->
     from .show import configText, historyText, taskTree
 
     for pattern in show.config:
-        print(configText(config, pattern), end="" if pattern is None else "\n")
+        print(configText(config, pattern, options.task), end="" if pattern is None else "\n")
     for pattern in show.history:
         print(historyText(config, pattern))
     if show.tasks:

@@ -94,11 +94,11 @@ def applyOverrides(taskClass: type, options: RunOptions, camera: Any) -> Config:
                 log.debug("no camera config override file %s (optional)", path)
                 continue
             log.debug("applying camera config override file %s", path)
-            config.loadToml(str(path), label="camera override")
+            config.loadToml(str(path), label="camera override", task=taskName)
     for kind, value in options.overrides:
         if kind == "file":
             log.debug("applying config file -C %s", value)
-            config.loadToml(value, label="-C")
+            config.loadToml(value, label="-C", task=taskName)
         else:
             log.debug("applying config override -c %s", value)
             applyOverride(config, value)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .config.choice import ConfigChoiceField
-from .config.nested import ConfigurableField, targetPath
-from .config.toml_io import tomlValue
+from .config import walk
+from .config.nested import targetPath
+from .config.tomltext import tomlValue
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -57,32 +56,27 @@ class ShowRequest:
 
 
 def matches(name: str, pattern: str) -> bool:
-    """Whether dotted ``name`` matches ``pattern`` whole or as a suffix after a dot."""
+    """Whether dotted ``name`` matches ``pattern`` whole or as a suffix after a dot.
+
+    Case is ignored, as the original's ``--show config=PATTERN`` did.
+    """
+    name, pattern = name.lower(), pattern.lower()
     return fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(name, "*." + pattern)
 
 
-def _leaves(config: Config, prefix: str = "") -> Iterator[tuple[str, Config, str]]:
-    """``(full name, owning config, field name)`` of every field, depth first."""
-    for name, fieldObj in config._fields.items():
-        yield prefix + name, config, name
-        child = getattr(fieldObj, "childConfig", None)
-        if child is not None and not isinstance(fieldObj, ConfigChoiceField):
-            yield from _leaves(child(config), f"{prefix}{name}.")
-
-
-def configText(config: Config, pattern: str | None) -> str:
+def configText(config: Config, pattern: str | None, task: str | None = None) -> str:
     """The whole config as TOML, or the fields matching ``pattern`` as dotted TOML keys."""
     if pattern is None:
-        return config.toToml()
+        return config.toToml(task=task)
     lines: list[str] = []
-    for full, owner, name in _leaves(config):
-        fieldObj = owner._fields[name]
-        if getattr(fieldObj, "childConfig", None) is not None or not matches(full, pattern):
+    for node in walk(config):
+        if node.isNested or not matches(node.path, pattern):
             continue
-        value = owner._storage[name]
-        lines.extend(f"# {line}" for line in fieldObj.doc.strip().splitlines())
-        shown = "# (unset)" if value is None else tomlValue(fieldObj.toPlain(value))
-        lines.append(f"{full} = {shown}" if value is not None else f"# {full} is unset")
+        lines.extend(f"# {line}" for line in node.doc.strip().splitlines())
+        plain = node.plain
+        lines.append(
+            f"# {node.path} is unset" if plain is None else f"{node.path} = {tomlValue(plain)}"
+        )
         lines.append("")
     if not lines:
         raise ConfigError(f"--show config={pattern}: no config field matches")
@@ -91,44 +85,21 @@ def configText(config: Config, pattern: str | None) -> str:
 
 def historyText(config: Config, pattern: str) -> str:
     """Where each matching field's values were set, oldest first."""
-    blocks: list[str] = []
-    for full, owner, name in _leaves(config):
-        if not matches(full, pattern):
-            continue
-        rows = owner.history.get(name, [])
-        width = max((len(_shown(v)) for v, _ in rows), default=0)
-        blocks.append(full)
-        blocks.extend(f"    {_shown(v):<{width}}  {source}" for v, source in rows)
+    blocks = [
+        config.formatHistory(node.path) for node in walk(config) if matches(node.path, pattern)
+    ]
     if not blocks:
         raise ConfigError(f"--show history={pattern}: no config field matches")
     return "\n".join(blocks)
 
 
-def _shown(value: Any) -> str:
-    try:
-        return tomlValue(value)
-    except ConfigError:
-        return str(value)
-
-
 def taskTree(taskName: str, taskClass: type, config: Config) -> str:
     """The subtask tree: one line per task with its implementation."""
     lines = [f"{taskName}: {targetPath(taskClass)}"]
-
-    def walk(cfg: Config, depth: int) -> None:
-        for name, fieldObj in cfg._fields.items():
-            if isinstance(fieldObj, ConfigurableField):
-                instance = cfg._storage[name]
-                lines.append(f"{'  ' * depth}{name}: {targetPath(instance.target)}")
-                walk(instance.value, depth + 1)
-            elif isinstance(fieldObj, ConfigChoiceField) and fieldObj.registry is not None:
-                instance = cfg._storage[name]
-                for choice in fieldObj._selected(cfg):
-                    target = fieldObj.registry[choice].target
-                    lines.append(f"{'  ' * depth}{name}[{choice}]: {targetPath(target)}")
-                    walk(instance[choice], depth + 1)
-
-    walk(config, 1)
+    for node in walk(config):
+        for label, target in node.targets:
+            name = f"{node.name}[{label}]" if label else node.name
+            lines.append(f"{'  ' * (node.depth + 1)}{name}: {targetPath(target)}")
     return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .config import validateForTask
 from .dataid import formatDataId
 from .errors import ButlerError, ConfigError, PipetaskError
 
@@ -150,7 +151,7 @@ def runOnFiles(
         key = None if camera is None else camera.name
         if key not in configs:
             config = makeConfig(camera)
-            config.validate()
+            validateForTask(config, options.task)
             config.freeze()
             configs[key] = config
         prepared.append((path, dataId, configs[key]))

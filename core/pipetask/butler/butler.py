@@ -145,7 +145,7 @@ class Butler:
     def output(self) -> Repository:
         """The output repository, created (chained to the input) on first use."""
         if self._output is None:
-            Repository.create(self.outputRoot, self.camera.name, [str(self.root)])
+            Repository.create(self.outputRoot, self.camera.name, [str(self.root)], self.camera.keys)
             self._output = Repository(self.outputRoot, self.camera.keys, writable=True)
         return self._output
 
@@ -359,9 +359,9 @@ class Butler:
                 f"{self._describe(self._searchChain(dsType))}"
             )
         if not log.isEnabledFor(logging.DEBUG):
-            return self._format(dsType.format).read(str(path))
+            return _read(self._format(dsType.format), path)
         start = time.perf_counter()
-        obj = self._format(dsType.format).read(str(path))
+        obj = _read(self._format(dsType.format), path)
         _logIo("read", datasetType, full, path, start)
         return obj
 
@@ -464,7 +464,7 @@ class Butler:
         if not isinstance(query, IdQuery):
             query = parseId(list(query), self.camera.keys)
         dsType = self.getDatasetType(datasetType)
-        where, params = query.where()
+        where, params = query.where(datasetType=dsType.name)
         results = [
             rows
             for repo in self._searchChain(dsType)
@@ -554,6 +554,18 @@ def _logIo(verb: str, datasetType: str, dataId: Mapping[str, Any], path: Any, st
         size,
         elapsed,
     )
+
+
+def _read(fmt: Any, path: Path) -> Any:
+    """``fmt.read(path)``, with a file that cannot be read reported as one line naming it."""
+    try:
+        return fmt.read(str(path))
+    except IsADirectoryError:
+        raise ButlerError(f"{path} is a directory, not a dataset file") from None
+    except UnicodeDecodeError as exc:
+        raise ButlerError(f"{path} is not UTF-8 text (byte {exc.start} is not)") from None
+    except OSError as exc:
+        raise ButlerError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _toDataId(keys: list[str], row: tuple) -> dict[str, Any]:

@@ -16,27 +16,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def describeConfig(config, prefix: str = "") -> list[str]:
-    """One entry per field of ``config`` (recursing into subtasks and nested configs)."""
-    from ..config.toml_io import tomlValue
+def describeConfig(config) -> list[str]:
+    """Two lines per field of ``config``: name, kind and default (or implementation), then
+    its doc; nested configs and subtasks are followed by their own fields."""
+    from ..config import walk
+    from ..config.nested import targetPath
+    from ..config.tomltext import tomlValue
 
     lines: list[str] = []
-    for name, field in config._fields.items():
-        full = prefix + name
-        child = getattr(field, "childConfig", None)
-        if child is not None:
-            target = getattr(config._storage[name], "target", None)
-            impl = f" -> {target.__module__}:{target.__qualname__}" if target else ""
-            lines.append(f"{full}  [{field.describe()}]{impl}")
-            lines.append(f"    {field.doc}")
-            if hasattr(config._storage[name], "_selection"):
-                continue
-            lines.extend(describeConfig(child(config), full + "."))
-            continue
-        value = config._storage[name]
-        shown = "None" if value is None else tomlValue(field.toPlain(value))
-        lines.append(f"{full}  [{field.describe()}] = {shown}")
-        lines.append(f"    {field.doc}")
+    for node in walk(config):
+        if node.isNested:
+            impl = "".join(f" -> {targetPath(target)}" for _, target in node.targets)
+            lines.append(f"{node.path}  [{node.field.describe()}]{impl}")
+        else:
+            plain = node.plain
+            shown = "None" if plain is None else tomlValue(plain)
+            lines.append(f"{node.path}  [{node.field.describe()}] = {shown}")
+        lines.append(f"    {node.doc}")
     return lines
 
 

@@ -14,7 +14,8 @@ several --id options select the union. --id with no tokens selects everything; w
 any --id nothing is processed.
 
 -c NAME=VALUE: VALUE is a TOML value (10, true, ["EDGE", "NO_DATA"], "text"); a bare
-word is accepted for a string field. Retarget a subtask with NAME._target=TASK.
+word is accepted for a string field, True or False for a bool field. Retarget a subtask
+with NAME._target=TASK.
 Overrides apply in this order: field defaults, the camera's config/<task>.toml then
 config/<camera>/<task>.toml, then every -C file and -c value from left to right.
 

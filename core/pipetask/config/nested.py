@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..errors import ConfigError
+from .config import Config, compareTrees
 from .fields import Field
 from .history import currentSource
+from .tomltext import parseTomlValue
 
-if TYPE_CHECKING:
-    from .config import Config
+TARGET, CONFIG_CLASS = "_target", "_ConfigClass"
 
 
 def targetPath(obj: Any) -> str:
@@ -16,78 +18,123 @@ def targetPath(obj: Any) -> str:
     return f"{obj.__module__}:{obj.__qualname__}"
 
 
-def copyValues(source: Config, dest: Config, label: str) -> None:
-    """Apply every value of ``source`` onto ``dest`` (same class), through the checks."""
-    from .toml_io import loadText
-
-    loadText(dest, source.toToml(), label, withLines=False)
+def isConfigClass(value: Any) -> bool:
+    """Whether ``value`` is a ``Config`` subclass (not an instance)."""
+    return isinstance(value, type) and issubclass(value, Config)
 
 
-class _NestedField(Field):
-    """What nested fields share: a child config stored under the field's name."""
+class NestedField(Field):
+    """What nested fields share: the configs they hold follow the field protocol."""
+
+    isNested = True
 
     def __init__(self, doc: str, check=None, deprecated: str | None = None) -> None:
-        self.doc = doc
-        self.check = check
-        self.optional = False
-        self.deprecated = deprecated
-        self.name = ""
-        self.default = None
+        self.setup(doc, None, None, check, False, deprecated)
 
-    def childConfig(self, owner: Config) -> Config:
-        return owner._storage[self.name]
+    def __get__(self, instance: Config | None, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        return instance._storage[self.name]
 
-    def renameChild(self, owner: Config) -> None:
-        self.childConfig(owner)._setPrefix(owner._fullName(self.name) + ".")
+    def isUnset(self, owner: Config) -> bool:
+        return False
 
-    def freezeChild(self, owner: Config) -> None:
-        self.childConfig(owner).freeze()
+    def rename(self, owner: Config) -> None:
+        base = owner.fieldFullName(self.name)
+        for key, child in self.children(owner, everything=True):
+            child._setPrefix(f"{base}.{key}." if key else f"{base}.")
 
-    def childNames(self, owner: Config) -> list[str]:
-        return self.childConfig(owner).names()
+    def freeze(self, owner: Config) -> None:
+        for _, child in self.children(owner, everything=True):
+            child.freeze()
 
-    def childDict(self, owner: Config) -> dict[str, Any]:
-        return self.childConfig(owner).toDict()
+    def names(self, owner: Config) -> list[str]:
+        return [
+            f"{self.name}.{key}.{leaf}" if key else f"{self.name}.{leaf}"
+            for key, child in self.children(owner)
+            for leaf in child.names()
+        ]
 
-    def compareChild(self, owner: Config, other: Config, rtol: float, atol: float) -> list[str]:
-        return self.childConfig(owner).compare(self.childConfig(other), rtol, atol)
+    def toDict(self, owner: Config) -> Any:
+        return self.child(owner, None).toDict()
 
     def validate(self, owner: Config) -> None:
-        child = self.childConfig(owner)
-        child.validate()
-        if self.check is not None and not self.check(child):
-            raise self.error(owner, f"{child!r} is not a valid value")
+        for _, child in self.children(owner):
+            child.validate()
+        if self.check is not None and not self.check(self.__get__(owner)):
+            raise self.error(owner, f"{self.__get__(owner)!r} is not a valid value")
+
+    def compare(self, a: Config, b: Config, shortcut: bool, rtol: float, atol: float, report):
+        return compareTrees(self.child(a, None), self.child(b, None), shortcut, rtol, atol, report)
+
+    def load(self, owner: Config, data: Any, loader: Any, path: tuple[str, ...]) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(
+                f"{owner.fieldFullName(self.name)!r} is a {self.fieldTypeName}: "
+                f"give it a table ([{'.'.join(path)}]), not {data!r}"
+            )
+        self.loadTable(owner, dict(data), loader, path)
+
+    def loadTable(self, owner: Config, table: dict, loader: Any, path: tuple[str, ...]) -> None:
+        loader.apply(self.child(owner, None), table, path)
+
+    def parseText(self, text: str, name: str) -> Any:
+        raise ConfigError(f"{name!r} is a nested config; set its fields ({name}.FIELD=VALUE)")
+
+    def expectedForm(self) -> str:
+        return "values for its fields (NAME.FIELD=VALUE)"
 
 
-class ConfigField(_NestedField):
-    """A nested config of class ``dtype``; assigning a config copies its values."""
+class ConfigField(NestedField):
+    """A nested config of class ``dtype`` (default: a ``dtype()``).
+
+    Assigning a config of that class copies its values; assigning the class itself
+    resets the nested config to the class's defaults; a dict sets the fields it names.
+    """
 
     fieldTypeName = "ConfigField"
 
     def __init__(
-        self, doc: str, dtype: type, default: Config | None = None, check=None, deprecated=None
+        self,
+        doc: str,
+        dtype: type | None = None,
+        default: Any = None,
+        check=None,
+        deprecated: str | None = None,
     ) -> None:
-        from .config import Config
-
-        if not (isinstance(dtype, type) and issubclass(dtype, Config)):
+        if not isConfigClass(dtype):
             raise ValueError(f"ConfigField dtype must be a Config subclass, not {dtype!r}")
+        if default is not None and not (
+            isinstance(default, dtype) or (isConfigClass(default) and issubclass(default, dtype))
+        ):
+            raise ValueError(f"ConfigField default {default!r} is not a {dtype.__name__}")
         super().__init__(doc, check, deprecated)
         self.dtype = dtype
         self.default = default
 
     def initialize(self, owner: Config) -> None:
-        child = self.dtype()
-        if self.default is not None:
-            copyValues(self.default, child, "default")
+        default = self.default if self.default is not None else self.dtype
+        child = default() if isConfigClass(default) else default.copy()
         owner._storage[self.name] = child
         owner._history.setdefault(self.name, []).append(("<config>", "default"))
-        self.renameChild(owner)
+        self.rename(owner)
+
+    def child(self, owner: Config, key: str | None) -> Config:
+        return owner._storage[self.name]
+
+    def children(self, owner: Config, everything: bool = False) -> list[tuple[str, Config]]:
+        return [("", owner._storage[self.name])]
 
     def set(self, owner: Config, value: Any, source: str | None) -> None:
-        child = self.childConfig(owner)
+        owner._checkMutable(self.name)
+        child = owner._storage[self.name]
         source = source or currentSource()
-        if isinstance(value, self.dtype):
-            copyValues(value, child, source)
+        if isConfigClass(value) and issubclass(value, self.dtype):
+            owner._storage[self.name] = value()
+            owner._history.setdefault(self.name, []).append((f"<{value.__name__}>", source))
+            self.rename(owner)
+        elif isinstance(value, Config) and type(value) is type(child):
+            child._updateFrom(value, source)
         elif isinstance(value, dict):
             for key, item in value.items():
                 child._assign(key, item, source)
@@ -97,6 +144,17 @@ class ConfigField(_NestedField):
                 f"Value {value!r} is of incorrect type {type(value).__name__}. "
                 f"Expected {self.dtype.__name__}",
             )
+
+    def setFrom(self, owner: Config, other: Config, source: str) -> None:
+        mine, theirs = owner._storage[self.name], other._storage[self.name]
+        if type(mine) is not type(theirs):
+            owner._storage[self.name] = theirs.copy()
+            self.rename(owner)
+        else:
+            mine._updateFrom(theirs, source)
+
+    def copyStorage(self, old: Config, new: Config) -> Any:
+        return old._storage[self.name].copy()
 
     def describe(self) -> str:
         return f"config {self.dtype.__name__}"
@@ -153,10 +211,22 @@ class ConfigurableInstance:
             object.__setattr__(self, "_value", ConfigClass())
         object.__setattr__(self, "_target", target)
         object.__setattr__(self, "_ConfigClass", ConfigClass)
-        field.renameChild(owner)
+        field.rename(owner)
         owner._history.setdefault(field.name, []).append(
             (f"retarget {targetPath(target)}", source or currentSource())
         )
+
+    def _reset(self, ConfigClass: type) -> None:
+        object.__setattr__(self, "_value", ConfigClass())
+        self._field.rename(self._owner)
+
+    def _copyFor(self, owner: Config) -> ConfigurableInstance:
+        new = object.__new__(ConfigurableInstance)
+        for name, value in (("_owner", owner), ("_field", self._field), ("_target", self._target)):
+            object.__setattr__(new, name, value)
+        object.__setattr__(new, "_ConfigClass", self._ConfigClass)
+        object.__setattr__(new, "_value", self._value.copy())
+        return new
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -177,7 +247,7 @@ class ConfigurableInstance:
     __hash__ = None  # type: ignore[assignment]
 
 
-class ConfigurableField(_NestedField):
+class ConfigurableField(NestedField):
     """A subtask: its target task class and that task's config, retargetable."""
 
     fieldTypeName = "ConfigurableField"
@@ -185,7 +255,7 @@ class ConfigurableField(_NestedField):
     def __init__(
         self,
         doc: str,
-        target: type,
+        target: Any = None,
         ConfigClass: type | None = None,
         default: Config | None = None,
         check=None,
@@ -200,7 +270,13 @@ class ConfigurableField(_NestedField):
         if isinstance(target, str):
             from ..plugins import loadSubtaskTarget
 
-            target = loadSubtaskTarget(target, getattr(self, "target", None))
+            try:
+                target = loadSubtaskTarget(target, getattr(self, "target", None))
+            except ValueError as exc:  # an import path with nothing before the ':'
+                raise self.error(
+                    owner,
+                    f"cannot retarget to {target!r}: {exc} (give a task name or module:Class)",
+                ) from None
         if not callable(target):
             raise self.error(owner, f"target {target!r} is not callable")
         ConfigClass = ConfigClass or getattr(target, "ConfigClass", None)
@@ -210,31 +286,36 @@ class ConfigurableField(_NestedField):
             )
         return target, ConfigClass
 
-    def __get__(self, instance: Config | None, owner: type | None = None) -> Any:
-        if instance is None:
-            return self
-        return instance._storage[self.name]
-
     def initialize(self, owner: Config) -> None:
         instance = ConfigurableInstance(owner, self, self.target, self.ConfigClass)
         owner._storage[self.name] = instance
         if self.default is not None:
-            copyValues(self.default, instance.value, "default")
+            instance.value._updateFrom(self.default, "default")
         owner._history.setdefault(self.name, []).append((targetPath(self.target), "default"))
-        self.renameChild(owner)
+        self.rename(owner)
 
-    def childConfig(self, owner: Config) -> Config:
+    def child(self, owner: Config, key: str | None) -> Config:
         return owner._storage[self.name].value
 
+    def children(self, owner: Config, everything: bool = False) -> list[tuple[str, Config]]:
+        return [("", owner._storage[self.name].value)]
+
+    def targets(self, owner: Config) -> list[tuple[str, Any]]:
+        return [("", owner._storage[self.name].target)]
+
     def set(self, owner: Config, value: Any, source: str | None) -> None:
+        owner._checkMutable(self.name)
         instance: ConfigurableInstance = owner._storage[self.name]
         source = source or currentSource()
         if isinstance(value, ConfigurableInstance):
             instance.retarget(value.target, value.ConfigClass, source)
-            copyValues(value.value, instance.value, source)
-        elif isinstance(value, instance.ConfigClass):
-            copyValues(value, instance.value, source)
-        elif isinstance(value, type | str):
+            instance.value._updateFrom(value.value, source)
+        elif isinstance(value, Config) and type(value) is instance.ConfigClass:
+            instance.value._updateFrom(value, source)
+        elif isConfigClass(value) and value is instance.ConfigClass:
+            instance._reset(value)
+            owner._history.setdefault(self.name, []).append((f"<{value.__name__}>", source))
+        elif isinstance(value, str) or (isinstance(value, type) and not isConfigClass(value)):
             instance.retarget(value, source=source)
         else:
             raise self.error(
@@ -243,14 +324,56 @@ class ConfigurableField(_NestedField):
                 f"Expected {instance.ConfigClass.__name__} or a task to retarget to",
             )
 
-    def compareChild(self, owner: Config, other: Config, rtol: float, atol: float) -> list[str]:
+    def setFrom(self, owner: Config, other: Config, source: str) -> None:
         mine, theirs = owner._storage[self.name], other._storage[self.name]
+        if mine.target is not theirs.target or mine.ConfigClass is not theirs.ConfigClass:
+            mine.retarget(theirs.target, theirs.ConfigClass, source)
+        mine.value._updateFrom(theirs.value, source)
+
+    def copyStorage(self, old: Config, new: Config) -> Any:
+        return old._storage[self.name]._copyFor(new)
+
+    def compare(self, a: Config, b: Config, shortcut: bool, rtol: float, atol: float, report):
+        mine, theirs = a._storage[self.name], b._storage[self.name]
         if mine.target is not theirs.target:
-            return [
-                f"{owner._fullName(self.name)}: target "
-                f"{targetPath(mine.target)} != {targetPath(theirs.target)}"
-            ]
-        return mine.value.compare(theirs.value, rtol, atol)
+            report(
+                a.fieldFullName(self.name),
+                f"target {targetPath(mine.target)} != {targetPath(theirs.target)}",
+            )
+            return False
+        return compareTrees(mine.value, theirs.value, shortcut, rtol, atol, report)
+
+    def tableEntries(self, owner: Config) -> dict[str, Any]:
+        instance = owner._storage[self.name]
+        entries = {TARGET: targetPath(instance.target)}
+        if instance.ConfigClass is not getattr(instance.target, "ConfigClass", None):
+            entries[CONFIG_CLASS] = targetPath(instance.ConfigClass)
+        return entries
+
+    def loadTable(self, owner: Config, table: dict, loader: Any, path: tuple[str, ...]) -> None:
+        instance = owner._storage[self.name]
+        target, configClass = table.pop(TARGET, None), table.pop(CONFIG_CLASS, None)
+        if target is not None or configClass is not None:
+            if configClass is not None:
+                from ..plugins import load
+
+                configClass = load(str(configClass))
+            targetClass, cc = self.resolveTarget(
+                owner, target if target is not None else instance.target, configClass
+            )
+            if targetClass is not instance.target or cc is not instance.ConfigClass:
+                instance.retarget(targetClass, cc, source=loader.where(path + (TARGET,)))
+        loader.apply(instance.value, table, path)
+
+    def parseText(self, text: str, name: str) -> Any:
+        parsed, value = parseTomlValue(text)
+        value = value if parsed and isinstance(value, str) else text.strip()
+        if not value:
+            raise ConfigError(f"no task given for {name} (expected {self.expectedForm()})")
+        return value
 
     def describe(self) -> str:
         return f"subtask (default {targetPath(self.target)})"
+
+    def expectedForm(self) -> str:
+        return "a task name or module:Class to retarget to"

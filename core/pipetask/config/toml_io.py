@@ -1,75 +1,56 @@
 """Configs as TOML: writing (with docs as comments) and reading (with file and line in errors).
 
-The written form loads back to an equal config. A subtask's table carries its target as
-``_target = "module:Class"`` (a retarget is just a different ``_target``; a registered task
-name such as ``"simpleStats"`` works too); fields set to ``None`` are listed in ``_unset``
-(TOML has no null); a choice field's table carries ``_name`` (or ``_names``).
+Both walk the tree through the field protocol (see ``fields.py``); this module knows no
+field kind. The written form loads back to an equal config. Its first line names the
+config class (and the task, when known); a file written for another class is refused. A
+subtask's table carries its target as ``_target = "module:Class"`` (a retarget is just a
+different ``_target``; a registered task name such as ``"simpleStats"`` works too);
+fields set to ``None`` are listed in ``_unset`` (TOML has no null); a choice field's table
+carries ``_name`` (or ``_names``).
 """
 
 from __future__ import annotations
 
-import json
-import math
+import os
 import re
+import stat
 import tomllib
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, PipetaskError
-from .choice import ConfigChoiceField
-from .nested import ConfigField, ConfigurableField, targetPath
+from .tomltext import loadsToml, tomlKey, tomlValue
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from .config import Config
 
-TARGET, CONFIG_CLASS, UNSET, NAME, NAMES = "_target", "_ConfigClass", "_unset", "_name", "_names"
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+UNSET = "_unset"
+#: The largest config (or debug) file read, in bytes.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+_HEADER = re.compile(r"^# pipetask config (?P<cls>\S+)(?: \(task (?P<task>[^)\s]+)\))?[ \t]*$")
+
+
+def typePath(cls: type) -> str:
+    """``module:QualName`` of a class."""
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def shownValue(value: Any) -> str:
+    """A value as TOML when it has a TOML form, else as ``str``."""
+    try:
+        return tomlValue(value)
+    except ConfigError:
+        return str(value)
 
 
 # -- writing -------------------------------------------------------------------------------
-def tomlKey(key: str) -> str:
-    """A TOML key, quoted when it is not a bare key."""
-    return key if _BARE_KEY.match(key) else _tomlString(key)
-
-
-def _tomlString(text: str) -> str:
-    # A JSON string is a valid TOML basic string, except that TOML wants DEL escaped.
-    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def tomlValue(value: Any) -> str:
-    """One Python value as TOML text."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return _tomlString(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(tomlValue(v) for v in value) + "]"
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        items = ", ".join(f"{tomlKey(str(k))} = {tomlValue(v)}" for k, v in value.items())
-        return "{ " + items + " }"
-    raise ConfigError(f"cannot write {value!r} of type {type(value).__name__} to TOML")
-
-
 def _comment(text: str) -> list[str]:
     return [f"# {line}".rstrip() for line in text.strip().splitlines()] if text else []
 
 
-def dumpConfig(config: Config) -> str:
-    """The whole config as TOML text."""
-    cls = type(config)
-    lines = [f"# pipetask config {cls.__module__}:{cls.__qualname__}"]
+def dumpConfig(config: Config, task: str | None = None) -> str:
+    """The whole config as TOML text; ``task`` is named in the first line when given."""
+    head = f"# pipetask config {typePath(type(config))}" + (f" (task {task})" if task else "")
+    lines = [head]
     _dumpTable(config, (), lines)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -80,56 +61,43 @@ def _header(path: tuple[str, ...]) -> str:
 
 def _dumpTable(config: Config, path: tuple[str, ...], lines: list[str]) -> None:
     nested, unset = [], []
-    for name, field in config._fields.items():
-        if isinstance(field, ConfigField | ConfigurableField | ConfigChoiceField):
-            nested.append((name, field))
-            if isinstance(field, ConfigChoiceField) and config._storage[name]._selection is None:
-                unset.append(name)  # no selection: TOML has no null, so list it in _unset
+    for field in config._fields.values():
+        isUnset = field.isUnset(config)
+        if isUnset:
+            unset.append(field.name)
+        if field.isNested:
+            nested.append(field)
             continue
-        value = config._storage[name]
         lines.extend(_comment(field.doc))
-        allowed = getattr(field, "allowed", None)
+        allowed = field.allowed
         if allowed:
-            lines.extend(
-                _comment(
-                    "Allowed values: "
-                    + "; ".join(
-                        f"{tomlValue(v)}: {doc}" if doc else tomlValue(v)
-                        for v, doc in allowed.items()
-                    )
-                )
-            )
-        if value is None:
-            unset.append(name)
-            lines.append(f"# {name} is unset (listed in {UNSET})")
+            shown = [
+                f"{tomlValue(v)}: {doc}" if doc else tomlValue(v) for v, doc in allowed.items()
+            ]
+            lines.extend(_comment("Allowed values: " + "; ".join(shown)))
+        if isUnset:
+            lines.append(f"# {field.name} is unset (listed in {UNSET})")
         else:
-            lines.append(f"{tomlKey(name)} = {tomlValue(field.toPlain(value))}")
+            lines.append(f"{tomlKey(field.name)} = {tomlValue(field.toDict(config))}")
     if unset:
         lines.append(f"{UNSET} = {tomlValue(unset)}")
-    for name, field in nested:
-        sub = path + (name,)
+    for field in nested:
+        children = field.children(config, everything=True)
+        if field.isUnset(config) and not children:
+            continue
+        sub = path + (field.name,)
         lines.append("")
         lines.extend(_comment(field.doc))
         lines.append(_header(sub))
-        if isinstance(field, ConfigurableField):
-            instance = config._storage[name]
-            lines.append(f"{TARGET} = {tomlValue(targetPath(instance.target))}")
-            if instance.ConfigClass is not getattr(instance.target, "ConfigClass", None):
-                lines.append(f"{CONFIG_CLASS} = {tomlValue(targetPath(instance.ConfigClass))}")
-            _dumpTable(instance.value, sub, lines)
-        elif isinstance(field, ConfigChoiceField):
-            instance = config._storage[name]
-            key = NAMES if field.multi else NAME
-            if instance._selection is not None:
-                lines.append(f"{key} = {tomlValue(instance._selection)}")
-            for choice in field._selected(config):
-                instance[choice]  # the selected configs are part of the effective config
-            for choice, child in instance._configs.items():
+        for key, value in field.tableEntries(config).items():
+            lines.append(f"{tomlKey(key)} = {tomlValue(value)}")
+        for key, child in children:
+            if key:
                 lines.append("")
-                lines.append(_header(sub + (choice,)))
-                _dumpTable(child, sub + (choice,), lines)
-        else:
-            _dumpTable(config._storage[name], sub, lines)
+                lines.append(_header(sub + (key,)))
+                _dumpTable(child, sub + (key,), lines)
+            else:
+                _dumpTable(child, sub, lines)
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -137,9 +105,16 @@ class LocatedConfigError(ConfigError):
     """A config error whose message already names its file and line."""
 
 
+_KEY_PART = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([^.\s]+)')
+_TABLE_HEADER = re.compile(r"^\[\[?\s*([^\]]+?)\s*\]\]?")
+_KEY = re.compile(
+    r"""^((?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
+    r"""(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'))*)\s*="""
+)
+
+
 def _splitKey(key: str) -> tuple[str, ...]:
-    parts = re.findall(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([^.\s]+)', key)
-    return tuple(a or b or c for a, b, c in parts)
+    return tuple(a or b or c for a, b, c in _KEY_PART.findall(key))
 
 
 def keyLines(text: str) -> dict[tuple[str, ...], int]:
@@ -150,16 +125,12 @@ def keyLines(text: str) -> dict[tuple[str, ...], int]:
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        header = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", stripped)
+        header = _TABLE_HEADER.match(stripped)
         if header:
             table = _splitKey(header.group(1))
             lines.setdefault(table, number)
             continue
-        key = re.match(
-            r"""^((?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
-            r"""(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'))*)\s*=""",
-            stripped,
-        )
+        key = _KEY.match(stripped)
         if key:
             lines.setdefault(table + _splitKey(key.group(1)), number)
     return lines
@@ -175,97 +146,106 @@ def tomlSyntaxError(source: str, exc: Exception) -> str:
     return f"{source}:{line}: invalid TOML: {message[: found.start()]} (column {column})"
 
 
-def loadFile(config: Config, path: str, label: str = "") -> None:
-    """Apply the TOML file at ``path`` to ``config``."""
+def readTextFile(path: str, what: str = "config file") -> str:
+    """The UTF-8 text of ``path``, which must be a regular file of at most
+    :data:`MAX_FILE_BYTES` (a FIFO, a device or a directory is refused, never read)."""
     try:
-        with open(path, encoding="utf-8") as stream:
-            text = stream.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path!r}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read {what} {path!r}: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{what} {path!r} is not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ConfigError(
+                f"{what} {path!r} is too large ({info.st_size} bytes; at most {MAX_FILE_BYTES})"
+            )
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(f"{what} {path!r} is too large (more than {MAX_FILE_BYTES} bytes)")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path!r}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    try:
+        return b"".join(chunks).decode("utf-8")
     except UnicodeDecodeError:
-        raise ConfigError(f"config file {path!r} is not UTF-8 text") from None
-    loadText(config, text, path, label)
+        raise ConfigError(f"{what} {path!r} is not UTF-8 text") from None
 
 
-def loadText(config: Config, text: str, source: str, label: str = "", withLines: bool = True):
+def loadFile(config: Config, path: str, label: str = "", task: str | None = None) -> None:
+    """Apply the TOML file at ``path`` to ``config`` (of task ``task``, if known)."""
+    loadText(config, readTextFile(path), path, label, task=task)
+
+
+def savedFor(text: str) -> tuple[str | None, str | None]:
+    """``(config class path, task name)`` that saved TOML text names in its first line."""
+    found = _HEADER.match(text.split("\n", 1)[0])
+    return (found["cls"], found["task"]) if found else (None, None)
+
+
+def _checkSavedFor(config: Config, text: str, source: str, task: str | None) -> None:
+    savedClass, savedTask = savedFor(text)
+    mine = typePath(type(config))
+    if savedClass is None or savedClass == mine:
+        return
+    written = f"task {savedTask!r} ({savedClass})" if savedTask else f"config class {savedClass}"
+    target = f"task {task!r} ({mine})" if task else f"config class {mine}"
+    raise LocatedConfigError(f"{source}: this config was written for {written}, not for {target}")
+
+
+def loadText(
+    config: Config,
+    text: str,
+    source: str,
+    label: str = "",
+    withLines: bool = True,
+    task: str | None = None,
+) -> None:
     """Apply TOML ``text`` (from ``source``, a file name) to ``config``."""
     try:
-        data = tomllib.loads(text)
+        data = loadsToml(text)
     except tomllib.TOMLDecodeError as exc:
         raise LocatedConfigError(tomlSyntaxError(source, exc)) from None
-    lines = keyLines(text) if withLines else {}
-    prefix = f"{label} " if label else ""
-
-    def where(path: tuple[str, ...]) -> str:
-        line = lines.get(path)
-        return f"{prefix}{source}:{line}" if line else f"{prefix}{source}"
-
-    _apply(config, data, (), where)
+    _checkSavedFor(config, text, source, task)
+    loader = TableLoader(source, keyLines(text) if withLines else {}, label)
+    loader.apply(config, data, ())
 
 
-def _apply(config: Config, table: dict, path: tuple[str, ...], where: Callable) -> None:
-    for key, value in table.items():
-        keyPath = path + (key,)
-        try:
-            if key == UNSET:
-                for name in _names(value, keyPath):
-                    config._assign(name, None, where(keyPath))
-                continue
-            field = config._fields.get(key)
-            if field is None:
-                raise config._unknown(key)
-            if isinstance(field, ConfigurableField | ConfigField | ConfigChoiceField):
-                if not isinstance(value, dict):
-                    raise ConfigError(
-                        f"{config._fullName(key)!r} is a {field.fieldTypeName}: "
-                        f"give it a table ([{'.'.join(keyPath)}]), not {value!r}"
-                    )
-                _applyNested(config, field, value, keyPath, where)
-            else:
-                config._assign(key, field.fromPlain(config, value), where(keyPath))
-        except LocatedConfigError:
-            raise
-        except PipetaskError as exc:
-            raise LocatedConfigError(f"{where(keyPath)}: {exc}") from None
+class TableLoader:
+    """Applies TOML tables to configs through the field protocol, labelling each value
+    with its file and line (``where``) for the history and for errors."""
 
+    def __init__(self, source: str, lines: dict[tuple[str, ...], int], label: str = "") -> None:
+        self.source, self.lines, self.prefix = source, lines, f"{label} " if label else ""
 
-def _applyNested(config: Config, field: Any, value: dict, path: tuple[str, ...], where) -> None:
-    value = dict(value)
-    if isinstance(field, ConfigurableField):
-        instance = config._storage[field.name]
-        target = value.pop(TARGET, None)
-        configClass = value.pop(CONFIG_CLASS, None)
-        if target is not None or configClass is not None:
-            targetClass, cc = field.resolveTarget(
-                config,
-                target if target is not None else instance.target,
-                _resolveClass(configClass),
-            )
-            if targetClass is not instance.target or cc is not instance.ConfigClass:
-                instance.retarget(targetClass, cc, source=where(path + (TARGET,)))
-        _apply(instance.value, value, path, where)
-    elif isinstance(field, ConfigChoiceField):
-        instance = config._storage[field.name]
-        selectKey = NAMES if field.multi else NAME
-        if selectKey in value:
-            field.set(config, value.pop(selectKey), where(path + (selectKey,)))
-        for choice, sub in value.items():
-            if not isinstance(sub, dict):
-                raise ConfigError(
-                    f"choice {choice!r} of {config._fullName(field.name)!r} "
-                    f"needs a table, not {sub!r}"
-                )
-            _apply(instance[choice], sub, path + (choice,), where)
-    else:
-        _apply(config._storage[field.name], value, path, where)
+    def where(self, path: tuple[str, ...]) -> str:
+        line = self.lines.get(path)
+        return f"{self.prefix}{self.source}:{line}" if line else f"{self.prefix}{self.source}"
 
-
-def _resolveClass(path: str | None) -> type | None:
-    if path is None:
-        return None
-    from ..plugins import load
-
-    return load(path)
+    def apply(self, config: Config, table: dict, path: tuple[str, ...]) -> None:
+        for key, value in table.items():
+            keyPath = path + (key,)
+            try:
+                if key == UNSET:
+                    for name in _names(value, keyPath):
+                        config._assign(name, None, self.where(keyPath))
+                    continue
+                field = config._fields.get(key)
+                if field is None:
+                    raise config._unknown(key)
+                field.load(config, value, self, keyPath)
+            except LocatedConfigError:
+                raise
+            except PipetaskError as exc:
+                raise LocatedConfigError(f"{self.where(keyPath)}: {exc}") from None
 
 
 def _names(value: Any, path: tuple[str, ...]) -> list[str]:

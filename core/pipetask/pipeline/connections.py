@@ -128,7 +128,7 @@ class Connections:
 
 def connectionsClass(config: Config) -> type[Connections] | None:
     """The :class:`Connections` class a task's config declares, or None."""
-    field = type(config)._fields.get(CONFIG_FIELD)
+    field = getattr(type(config), CONFIG_FIELD, None)
     return getattr(getattr(field, "dtype", None), "_connectionsClass", None)
 
 

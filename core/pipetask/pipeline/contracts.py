@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from typing import Any
 
+from ..config import resolveField
 from ..errors import PipetaskError
 from .pipeline_file import Contract, PipelineError
 
@@ -46,10 +47,7 @@ def _operand(text: str, configs: Mapping[str, Any], contract: Contract) -> tuple
     if config is None:
         return _MISSING, True
     try:
-        owner, leaf = config.resolve(name)
-        if leaf not in owner._fields:
-            raise owner._unknown(leaf)
-        return getattr(owner, leaf), True
+        return resolveField(config, name).value, True
     except PipetaskError as exc:
         raise PipelineError(f"{contract.where}: contract {contract.check!r}: {exc}") from None
 

@@ -220,7 +220,7 @@ def configChanges(taskClass: type, config: Config) -> list[tuple[str, str]]:
     """``(field, TOML value)`` of every field whose value differs from the default."""
     default = taskClass.ConfigClass()
     out = []
-    for line in default.compare(config):
+    for line in default.differences(config):
         name = line.partition(":")[0]
         try:
             owner, leaf = config.resolve(name)
@@ -260,13 +260,13 @@ def _buildConfig(spec: TaskSpec, camera: Any, overrides: list[Override]) -> tupl
                     f"{source}: label {spec.label!r}: task {spec.task!r} declares no "
                     "connections to rename"
                 )
-            if name not in names._fields:
-                known = ", ".join(names._fields)
+            if name not in names:
+                known = ", ".join(names)
                 raise PipelineError(
                     f"{source}: label {spec.label!r}: {name!r} is not a connection of task "
                     f"{spec.task!r} (connections: {known}); the rename goes nowhere"
                 )
-            names._assign(name, datasetType, source)
+            names.setField(name, datasetType, source)
     for override in overrides:
         if override.label != spec.label:
             continue

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 from astropy.io import fits
+from pipetask.butler.atomic import fileMode
 
 from .errors import ImageError
 from .mask_planes import FITS_PREFIX, planesFromHeader
@@ -279,6 +280,7 @@ def writeHduList(hdus: fits.HDUList, path: str | os.PathLike[str]) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=directory)
     try:
+        os.fchmod(fd, fileMode())  # mkstemp's 0600 would hide outputs from colleagues
         with os.fdopen(fd, "wb") as out:
             if path.endswith(".gz"):
                 with gzip.GzipFile(
