@@ -204,6 +204,11 @@ def _run(options: RunOptions) -> int:
                 print(dataIdLine(dataId))
         if executor is None:
             return 0
+        gatherKeys = getattr(taskClass, "gatherKeys", None)
+        if callable(gatherKeys):  # one unit of work per group (see pipetask.gather)
+            from .gather import gatherDataIds
+
+            dataIds = gatherDataIds(dataIds, gatherKeys(camera))
         if not dataIds:
             log.warning(
                 "Not running the task because there is no data to process; "
