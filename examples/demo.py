@@ -121,8 +121,137 @@ def main() -> int:
         "visit=abc",
         expect=2,
     )
+    calibrate(root, repo, out)
     print(f"\nDemo done. Explore {repo} and {out}; try 'pipetask run --help'.")
     return 0
+
+
+def calibrate(root: str, repo: str, out: str) -> None:
+    """The calibration step: master bias and flats, a calibration repository, isrTask."""
+    frames, work, calib = (os.path.join(root, n) for n in ("calib_frames", "calib_work", "calib"))
+    simulate = [sys.executable, "-m", "obs_synth.simulate", frames, "--ccds", "4"]
+    step(
+        "Simulate 5 bias frames per CCD (visits 101-105) and 5 flats per filter",
+        *simulate,
+        "--kind",
+        "bias",
+        "--visits",
+        "5",
+        "--first-visit",
+        "101",
+    )
+    firstFlat = {"g": 201, "r": 211, "i": 221}
+    for filterName, first in firstFlat.items():
+        print(f"(flats in {filterName}: visits {first}-{first + 4})")
+        subprocess.run(
+            [
+                *simulate,
+                "--kind",
+                "flat",
+                "--filter",
+                filterName,
+                "--visits",
+                "5",
+                "--first-visit",
+                str(first),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    step("Ingest the calibration frames (and their truth files)", PIPETASK, "ingest", repo, frames)
+    step(
+        "makeBias: a clipped-mean master bias per CCD",
+        PIPETASK,
+        "run",
+        "makeBias",
+        repo,
+        "--id",
+        "visit=101..105",
+        "--output",
+        os.path.join(work, "bias"),
+    )
+    step(
+        "Ingest the master biases into a calibration repository, valid 30 days either side",
+        PIPETASK,
+        "ingestCalibs",
+        calib,
+        os.path.join(work, "bias", "bias"),
+        "--camera",
+        "synth",
+        "--validity",
+        "30",
+    )
+    for filterName, first in firstFlat.items():
+        step(
+            f"makeFlat for filter {filterName} (bias from --calib), normalised to 1",
+            PIPETASK,
+            "run",
+            "makeFlat",
+            repo,
+            "--id",
+            f"visit={first}..{first + 4}",
+            "--output",
+            os.path.join(work, f"flat_{filterName}"),
+            "--calib",
+            calib,
+        )
+    step(
+        "Ingest the master flats",
+        PIPETASK,
+        "ingestCalibs",
+        calib,
+        *(os.path.join(work, f"flat_{f}", "flat") for f in firstFlat),
+    )
+    step(
+        "isrTask with --calib: overscan, bias, flat, gain, saturation, variance -> postISRCCD",
+        PIPETASK,
+        "run",
+        "isrTask",
+        repo,
+        "--id",
+        "visit=1..3",
+        "--output",
+        out,
+        "--calib",
+        calib,
+        "-j",
+        "2",
+    )
+    late = os.path.join(root, "late_raw")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "obs_synth.simulate",
+            late,
+            "--ccds",
+            "1",
+            "--visits",
+            "1",
+            "--first-visit",
+            "50",
+            "--mjd",
+            "60200",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    step("Ingest a raw taken 200 days later (visit 50)", PIPETASK, "ingest", repo, late)
+    step(
+        "No calib is valid on its date: the data ID fails, listing what the calibration "
+        "repository holds (exit 1)",
+        PIPETASK,
+        "run",
+        "isrTask",
+        repo,
+        "--id",
+        "visit=50",
+        "--output",
+        out,
+        "--calib",
+        calib,
+        expect=1,
+    )
 
 
 if __name__ == "__main__":

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shlex
+import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from _shared_data import makeSynthRepo
+from _shared_data import makeEmptyRepo, makeSynthRepo
 
 HERE = Path(__file__).parent
 PIPETASK = str(Path(sys.executable).parent / "pipetask")
@@ -34,7 +36,21 @@ def places(tmp_path_factory) -> dict[str, str]:
     badValue.write_text("[stats]\nnumSigmaClip = 'ten'\n")
     notFits = root / "notes.fits"
     notFits.write_text("not a FITS file\n")
+    damaged = {}
+    for name, statement in (
+        ("noTable", "DROP TABLE dataset"),
+        ("badMeta", "UPDATE meta SET value = '{' WHERE key = 'keys'"),
+    ):
+        damaged[name] = root / name
+        shutil.copytree(repo, damaged[name])
+        with sqlite3.connect(damaged[name] / "registry.sqlite3") as conn:
+            conn.execute(statement)
+        conn.close()
     return {
+        **{name: str(path) for name, path in damaged.items()},
+        "testRepo": str(makeEmptyRepo(root / "test-repo", camera="test")),
+        "badByte": "\udcff",  # the byte 0xff, which is not UTF-8, as Python passes it on
+        "hugeInt": "9" * 5000,
         "repo": str(repo),
         "raws": str(root / "repo-raws"),
         "badToml": str(badToml),

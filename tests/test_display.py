@@ -25,7 +25,8 @@ def readPng(path):
     assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND"
     width, height, depth, color = struct.unpack(">IIBB", chunks[0][1][:10])
     raw = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
-    rows = np.frombuffer(raw, np.uint8).reshape(height, width + 1)
+    channels = 3 if color == 2 else 1
+    rows = np.frombuffer(raw, np.uint8).reshape(height, width * channels + 1)
     assert not rows[:, 0].any()  # filter type 0 on every row
     texts = [body for kind, body in chunks if kind == b"tEXt"]
     return width, height, depth, color, rows[:, 1:], texts

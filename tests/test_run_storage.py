@@ -136,7 +136,7 @@ def test_disk_filling_mid_run_stops_at_the_first_error(repo, tmp_path, jobs):
     assert len(list((resumed / "imageStats").rglob("*.json"))) == TOTAL
 
 
-@pytest.mark.parametrize("free", ["0", "4k", "8k", "24k"])
+@pytest.mark.parametrize("free", ["0", "8k", "24k"])
 def test_disk_full_when_the_run_starts(repo, tmp_path, free):
     """No room for the lock, repo.toml, the registry or the stored config: one line,
     exit 2, and nothing half-made is left (the next run with space works)."""

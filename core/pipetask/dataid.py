@@ -12,15 +12,20 @@ Within one ``--id`` keys AND together and each key's values OR; keys left out ma
 everything; ``--id`` with no tokens selects all data. Several ``--id`` select the union,
 without duplicates, in a stable order (the first ``--id``'s matches first, each in the
 camera's key order). Each ``--id`` becomes one SQL query against the registry: ranges
-become ``BETWEEN`` (plus a modulo condition for a step), alternatives ``IN (...)``.
+become ``BETWEEN`` (plus a modulo condition for a step), alternatives ``IN (...)``; a key
+with many alternatives passes them as one JSON array (``json_each``), so any number fits
+SQLite's limits. Integers are 64-bit, as the registry stores them. Parsing is linear in
+the length of the tokens.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from .errors import DataIdError
@@ -41,6 +46,25 @@ log = logging.getLogger("pipetask.dataid")
 _INT = re.compile(r"^[+-]?\d+$")
 _RANGE = re.compile(r"^([+-]?\d+)\.\.([+-]?\d+)(?::([+-]?\d+))?$")
 _MAX_LENGTH = 200
+#: The 64-bit integer range of data-ID values (what the registry can store).
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+#: Up to this many alternatives of one key are written into the SQL text; more go in a
+#: JSON array (SQLite limits expression depth and parameter count).
+_INLINE = 32
+
+
+def _toInt(text: str, key: str) -> int:
+    """``text`` (optional sign, digits) as a 64-bit int, checked before conversion so that
+    thousands of digits cost no more than a few."""
+    digits = text.lstrip("+-").lstrip("0")
+    value = int(text) if len(digits) <= 19 else None
+    if value is None or not INT_MIN <= value <= INT_MAX:
+        shown = text if len(text) <= 30 else f"{text[:12]}...{text[-6:]} ({len(text)} characters)"
+        raise DataIdError(
+            f"value {shown} for data ID key {key} is out of range: data ID integers are "
+            f"64-bit ({INT_MIN}..{INT_MAX})"
+        )
+    return value
 
 
 def checkSafeValue(key: str, value: Any) -> None:
@@ -55,9 +79,16 @@ def checkSafeValue(key: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise DataIdError(f"value {value!r} for data ID key {key} must be an int or a str")
     if isinstance(value, int):
+        if not INT_MIN <= value <= INT_MAX:
+            raise DataIdError(
+                f"value {value} for data ID key {key} is out of range: data ID integers are "
+                f"64-bit ({INT_MIN}..{INT_MAX})"
+            )
         return
     problem = None
-    if value == "":
+    if not _isUtf8(value):
+        problem = "it is not valid UTF-8 text"
+    elif value == "":
         problem = "it is empty"
     elif "/" in value or "\\" in value:
         problem = "it contains a path separator"
@@ -76,17 +107,26 @@ def checkSafeValue(key: str, value: Any) -> None:
         )
 
 
+def _isUtf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # bytes a UTF-8 decoder could not read (surrogate escapes)
+        return False
+    return True
+
+
 def castValue(key: str, value: Any, kind: type) -> int | str:
     """``value`` as the key's type (``int`` or ``str``), checked safe for paths."""
     if kind is int:
         if isinstance(value, bool):
             raise DataIdError(f"bad value {value!r} for data ID key {key} (expected int)")
         if isinstance(value, int):
+            checkSafeValue(key, value)
             return value
         if isinstance(value, float) and value.is_integer():
-            return int(value)
+            return castValue(key, int(value), kind)
         if isinstance(value, str) and _INT.match(value.strip()):
-            return int(value.strip())
+            return _toInt(value.strip(), key)
         raise DataIdError(f"bad value {value!r} for data ID key {key} (expected int)")
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)
@@ -123,29 +163,80 @@ class KeyTerm:
     values: tuple[Any, ...] = ()
     ranges: tuple[Range, ...] = ()
 
-    def sql(self, column: str) -> tuple[str, list[Any]]:
-        """A SQL condition on ``column`` and its parameters."""
+    def sql(self, column: str, datasetType: str | None = None) -> tuple[str, list[Any]]:
+        """A SQL condition on ``column`` of table ``dataset`` and its parameters.
+
+        Many values or ranges go in one JSON array parameter. Ranges are then matched by
+        a subquery that seeks each range in the registry's index (it needs the
+        ``datasetType``; without it every range is tried on every row).
+        """
         parts: list[str] = []
         params: list[Any] = []
         if len(self.values) == 1:
             parts.append(f"{column} = ?")
             params.append(self.values[0])
+        elif len(self.values) > _INLINE:
+            parts.append(f"{column} IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(self.values))
         elif self.values:
             parts.append(f"{column} IN ({', '.join('?' * len(self.values))})")
             params.extend(self.values)
-        for rng in self.ranges:
-            if rng.step == 1:
-                parts.append(f"{column} BETWEEN ? AND ?")
-                params.extend([rng.start, rng.stop])
-            else:
-                parts.append(f"({column} BETWEEN ? AND ? AND ({column} - ?) % ? = 0)")
-                params.extend([rng.start, rng.stop, rng.start, rng.step])
+        if len(self.ranges) > _INLINE:
+            text, values = self._manyRanges(column, datasetType)
+            parts.append(text)
+            params.extend(values)
+        else:
+            for rng in self.ranges:
+                if rng.step == 1:
+                    parts.append(f"{column} BETWEEN ? AND ?")
+                    params.extend([rng.start, rng.stop])
+                else:
+                    # col % step takes the dividend's sign in SQLite: for a start of
+                    # remainder r, values >= 0 leave r and values < 0 leave r - step
+                    # (no subtraction that could overflow 64 bits).
+                    parts.append(f"({column} BETWEEN ? AND ? AND {column} % ? IN (?, ?))")
+                    rem = rng.start % rng.step
+                    params.extend([rng.start, rng.stop, rng.step, rem, rem - rng.step])
         text = parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
         return text, params
 
+    def _manyRanges(self, column: str, datasetType: str | None) -> tuple[str, list[Any]]:
+        plain = [[r.start, r.stop] for r in self.ranges if r.step == 1]
+        stepped = [
+            [r.start, r.stop, r.step, r.start % r.step, r.start % r.step - r.step]
+            for r in self.ranges
+            if r.step != 1
+        ]
+        between = "{c} BETWEEN json_extract(r.value, '$[0]') AND json_extract(r.value, '$[1]')"
+        onStep = (
+            " AND {c} % json_extract(r.value, '$[2]') "
+            "IN (json_extract(r.value, '$[3]'), json_extract(r.value, '$[4]'))"
+        )
+        parts: list[str] = []
+        params: list[Any] = []
+        for table, condition in ((plain, between), (stepped, between + onStep)):
+            if not table:
+                continue
+            if datasetType is None:
+                where = condition.format(c=column)
+                parts.append(f"EXISTS (SELECT 1 FROM json_each(?) AS r WHERE {where})")
+                params.append(json.dumps(table))
+            else:
+                on = condition.format(c=f"d.{column}")
+                parts.append(
+                    f"{column} IN (SELECT d.{column} FROM json_each(?) AS r "
+                    f"JOIN dataset AS d ON d.dataset_type = ? AND {on})"
+                )
+                params.extend([json.dumps(table), datasetType])
+        return (parts[0] if len(parts) == 1 else f"({' OR '.join(parts)})"), params
+
+    @cached_property
+    def _valueSet(self) -> frozenset:
+        return frozenset(self.values)
+
     def matches(self, value: Any) -> bool:
         """Whether ``value`` satisfies this term."""
-        return value in self.values or any(value in rng for rng in self.ranges)
+        return value in self._valueSet or any(value in rng for rng in self.ranges)
 
 
 @dataclass(frozen=True)
@@ -155,15 +246,17 @@ class IdQuery:
     terms: tuple[KeyTerm, ...] = ()
     text: str = ""
 
-    def where(self, quote: bool = True) -> tuple[str, list[Any]]:
-        """The SQL ``WHERE`` body (``"1"`` when unrestricted) and its parameters."""
+    def where(self, quote: bool = True, datasetType: str | None = None) -> tuple[str, list[Any]]:
+        """The SQL ``WHERE`` body (``"1"`` when unrestricted) and its parameters, for rows
+        of the registry's ``dataset`` table (of ``datasetType``, if given: faster with many
+        ranges)."""
         if not self.terms:
             return "1", []
         parts: list[str] = []
         params: list[Any] = []
         for term in self.terms:
             column = f'"{term.key}"' if quote else term.key
-            sql, values = term.sql(column)
+            sql, values = term.sql(column, datasetType)
             parts.append(sql)
             params.extend(values)
         return " AND ".join(parts), params
@@ -177,6 +270,21 @@ class IdQuery:
 
 
 def _parseAlternative(key: str, alt: str, kind: type, token: str) -> Any:
+    if kind is int:  # fast paths: plain numbers and ranges of up to 18 digits fit 64 bits
+        if len(alt) < 19 and alt.isascii() and alt.isdigit():
+            return int(alt)
+        start, dots, stop = alt.partition("..")
+        if (
+            dots
+            and len(start) < 19
+            and len(stop) < 19
+            and start.isascii()
+            and start.isdigit()
+            and stop.isascii()
+            and stop.isdigit()
+            and int(start) <= int(stop)
+        ):
+            return Range(int(start), int(stop))
     found = _RANGE.match(alt)
     if found is not None or ".." in alt and kind is int:
         if kind is not int:
@@ -185,8 +293,8 @@ def _parseAlternative(key: str, alt: str, kind: type, token: str) -> Any:
             raise DataIdError(
                 f"bad range {alt!r} in {token!r}: write START..STOP or START..STOP:STEP"
             )
-        start, stop = int(found.group(1)), int(found.group(2))
-        step = 1 if found.group(3) is None else int(found.group(3))
+        start, stop = _toInt(found.group(1), key), _toInt(found.group(2), key)
+        step = 1 if found.group(3) is None else _toInt(found.group(3), key)
         if start > stop:
             raise DataIdError(
                 f"reversed range {alt!r} in {token!r}: start {start} is after stop {stop} "
@@ -235,13 +343,11 @@ def parseId(tokens: Sequence[str], keys: Mapping[str, type]) -> IdQuery:
         seen[key] = token
         if valueText == "":
             raise DataIdError(f"no value for {key} in --id token {token!r}")
-        values: list[Any] = []
-        ranges: list[Range] = []
+        values: dict[Any, None] = {}  # ordered sets: linear in the number of alternatives
+        ranges: dict[Range, None] = {}
         for alt in valueText.split("^"):
             parsed = _parseAlternative(key, alt, keys[key], token)
-            target = ranges if isinstance(parsed, Range) else values
-            if parsed not in target:
-                target.append(parsed)
+            (ranges if isinstance(parsed, Range) else values)[parsed] = None
         terms.append(KeyTerm(key, tuple(values), tuple(ranges)))
     return IdQuery(tuple(terms), " ".join(tokens))
 

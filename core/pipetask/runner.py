@@ -94,9 +94,12 @@ def rootedPath(path: str | None, envName: str) -> str | None:
     """``path`` under ``$envName`` when it is relative and the variable is set."""
     if path is None:
         return None
+    from .butler.repository import checkPathEncoding
+
     base = os.environ.get(envName)
     if base and not os.path.isabs(path):
         path = os.path.join(base, path)
+    checkPathEncoding(path)  # refused before anything is created under it
     return os.path.abspath(path)
 
 
@@ -201,6 +204,11 @@ def _run(options: RunOptions) -> int:
                 print(dataIdLine(dataId))
         if executor is None:
             return 0
+        gatherKeys = getattr(taskClass, "gatherKeys", None)
+        if callable(gatherKeys):  # one unit of work per group (see pipetask.gather)
+            from .gather import gatherDataIds
+
+            dataIds = gatherDataIds(dataIds, gatherKeys(camera))
         if not dataIds:
             log.warning(
                 "Not running the task because there is no data to process; "

@@ -46,6 +46,8 @@ class Task:
     storeConfig: ClassVar[bool] = True
     #: Whether a run stores this task's metadata for each data ID that succeeds.
     storeMetadata: ClassVar[bool] = True
+    # A gathering task (one output from several inputs, like makeBias) also defines the
+    # classmethod ``gatherKeys(camera) -> list[str]``: see :mod:`pipetask.gather`.
 
     def __init__(
         self,

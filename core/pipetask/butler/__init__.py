@@ -10,14 +10,24 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .butler import Butler, DataRef
-    from .camera import Amplifier, Camera, DatasetType, Detector, IngestRule
+    from .camera import Amplifier, CalibSpec, Camera, DatasetType, Detector, IngestRule
 
-__all__ = ["Amplifier", "Butler", "Camera", "DataRef", "DatasetType", "Detector", "IngestRule"]
+__all__ = [
+    "Amplifier",
+    "Butler",
+    "CalibSpec",
+    "Camera",
+    "DataRef",
+    "DatasetType",
+    "Detector",
+    "IngestRule",
+]
 
 _WHERE = {
     "Butler": "butler",
     "DataRef": "butler",
     "Amplifier": "camera",
+    "CalibSpec": "camera",
     "Camera": "camera",
     "DatasetType": "camera",
     "Detector": "camera",

@@ -50,6 +50,19 @@ def ownerIsDead(ownerText: str) -> bool:
     return False
 
 
+def fileMode() -> int:
+    """The mode a new file gets under this process's umask (``0o666 & ~umask``)."""
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def applyUmask(path: str | Path) -> None:
+    """Give ``path`` the mode a new file gets under the umask (for files made by
+    libraries that choose a fixed mode, such as ``tempfile.mkstemp``'s 0600)."""
+    os.chmod(path, fileMode())
+
+
 def tempPath(path: str | Path) -> str:
     """A fresh temporary path beside ``path`` that keeps its name and extension."""
     path = Path(path)

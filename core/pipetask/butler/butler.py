@@ -3,7 +3,9 @@
 ``Butler(repo)`` reads and writes ``repo``. ``Butler(repo, output=out)`` writes to ``out``
 only (created on the first write, with ``repo`` as its parent) and reads from ``out`` first,
 then ``repo`` and its parents, depth first; ``repo`` is opened read-only and never modified.
-``calib=CALIB`` names a repository searched first for calibration dataset types.
+``calib=CALIB`` names a repository searched first for calibration dataset types; when it
+holds a calibration registry (:mod:`pipetask.butler.calibs`), a calibration product is the
+one valid at the raw's date for its detector (and filter).
 ``registryWrites=False`` opens the output's registry read-only: a worker of a pipeline
 run writes files (:meth:`Butler.writeFile`) and its main process registers them.
 """
@@ -78,6 +80,8 @@ class Butler:
         self._calibs = [] if calib is None else self._chain(Path(calib).resolve())
         self._formats: dict[str, Any] = {}
         self._runtimeTypes: dict[str, DatasetType] = {}
+        self._calibRootList: list[Path] | None = None
+        self._calibAttrCache: dict[tuple, dict[str, Any]] = {}
 
     def __reduce__(self):
         return (Butler, (*self._args, self._registryWrites))
@@ -141,7 +145,7 @@ class Butler:
     def output(self) -> Repository:
         """The output repository, created (chained to the input) on first use."""
         if self._output is None:
-            Repository.create(self.outputRoot, self.camera.name, [str(self.root)])
+            Repository.create(self.outputRoot, self.camera.name, [str(self.root)], self.camera.keys)
             self._output = Repository(self.outputRoot, self.camera.keys, writable=True)
         return self._output
 
@@ -261,6 +265,8 @@ class Butler:
         return ", ".join(str(r.root) for r in chain) or "no repository"
 
     def _locate(self, dsType: DatasetType, dataId: dict, write: bool = False) -> Path | None:
+        if dsType.calib and not write and self._calibRoots():
+            return self._locateCalib(dsType, dataId)
         chain = self._searchChain(dsType, write)
         dataId = self._complete(dsType, dataId, chain) if chain else dataId
         relative = dsType.path(dataId)
@@ -273,6 +279,67 @@ class Butler:
                     )
                 return path
         return None
+
+    # -- calibration products valid for a raw (see pipetask.butler.calibs) ---------------
+    def _calibRoots(self) -> list[Path]:
+        """The calibration repositories (with a calibration registry) of ``calib``."""
+        from .calibs import isCalibRepository
+
+        if self._calibRootList is None:
+            self._calibRootList = [r.root for r in self._calibs if isCalibRepository(r.root)]
+        return self._calibRootList
+
+    def calibAttributes(self, datasetType: str, dataId: Mapping[str, Any]) -> dict[str, Any]:
+        """Date (``YYYY-MM-DD``), detector and filter by which the raw of ``dataId`` is
+        matched to a ``datasetType`` calibration product (filter None if it needs none)."""
+        from .calibs import mjdToDate
+
+        spec = self.camera.calibSpec
+        dataId = self.camera.castDataId(dataId)
+        key = (datasetType in spec.filterTypes, tuple(sorted(dataId.items())))
+        cached = self._calibAttrCache.get(key)
+        if cached is not None:
+            return dict(cached)
+        rawType = self.getDatasetType(self.camera.rawDatasetType)
+        rawPath = self._locate(rawType, dataId)
+        if rawPath is None:
+            raise NoResults(
+                f"no {rawType.name!r} for data ID {formatDataId(dataId)}, so no date to find "
+                f"its {datasetType} by"
+            )
+        header = self.camera.readHeader(str(rawPath), 0)
+        where = f"{rawType.name} {formatDataId(dataId)} ({rawPath})"
+        if spec.dateKeyword not in header:
+            raise ButlerError(f"{where} has no {spec.dateKeyword} keyword for its date")
+        try:
+            date = mjdToDate(float(header[spec.dateKeyword]))
+        except (TypeError, ValueError, OverflowError):
+            raise ButlerError(
+                f"{where}: {spec.dateKeyword} = {header[spec.dateKeyword]!r} is not an MJD"
+            ) from None
+        filterName = None
+        if datasetType in spec.filterTypes:
+            if spec.filterKey is not None and spec.filterKey in dataId:
+                filterName = str(dataId[spec.filterKey])
+            else:
+                value = header.get(spec.filterKeyword)
+                if value is None or not str(value).strip():
+                    raise ButlerError(f"{where} has no {spec.filterKeyword} keyword")
+                filterName = str(value).strip()
+        attributes = {
+            "date": date,
+            "detector": self.camera.detectorId(dataId),
+            "filter": filterName,
+            "where": where,
+        }
+        self._calibAttrCache[key] = attributes
+        return dict(attributes)
+
+    def _locateCalib(self, dsType: DatasetType, dataId: dict) -> Path:
+        from .calibs import findCalib
+
+        attributes = self.calibAttributes(dsType.name, dataId)
+        return findCalib(self._calibRoots(), dsType.name, attributes, attributes["where"])
 
     # -- public API ----------------------------------------------------------------------
     def get(self, datasetType: str, dataId: Mapping[str, Any] | None = None, **kw: Any) -> Any:
@@ -292,9 +359,9 @@ class Butler:
                 f"{self._describe(self._searchChain(dsType))}"
             )
         if not log.isEnabledFor(logging.DEBUG):
-            return self._format(dsType.format).read(str(path))
+            return _read(self._format(dsType.format), path)
         start = time.perf_counter()
-        obj = self._format(dsType.format).read(str(path))
+        obj = _read(self._format(dsType.format), path)
         _logIo("read", datasetType, full, path, start)
         return obj
 
@@ -397,7 +464,7 @@ class Butler:
         if not isinstance(query, IdQuery):
             query = parseId(list(query), self.camera.keys)
         dsType = self.getDatasetType(datasetType)
-        where, params = query.where()
+        where, params = query.where(datasetType=dsType.name)
         results = [
             rows
             for repo in self._searchChain(dsType)
@@ -487,6 +554,18 @@ def _logIo(verb: str, datasetType: str, dataId: Mapping[str, Any], path: Any, st
         size,
         elapsed,
     )
+
+
+def _read(fmt: Any, path: Path) -> Any:
+    """``fmt.read(path)``, with a file that cannot be read reported as one line naming it."""
+    try:
+        return fmt.read(str(path))
+    except IsADirectoryError:
+        raise ButlerError(f"{path} is a directory, not a dataset file") from None
+    except UnicodeDecodeError as exc:
+        raise ButlerError(f"{path} is not UTF-8 text (byte {exc.start} is not)") from None
+    except OSError as exc:
+        raise ButlerError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _toDataId(keys: list[str], row: tuple) -> dict[str, Any]:

@@ -127,21 +127,72 @@ class IngestRule:
 
 @dataclass(frozen=True)
 class Amplifier:
-    """One amplifier: its name and data/overscan sections (FITS ``[x0:x1,y0:y1]``)."""
+    """One amplifier of a detector.
+
+    Sections are FITS style, 1-based and inclusive: ``[x0:x1,y0:y1]`` (columns, rows).
+
+    Parameters
+    ----------
+    name : str
+        Amplifier name.
+    dataSec : str
+        Its data pixels in the raw image.
+    biasSec : str
+        Its overscan (or prescan) pixels in the raw image, used to measure the bias level.
+    trimSec : str
+        Where its data pixels go in the assembled, trimmed detector image (by default the
+        detector is one amplifier and this is ``[1:nx,1:ny]`` of the data section's size).
+    gain : float
+        Electrons per ADU (NaN: unknown; ISR then uses its configured fallback).
+    readNoise : float
+        Read noise in electrons (NaN: unknown).
+    saturation : float
+        Raw level in ADU at and above which a pixel is saturated (NaN: unknown).
+    """
 
     name: str
     dataSec: str = ""
     biasSec: str = ""
+    trimSec: str = ""
+    gain: float = float("nan")
+    readNoise: float = float("nan")
+    saturation: float = float("nan")
 
 
 @dataclass(frozen=True)
 class Detector:
-    """One detector (CCD): number, name, size in pixels (nx, ny) and amplifiers."""
+    """One detector (CCD): number, name, raw size in pixels (nx, ny) and amplifiers."""
 
     id: int
     name: str
     size: tuple[int, int] = (0, 0)
     amplifiers: tuple[Amplifier, ...] = ()
+
+
+@dataclass(frozen=True)
+class CalibSpec:
+    """How a raw is matched to calibration products valid for it (``--calib``).
+
+    Parameters
+    ----------
+    dateKeyword : str
+        Header keyword of the raw's observation date, as an MJD.
+    detectorKey : str, optional
+        Data-ID key that names the detector (``ccd``); None for a one-detector camera
+        (detector 0).
+    filterKey : str, optional
+        Data-ID key of the filter; None to read ``filterKeyword`` from the raw's header.
+    filterKeyword : str
+        Header keyword of the filter when it is not a data-ID key.
+    filterTypes : tuple of str
+        Calibration dataset types that depend on the filter (``flat``).
+    """
+
+    dateKeyword: str = "MJD-OBS"
+    detectorKey: str | None = None
+    filterKey: str | None = None
+    filterKeyword: str = "FILTER"
+    filterTypes: tuple[str, ...] = ("flat",)
 
 
 class Camera:
@@ -164,6 +215,11 @@ class Camera:
         Minimal geometry.
     rawDatasetType : str
         Dataset type that ``--id`` selects by default.
+    calibSpec : CalibSpec, optional
+        How raws are matched to calibration products (defaults: ``MJD-OBS``, one detector,
+        filter from the ``FILTER`` keyword).
+    defects : str or Path, optional
+        The obs package's own defect list (used when no calibration repository holds one).
     """
 
     def __init__(
@@ -175,6 +231,8 @@ class Camera:
         configDir: str | Path | None = None,
         detectors: Iterable[Detector] = (),
         rawDatasetType: str = "raw",
+        calibSpec: CalibSpec | None = None,
+        defects: str | Path | None = None,
     ) -> None:
         if not _IDENTIFIER.match(name):
             raise ButlerError(f"bad camera name {name!r}: use letters, digits and _")
@@ -199,6 +257,12 @@ class Camera:
         self.configDir = None if configDir is None else Path(configDir)
         self.detectors = tuple(detectors)
         self.rawDatasetType = rawDatasetType
+        self.calibSpec = calibSpec or CalibSpec()
+        if self.calibSpec.detectorKey not in (None, *self.keys):
+            raise ButlerError(
+                f"camera {name!r}: calib detector key {self.calibSpec.detectorKey!r} is not a key"
+            )
+        self.defects = None if defects is None else Path(defects)
 
     def __repr__(self) -> str:
         keys = ", ".join(f"{k}: {t.__name__}" for k, t in self.keys.items())
@@ -209,6 +273,33 @@ class Camera:
         """The camera's or a generic dataset type of this name, or None."""
         found = self.datasetTypes.get(name)
         return found if found is not None else genericDatasetType(name, self.keys)
+
+    # -- geometry ------------------------------------------------------------------------
+    def detectorId(self, dataId: Mapping[str, Any]) -> int:
+        """The detector number of a data ID (0 for a one-detector camera)."""
+        key = self.calibSpec.detectorKey
+        if key is None:
+            return 0
+        if key not in dataId:
+            raise DataIdError(f"data ID {dict(dataId)} lacks the detector key {key!r}")
+        return int(dataId[key])
+
+    def detectorFor(
+        self, dataId: Mapping[str, Any], header: Mapping[str, Any] | None = None
+    ) -> Detector:
+        """The detector (with its amplifiers) a raw of ``dataId`` comes from.
+
+        ``header`` is the raw's header, for cameras whose geometry depends on it.
+        """
+        number = self.detectorId(dataId)
+        for detector in self.detectors:
+            if detector.id == number:
+                return detector
+        known = ", ".join(str(d.id) for d in self.detectors) or "none"
+        raise ButlerError(
+            f"camera {self.name!r} has no detector {number} (data ID {dict(dataId)}); "
+            f"its detectors: {known}"
+        )
 
     # -- data IDs ------------------------------------------------------------------------
     def castDataId(self, dataId: Mapping[str, Any]) -> dict[str, Any]:

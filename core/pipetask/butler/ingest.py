@@ -33,6 +33,7 @@ from ..dataid import formatDataId
 from ..errors import ButlerError, DataIdError
 from .atomic import TMP_PREFIX
 from .camera import BadFile, Camera, UnidentifiedFile, loadCamera
+from .registry import FILENAME as REGISTRY_FILENAME
 from .registry import DuplicateDatasetError
 from .repository import (
     Repository,
@@ -147,9 +148,9 @@ def openForIngest(root: str | Path, cameraName: str | None) -> tuple[Repository,
             raise ButlerError(f"{str(root)!r} is not a repository yet: name its camera")
         if root.exists() and (not root.is_dir() or _hasEntries(root)) and not isRepository(root):
             raise ButlerError(f"{str(root)!r} exists and is not an empty directory or a repository")
-        loadCamera(cameraName)  # fail before creating anything
+        camera = loadCamera(cameraName)  # fail before creating anything
         try:
-            Repository.create(root, cameraName)
+            Repository.create(root, cameraName, keys=camera.keys)
             created = True
         except RepositoryExistsError:
             pass  # another ingest created it a moment ago
@@ -163,9 +164,11 @@ def openForIngest(root: str | Path, cameraName: str | None) -> tuple[Repository,
 
 
 def _hasEntries(directory: Path) -> bool:
-    """Whether ``directory`` holds anything but the temporary files of a repository in the
-    making (another ingest creating it at this moment)."""
-    return any(not entry.name.startswith(TMP_PREFIX) for entry in directory.iterdir())
+    """Whether ``directory`` holds anything but the registry and temporary files of a
+    repository in the making (another ingest creating it at this moment)."""
+    return any(
+        not entry.name.startswith((TMP_PREFIX, REGISTRY_FILENAME)) for entry in directory.iterdir()
+    )
 
 
 def ingestFile(

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ButlerError, ConfigError
 from .butler import Butler
 
 DEFAULT_HINT = "--clobber-config"
@@ -42,6 +42,29 @@ def _stored(butler: Butler, datasetType: str) -> Path | None:
     if not butler.datasetExists(datasetType, write=True):
         return None
     return butler.getUri(datasetType, write=True)
+
+
+def readStoredText(path: Path, what: str, hint: str = DEFAULT_HINT) -> str:
+    """The text of a stored file; an error naming it if it is not a non-empty UTF-8 file.
+
+    A stored config or package list that cannot be read is never taken as "defaults":
+    the run would then mix outputs of two configs.
+    """
+    hint = f"fix or remove it, or use {hint} to replace it"
+    if path.is_dir():
+        raise ButlerError(f"stored {what} {path} is a directory, not a file; {hint}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ButlerError(f"cannot read stored {what} {path}: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise ButlerError(f"stored {what} {path} is empty; {hint}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ButlerError(
+            f"stored {what} {path} is not UTF-8 text (byte {exc.start}); {hint}"
+        ) from None
 
 
 def _refusal(what: str, path: Path, differences: list[str], hint: str) -> ConfigMismatchError:
@@ -97,7 +120,13 @@ def checkConfigText(
     if path is None:
         butler.put(text, datasetType)
         return "stored"
-    storedText = path.read_text(encoding="utf-8")
+    try:
+        storedText = readStoredText(path, f"config of {taskName}", hint)
+    except ButlerError:
+        if not (clobber and path.is_file()):
+            raise
+        butler.put(text, datasetType, doBackup=backup)  # asked to replace it: keep a backup
+        return "replaced"
     if storedText == text:
         return "same"
     try:
@@ -136,7 +165,7 @@ def readStoredConfig(butler: Butler, taskName: str, configClass: Any) -> Any | N
     path = _stored(butler, f"{taskName}_config")
     if path is None:
         return None
-    return configClass.fromToml(path.read_text(encoding="utf-8"), source=str(path))
+    return configClass.fromToml(readStoredText(path, "config"), source=str(path))
 
 
 def packageVersions(modules: Mapping[str, Any] | None = None) -> dict[str, str]:
@@ -203,9 +232,19 @@ def checkPackages(
     if path is None:
         butler.put(versions, "packages")
         return "stored"
-    stored = butler.get("packages")
-    if not isinstance(stored, dict):
-        stored = {}
+    try:
+        readStoredText(path, "package list", hint)
+        stored = butler.get("packages")
+        if not isinstance(stored, dict) or not all(isinstance(v, str) for v in stored.values()):
+            raise ButlerError(
+                f"stored package list {path} is not a table of package versions; fix or "
+                f"remove it, or use {hint} to replace it"
+            )
+    except ButlerError:
+        if not (clobber and path.is_file()):
+            raise
+        butler.put(versions, "packages", doBackup=backup)
+        return "replaced"
     differences = [
         f"{name}: {stored[name]} != {versions[name]}"
         for name in sorted(set(stored) & set(versions))

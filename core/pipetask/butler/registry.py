@@ -55,6 +55,9 @@ class Registry:
     readonly : bool
         Open for reading only (parents of an output repository). A missing file then
         behaves as an empty registry.
+    create : bool
+        Create the tables (kept if another process created them first). Without it, an
+        existing file must hold them: a registry that lacks a table is refused.
     """
 
     def __init__(
@@ -63,8 +66,10 @@ class Registry:
         keys: Mapping[str, type],
         cameraName: str,
         readonly: bool = False,
+        create: bool = False,
     ) -> None:
         self.path = path
+        self.create = create
         self.keys = dict(keys)
         self.cameraName = cameraName
         self.readonly = readonly
@@ -93,6 +98,7 @@ class Registry:
             uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
             self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=60)
         else:
+            existed = os.path.exists(self.path)
             self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
             # A killed process cannot corrupt the registry at any setting; FULL also
             # survives power loss, at a few milliseconds per commit (see atomic.durable).
@@ -100,8 +106,8 @@ class Registry:
             # Keep the rollback journal file between transactions instead of creating and
             # deleting it for each one (two file creations per dataset write otherwise).
             self._conn.execute("PRAGMA journal_mode=PERSIST")
-            if not self._tables():
-                self._create()  # a new (empty) database file; safe if another creates it too
+            if self.create or not existed:
+                self._create()  # safe when another process creates it at the same moment
         self._check()
 
     def _tables(self) -> set[str]:

@@ -48,7 +48,7 @@ def checkPathEncoding(path: str | Path) -> None:
     except UnicodeEncodeError:
         shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
         raise ButlerError(
-            f"repository path {shown!r} is not valid UTF-8: rename it (pipetask stores "
+            f"repository path '{shown}' is not valid UTF-8: rename it (pipetask stores "
             "repository paths as UTF-8 text)"
         ) from None
 
@@ -70,6 +70,8 @@ def readRepoConfig(root: str | Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ButlerError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ButlerError(f"cannot read {path}: {exc.strerror or exc}") from None
     camera = data.get("camera")
     parents = data.get("parents", [])
     if not isinstance(camera, str) or not camera:
@@ -133,9 +135,15 @@ class Repository:
         return f"Repository({str(self.root)!r})"
 
     @staticmethod
-    def create(root: str | Path, camera: str, parents: list[str] | None = None) -> None:
+    def create(
+        root: str | Path,
+        camera: str,
+        parents: list[str] | None = None,
+        keys: Mapping[str, type] | None = None,
+    ) -> None:
         """Make ``root`` a repository of ``camera`` (it may exist and hold other files).
 
+        ``keys`` are the camera's data-ID keys (looked up from ``camera`` if not given).
         Raises :class:`RepositoryExistsError` if ``root`` is a repository already, also
         when another process made it at the same moment (``repo.toml`` is never replaced).
         """
@@ -146,6 +154,20 @@ class Repository:
         if root.exists() and not root.is_dir():
             raise ButlerError(f"{str(root)!r} exists and is not a directory")
         root.mkdir(parents=True, exist_ok=True)
+        if keys is None:
+            from .camera import loadCamera
+
+            keys = loadCamera(camera).keys
+        # The registry exists before repo.toml makes the directory a repository, so an
+        # opened repository whose registry lacks its tables is damaged, never half-made.
+        registry = Registry(str(root / FILENAME), keys, camera, create=True)
+        try:
+            _ = registry.conn  # connecting creates the tables
+        finally:
+            registry.close()
+        for name in (FILENAME, f"{FILENAME}-journal"):  # SQLite makes them 0644
+            if os.path.exists(root / name):
+                atomic.applyUmask(root / name)
         text = _repoConfigText(root, camera, list(parents or []))
         if not atomic.writeTextNew(root / CONFIG_NAME, text):
             raise RepositoryExistsError(f"{str(root)!r} is already a repository")

@@ -14,7 +14,7 @@ import sys
 from ..errors import PipetaskError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-SUBCOMMANDS = ("run", "ingest", "list", "help", "report")
+SUBCOMMANDS = ("run", "ingest", "ingestCalibs", "list", "help", "report")
 
 EXIT_USAGE = 2
 

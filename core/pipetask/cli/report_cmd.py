@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import glob
     import sys
     from collections import Counter
 
@@ -44,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
         runs = readRuns(repo, args.task)
     except OSError as exc:
         raise ButlerError(f"cannot read the run records of {repo}: {exc}") from None
+    runsDir = os.path.join(repo, "runs", args.task or "*", "*.jsonl")
+    for path in sorted(p for p in glob.glob(runsDir) if not os.path.isfile(p)):
+        print(f"pipetask report: warning: skipped {path}: not a file", file=sys.stderr)
     for record in runs:
         if record.badLines:
             print(

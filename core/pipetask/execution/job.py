@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import PipetaskError, TaskError, storageError
+from ..gather import DataIdGroup, groupRef
 from ..logs import dataIdContext
 from .base import FAILED, OK, Outcome
 
@@ -65,7 +66,10 @@ class Worker:
         with dataIdContext(dataId):
             taskTime = 0.0
             try:
-                ref = self.butler.dataRef(job.datasetType, dataId)
+                if isinstance(dataId, DataIdGroup):  # a gathering task (see pipetask.gather)
+                    ref = groupRef(self.butler, job.datasetType, dataId)
+                else:
+                    ref = self.butler.dataRef(job.datasetType, dataId)
                 task.emptyMetadata()
                 t0 = time.perf_counter()
                 try:

@@ -9,8 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipetask.butler.camera import Amplifier, BadFile, DatasetType, Detector, IngestRule
+from pipetask.butler.camera import (
+    Amplifier,
+    BadFile,
+    CalibSpec,
+    DatasetType,
+    Detector,
+    IngestRule,
+)
 from pipetask_image.fits_camera import FitsCamera, verifyFile
+
+from .simulate import READ_NOISE, SATURATE_ADU, gainFor
 
 EXPOSURE = "pipetask_image:Exposure"
 TABLE = "astropy.table:Table"
@@ -20,17 +29,36 @@ OVERSCAN = 32
 NCCD = 8
 
 
-def _detector(ccd: int) -> Detector:
+def _detector(ccd: int, size: int = SIZE, overscan: int = OVERSCAN) -> Detector:
+    """CCD ``ccd``: one amplifier, its overscan columns to the right of the data."""
     amp = Amplifier(
         "A",
-        dataSec=f"[1:{SIZE},1:{SIZE}]",
-        biasSec=f"[{SIZE + 1}:{SIZE + OVERSCAN},1:{SIZE}]",
+        dataSec=f"[1:{size},1:{size}]",
+        biasSec=f"[{size + 1}:{size + overscan},1:{size}]",
+        trimSec=f"[1:{size},1:{size}]",
+        gain=gainFor(ccd),
+        readNoise=READ_NOISE,
+        saturation=SATURATE_ADU,
     )
-    return Detector(ccd, f"S{ccd // 4}{ccd % 4}", (SIZE + OVERSCAN, SIZE), (amp,))
+    return Detector(ccd, f"S{ccd // 4}{ccd % 4}", (size + overscan, size), (amp,))
 
 
 class SynthCamera(FitsCamera):
-    """FITS raws plus the simulator's JSON truth files."""
+    """FITS raws plus the simulator's JSON truth files.
+
+    The simulator makes CCDs of any size (tests use small ones): a raw whose size is not
+    the declared 544x512 gets the same amplifier with sections scaled to its size, read
+    from its ``NAXIS1``/``NAXIS2`` (the overscan is the columns past the square data).
+    """
+
+    def detectorFor(self, dataId, header=None) -> Detector:
+        detector = super().detectorFor(dataId, header)
+        if header is None or "NAXIS1" not in header or "NAXIS2" not in header:
+            return detector
+        columns, rows = int(header["NAXIS1"]), int(header["NAXIS2"])
+        if (columns, rows) == detector.size or columns <= rows:
+            return detector
+        return _detector(detector.id, rows, columns - rows)
 
     def verifyFile(self, path: str) -> None:
         if path.endswith(".json"):
@@ -65,6 +93,9 @@ camera = SynthCamera(
         DatasetType("truth", "truth/v{visit}/truth_v{visit}_c{ccd}.json", "builtins:dict", "json"),
         DatasetType("bias", "bias/bias_c{ccd}.fits", EXPOSURE, "fits", calib=True),
         DatasetType("flat", "flat/flat_c{ccd}.fits", EXPOSURE, "fits", calib=True),
+        DatasetType(
+            "defects", "defects/defects_c{ccd}.fits", "pipetask_isr:Defects", "defects", calib=True
+        ),
     ],
     ingestRules=[
         IngestRule(r"_v(?P<visit>\d+)_c(?P<ccd>\d+)\.truth\.json$", datasetType="truth"),
@@ -72,4 +103,5 @@ camera = SynthCamera(
     ],
     configDir=Path(__file__).parent / "config",
     detectors=[_detector(ccd) for ccd in range(NCCD)],
+    calibSpec=CalibSpec(detectorKey="ccd"),
 )

@@ -105,7 +105,7 @@ def biasPattern(ccd: int, size: int, seed: int = 0) -> Any:
 def flatPattern(ccd: int, filterName: str, size: int, seed: int = 0) -> Any:
     """The relative response (mean 1, ``size`` x ``size``) of a CCD's pixels in a filter.
 
-    A vignetting-like fall-off across the 2x4 mosaic (a few per cent, stronger in bluer
+    A vignetting-like fall-off across the 2x4 mosaic (up to 6%, stronger in bluer
     filters), a tilt per CCD and a pixel-to-pixel response of :data:`FLAT_PIXEL_RMS`.
     """
     import numpy as np
@@ -116,8 +116,8 @@ def flatPattern(ccd: int, filterName: str, size: int, seed: int = 0) -> Any:
     x = ((ccd % 4) * size + centre) / (4 * size) - 0.5  # mosaic coordinates, -0.5..0.5
     y = ((ccd // 4) * size + centre) / (2 * size) - 0.5
     radius2 = x[None, :] ** 2 + (y[:, None] * 0.5) ** 2
-    strength = 0.08 - 0.02 * index
-    tilt = rng.uniform(-0.01, 0.01, 2)
+    strength = 0.25 - 0.05 * index
+    tilt = rng.uniform(-0.03, 0.03, 2)
     pattern = 1.0 - strength * radius2 + tilt[0] * x[None, :] + tilt[1] * y[:, None]
     pattern = pattern * (1.0 + rng.normal(0.0, FLAT_PIXEL_RMS, (size, size)))
     return pattern / pattern.mean()
