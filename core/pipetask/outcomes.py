@@ -36,6 +36,7 @@ class OutcomeLog:
             "duration": round(outcome.duration, 6),
             "taskTime": round(outcome.taskTime, 6),
             "time": time.time(),
+            **outcome.extra.get("record", {}),  # a pipeline's per-quantum fields
         }
         self._stream.write(json.dumps(line) + "\n")
         self._stream.flush()

@@ -31,12 +31,11 @@ import sys
 import threading
 import time
 import traceback
-from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pipetask.errors import PipetaskError
-from pipetask.execution.base import FAILED, Executor, Outcome
+from pipetask.execution.base import FAILED, Executor, Outcome, workSource
 from pipetask.execution.job import Job
 from pipetask.logs import currentLevels
 
@@ -210,7 +209,9 @@ class DaskExecutor(Executor):
         futures: dict[int, Any] = {}  # data ID index -> future of its current attempt
         attempts: dict[int, int] = {}
         running: dict[int, tuple[str, float]] = {}  # index -> (worker, start time)
-        todo = deque(range(len(dataIds)))
+        todo = workSource(dataIds)  # a list, or a pipeline's queue that grows as we go
+        held: dict[int, Any] = {}  # index -> data ID (or quantum) handed out
+        name = getattr(job, "taskName", "pipeline")
 
         def submit(index: int) -> None:
             attempt = attempts[index] = attempts.get(index, -1) + 1
@@ -219,10 +220,10 @@ class DaskExecutor(Executor):
                 job,
                 index,
                 attempt,
-                dataIds[index],
+                held[index],
                 topic,
                 levels,
-                key=f"{job.taskName}-{job.key[:12]}-{index}-{attempt}",
+                key=f"{name}-{job.key[:12]}-{index}-{attempt}",
                 pure=False,
             )
             futures[index] = future
@@ -231,9 +232,12 @@ class DaskExecutor(Executor):
         client.subscribe_topic(topic, onEvent)
         lastNews = time.monotonic()
         try:
-            while todo or futures:
-                while todo and len(futures) < WINDOW:
-                    submit(todo.popleft())
+            while todo.more or futures:
+                while len(futures) < WINDOW and (work := todo.take()) is not None:
+                    held[work[0]] = work[1]
+                    submit(work[0])
+                if not futures:
+                    break
                 items = self._next(news, self._waitTime(running, timeout))
                 if items:
                     lastNews = time.monotonic()
@@ -260,9 +264,10 @@ class DaskExecutor(Executor):
                         if lost and attempts[index] < RESUBMITS:
                             submit(index)  # it was only queued on the worker that died
                             continue
-                        outcome = self._failure(dataIds[index], outcome, started, KilledWorker)
+                        outcome = self._failure(held[index], outcome, started, KilledWorker)
+                    del held[index]
                     yield outcome
-                yield from self._expire(running, futures, dataIds, timeout)
+                yield from self._expire(running, futures, held, timeout)
         finally:
             with contextlib.suppress(Exception):
                 client.cancel(list(futures.values()), force=True)
@@ -336,7 +341,7 @@ class DaskExecutor(Executor):
         self,
         running: dict[int, tuple[str, float]],
         futures: dict[int, Any],
-        dataIds: Sequence[dict[str, Any]],
+        dataIds: Mapping[int, dict[str, Any]],
         timeout: float | None,
     ) -> Iterator[Outcome]:
         """Fail the data IDs running past ``timeout``; cancel them, restart their workers."""

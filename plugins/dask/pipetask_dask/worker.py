@@ -129,7 +129,8 @@ def _workerFor(job: Job) -> Worker:
     worker = getattr(_local, "worker", None)
     if worker is None or worker.job.key != job.key:
         _local.worker = None
-        worker = _local.worker = Worker(job)
+        make = getattr(job, "makeWorker", None)  # a pipeline job brings its own worker
+        worker = _local.worker = make() if make else Worker(job)
     return worker
 
 
