@@ -46,18 +46,42 @@ def labelledOverrides(overrides: list[tuple[str, str]], labels: list[str]) -> li
     return out
 
 
-def loadPipeline(options: RunOptions, camera: Any) -> Pipeline:
-    """The pipeline of ``-p FILE[#subset]`` (or the one-task pipeline of TASK)."""
-    from .pipeline import Pipeline
+def pipelineLabels(options: RunOptions) -> list[str]:
+    """The labels ``-p FILE[#subset]`` selects (TASK for a one-task pipeline)."""
     from .pipeline.pipeline_file import loadPipelineFile, splitLocation
 
     if options.pipeline:
         path, subset = splitLocation(options.pipeline)
-        labels = loadPipelineFile(path).select(subset)
-        overrides = labelledOverrides(options.overrides, labels)
+        return loadPipelineFile(path).select(subset)
+    return [options.task]
+
+
+def loadPipeline(options: RunOptions, camera: Any, extra: list[Override] | None = None) -> Pipeline:
+    """The pipeline of ``-p FILE[#subset]`` (or the one-task pipeline of TASK); ``extra``
+    overrides apply after the command line's (a sweep variant's values)."""
+    from .pipeline import Pipeline
+
+    overrides = labelledOverrides(options.overrides, pipelineLabels(options)) + list(extra or [])
+    if options.pipeline:
         return Pipeline.fromFile(options.pipeline, camera, overrides)
-    overrides = labelledOverrides(options.overrides, [options.task])
     return Pipeline.fromTask(options.task, camera, overrides)
+
+
+def planSweep(options: RunOptions, butler: Any, pipeline: Pipeline) -> tuple[list, list]:
+    """``(varying labels, variants)`` of ``--sweep``: every variant built and checked."""
+    from .pipeline.sweep import buildVariants, expandVariants, parseAxes, varyingLabels
+
+    if options.output is None:
+        raise ConfigError("--sweep needs --output OUT (each variant writes OUT/sweep/VARIANT)")
+    labels = pipeline.labels
+    axes = parseAxes(options.sweeps, labels)
+    variants = expandVariants(axes, options.sweepZip, len(labels) > 1)
+
+    def build(extra: list[Override]) -> Pipeline:
+        return loadPipeline(options, butler.camera, extra)
+
+    buildVariants(variants, build, axes, str(butler.outputRoot))
+    return varyingLabels(pipeline, {a.label for a in axes}), variants
 
 
 def showPipelineConfig(show: ShowRequest, pipeline: Pipeline) -> None:
@@ -93,6 +117,7 @@ def runPipeline(options: RunOptions) -> int:
         raise ConfigError("a repository is required: pipetask run -p FILE REPO")
     butler = openButler(options)
     pipeline = loadPipeline(options, butler.camera)
+    sweep = planSweep(options, butler, pipeline) if options.sweeps else None
     if show.pipeline:
         print(pipeline.describe())
     showPipelineConfig(show, pipeline)
@@ -103,6 +128,10 @@ def runPipeline(options: RunOptions) -> int:
         return 0
     queries = [parseId(tokens, butler.camera.keys) for tokens in options.ids]
     graph = buildGraph(pipeline, butler, queries)
+    if sweep is not None:
+        from .pipeline.sweep import combinedGraph
+
+        graph = combinedGraph(graph, *sweep)
     settings = RunSettings(
         executor=options.executor,
         processes=options.processes,
@@ -129,6 +158,10 @@ def runPipeline(options: RunOptions) -> int:
         print(graphText(graph, resumedQuanta(plan, butler), resuming=options.skipExisting))
     if show.any and not show.run:
         return 0
+    if sweep is not None:
+        from .pipeline.sweep_run import executeSweep
+
+        return executeSweep(plan, *sweep, _executor(pipeline, options))
     return executePlan(plan, _executor(pipeline, options))
 
 

@@ -54,6 +54,8 @@ class RunOptions:
     clobberVersions: bool = False
     clobberOutput: bool = False
     profile: str | None = None
+    sweeps: list[str] = field(default_factory=list)
+    sweepZip: bool = False
 
     @classmethod
     def fromArgs(cls, args: Any) -> RunOptions:
@@ -86,6 +88,8 @@ class RunOptions:
             clobberVersions=getattr(args, "clobber_versions", False),
             clobberOutput=getattr(args, "clobber_output", False),
             profile=getattr(args, "profile", None),
+            sweeps=list(getattr(args, "sweeps", None) or []),
+            sweepZip=getattr(args, "sweep_zip", False),
         )
 
 
@@ -118,7 +122,7 @@ def runTask(options: RunOptions) -> int:
 def _run(options: RunOptions) -> int:
     from .plugins import catalog, load
 
-    if options.pipeline:
+    if options.pipeline or options.sweeps:
         from .run_pipeline import runPipeline
 
         return runPipeline(options)

@@ -91,6 +91,14 @@ class RunState:
             label: configHash(task.configText) for label, task in plan.graph.tasks.items()
         }
 
+    def butlerOf(self, label: str) -> Any:
+        """The Butler whose output ``label`` writes into."""
+        return self.butler
+
+    def dropPending(self) -> None:
+        """Forget the pending rows this process left (what was not written)."""
+        self.butler.output.registry.dropPendingOf(owner())
+
     def emit(self, outcome: Outcome) -> None:
         label = outcome.extra["label"]
         self.counts[label][outcome.status] += 1
@@ -108,7 +116,7 @@ class RunState:
         if ok:
             written = outcome.extra.get("written") or []
             try:
-                self.butler.registerWritten(written)
+                self.butlerOf(label).registerWritten(written)
             except Exception as exc:  # the registry refused: the quantum did not happen
                 outcome.status = FAILED
                 outcome.error = f"{type(exc).__name__}: cannot register outputs: {exc}"
@@ -130,10 +138,11 @@ class RunState:
 
     def _removeTemporaries(self, label: str, dataId: dict[str, Any]) -> None:
         """Temporary files a dead or stopped worker left for this quantum's outputs."""
-        root = self.butler.outputRoot
+        butler = self.butlerOf(label)
+        root = butler.outputRoot
         for conn in self.plan.graph.tasks[label].connections.outputs:
             try:
-                final = root / self.butler.getDatasetType(conn.datasetType).path(dataId)
+                final = root / butler.getDatasetType(conn.datasetType).path(dataId)
             except Exception:
                 continue
             for tmp in glob.glob(str(final.parent / f"{TMP_PREFIX}*-{final.name}")):
@@ -244,46 +253,56 @@ def printTraceback(outcome: Outcome) -> None:
 def executePlan(plan: RunPlan, executor: Any, consumers: list | None = None) -> int:
     """Run a plan with an executor (which it closes); the exit status."""
     from ..butler import Butler
-    from ..outcomes import OutcomeLog
     from ..runlock import outputLock
-    from ..runner import exitStatus
-    from .record import previousQuanta, quantumKey, recordFields
+    from .record import previousQuanta
 
     butler = Butler(plan.repo, output=plan.output, calib=plan.calib)
-    consumers = list(consumers or [])
     with outputLock(str(butler.outputRoot)):
         attempts, succeeded = previousQuanta(butler.outputRoot, plan.runName)
         queue, job, done = prepare(plan, butler, lambda: succeeded)
-        record = OutcomeLog(str(butler.outputRoot), plan.runName)
-
-        def write(outcome: Outcome) -> None:
-            if outcome.status in (OK, FAILED):
-                key = quantumKey(outcome.extra["label"], dict(outcome.dataId))
-                attempts[key] += 1
-                outcome.extra["record"] = recordFields(outcome, attempts[key])
-            else:
-                outcome.extra["record"] = {
-                    "label": outcome.extra["label"],
-                    "quantum": outcome.extra["quantum"],
-                }
-            record.record(outcome)
-
-        state = RunState(plan, butler, queue, [write, *consumers])
-        for outcome in skippedOutcomes(plan, done):
-            state.emit(outcome)
-        start = time.perf_counter()
-        try:
-            for outcome in executor.run(job, queue) if queue else ():
-                state.add(outcome)
-                if outcome.status == FAILED and plan.settings.doraise:
-                    printTraceback(outcome)
-                    log.error("stopping at the first failure (--doraise)")
-                    break
-        finally:
-            executor.close()
-            butler.output.registry.dropPendingOf(owner())
-            record.close()
-        for line in summaryLines(state, time.perf_counter() - start):
-            log.info("%s", line)
+        state = RunState(plan, butler, queue, list(consumers or []))
+        failures = drive(state, job, done, attempts, executor)
     butler.close()
+    return failures
+
+
+def drive(state: RunState, job: Any, done: list, attempts: Counter, executor: Any) -> int:
+    """Feed the queue's ready quanta to the executor (which it closes) and record each
+    outcome in the run record; logs the summary; the exit status."""
+    from ..outcomes import OutcomeLog
+    from ..runner import exitStatus
+    from .record import quantumKey, recordFields
+
+    plan, butler, queue = state.plan, state.butler, state.queue
+    record = OutcomeLog(str(butler.outputRoot), plan.runName)
+
+    def write(outcome: Outcome) -> None:
+        if outcome.status in (OK, FAILED):
+            key = quantumKey(outcome.extra["label"], dict(outcome.dataId))
+            attempts[key] += 1
+            outcome.extra["record"] = recordFields(outcome, attempts[key])
+        else:
+            outcome.extra["record"] = {
+                "label": outcome.extra["label"],
+                "quantum": outcome.extra["quantum"],
+            }
+        record.record(outcome)
+
+    state.consumers.insert(0, write)
+    for outcome in skippedOutcomes(plan, done):
+        state.emit(outcome)
+    start = time.perf_counter()
+    try:
+        for outcome in executor.run(job, queue) if queue else ():
+            state.add(outcome)
+            if outcome.status == FAILED and plan.settings.doraise:
+                printTraceback(outcome)
+                log.error("stopping at the first failure (--doraise)")
+                break
+    finally:
+        executor.close()
+        state.dropPending()
+        record.close()
+    for line in summaryLines(state, time.perf_counter() - start):
+        log.info("%s", line)
     return exitStatus(len(state.failures))

@@ -1,0 +1,118 @@
+"""Running a sweep: one runner and one executor over the combined graph of every variant.
+
+Before the first quantum: the output lock is taken; the shared labels' configs are stored
+in the run's output and each variant's varying labels' configs in the variant's own
+output (``OUT/sweep/<variant>``, chained to ``OUT``); what is already done is found (a
+sweep always reuses finished quanta, so adding a value later runs only the new variant);
+the combined graph is stored in ``OUT``. Then the pipeline runner's loop runs it: each
+outcome is registered in the output its label writes into.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from ..butler.atomic import owner
+from .plan import RunPlan
+from .quantum import PipelineJob
+from .run import RunState, defineOutputTypes, drive, storeProvenance
+from .scheduler import QuantumQueue
+from .sweep import SWEEP_DIR, Variant, variantLabel
+
+log = logging.getLogger("pipetask")
+
+
+class SweepState(RunState):
+    """Run state whose labels write into their variant's output."""
+
+    def __init__(self, plan: RunPlan, butler: Any, queue: Any, consumers: list, butlers: dict):
+        super().__init__(plan, butler, queue, consumers)
+        self.butlers = butlers
+
+    def butlerOf(self, label: str) -> Any:
+        return self.butlers.get(label, self.butler)
+
+    def dropPending(self) -> None:
+        for butler in {id(b): b for b in [self.butler, *self.butlers.values()]}.values():
+            butler.output.registry.dropPendingOf(owner())
+
+
+def _subPipeline(pipeline: Any, labels: list[str]) -> Any:
+    from .pipeline import Pipeline
+
+    return Pipeline([pipeline.nodes[label] for label in labels], pipeline.source)
+
+
+def executeSweep(plan: RunPlan, varying: list[str], variants: list[Variant], executor: Any) -> int:
+    """Run the sweep whose combined graph is ``plan.graph``; the exit status."""
+    from ..butler import Butler
+    from ..runlock import outputLock
+    from .graph_io import graphPath, saveGraph
+    from .record import previousQuanta
+    from .resume import doneQuanta
+
+    butler = Butler(plan.repo, output=plan.output, calib=plan.calib)
+    root = butler.outputRoot
+    graph = plan.graph
+    shared = [label for label in plan.pipeline.labels if label not in varying]
+    with outputLock(str(root)):
+        attempts, succeeded = previousQuanta(root, plan.runName)
+        butler.output  # noqa: B018 - created here, once
+        sharedPlan = replace(plan, pipeline=_subPipeline(plan.pipeline, shared))
+        defineOutputTypes(sharedPlan, butler)
+        replaced = storeProvenance(sharedPlan, butler)
+        butlers: dict[str, Any] = {}
+        for variant in variants:
+            vb = Butler(str(root), output=str(root / SWEEP_DIR / variant.name), calib=plan.calib)
+            vb.output  # noqa: B018
+            vplan = replace(plan, pipeline=_subPipeline(variant.pipeline, varying))
+            defineOutputTypes(vplan, vb)
+            replaced |= {variantLabel(x, variant.name) for x in storeProvenance(vplan, vb)}
+            butlers.update({variantLabel(x, variant.name): vb for x in varying})
+        done, reasons = doneQuanta(
+            graph, butler, succeeded, replaced, lambda label: butlers.get(label, butler)
+        )
+        log.info(
+            "sweep: %d variants, %d quanta (%d shared), %d done already, %d to run",
+            len(variants),
+            len(graph),
+            sum(graph.count(x) for x in shared),
+            len(done),
+            len(graph) - len(done),
+        )
+        saveGraph(graph, root)
+        queue = QuantumQueue(graph, done)
+        _addPending(graph, butler, butlers, set(done))
+        job = PipelineJob(
+            graphPath=str(graphPath(root)),
+            repo=plan.repo,
+            output=str(root),
+            calib=plan.calib,
+            doraise=plan.settings.doraise,
+            debugFile=plan.settings.debugFile,
+        )
+        state = SweepState(plan, butler, queue, [], butlers)
+        status = drive(state, job, done, attempts, executor)
+    for vb in {id(b): b for b in butlers.values()}.values():
+        vb.close()
+    butler.close()
+    return status
+
+
+def _addPending(graph: Any, butler: Any, butlers: dict, done: set) -> None:
+    """Record every output the run may write as pending, in the output that gets it."""
+    rows: dict[int, tuple[Any, list]] = {}
+    for label, task in graph.tasks.items():
+        target = butlers.get(label, butler)
+        types = [target.getDatasetType(c.datasetType) for c in task.connections.outputs]
+        if not types:
+            continue
+        _, found = rows.setdefault(id(target), (target, []))
+        for i in range(graph.count(label)):
+            if (label, i) not in done:
+                dataId = graph.dataId(label, i)
+                found.extend((t.name, dataId, t.path(dataId)) for t in types)
+    for target, found in rows.values():
+        target.output.registry.addPendingMany(found, owner())
