@@ -16,6 +16,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--task", metavar="TASK", help="only this task")
     parser.add_argument("--failed", action="store_true", help="only data IDs that failed")
     parser.add_argument("--runs", action="store_true", help="one line per run instead")
+    parser.add_argument(
+        "--sweep", action="store_true", help="the variants x metrics table of a sweep's outputs"
+    )
+    parser.add_argument("--csv", action="store_true", help="with --sweep: print CSV")
     parser.set_defaults(handler=run)
 
 
@@ -31,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
     repo = rootedPath(args.repo, "PIPE_OUTPUT_ROOT")
     if not os.path.isdir(repo):
         raise ButlerError(f"repository {repo!r} not found")
+    if args.sweep or args.csv:
+        from .sweep_report import report
+
+        return report(repo, args.sweep, args.csv)
     records = readOutcomes(repo, args.task)
     if not records:
         print(f"no runs recorded in {args.repo}")

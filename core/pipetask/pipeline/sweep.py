@@ -26,6 +26,7 @@ from .graph import QuantumGraph
 from .pipeline import Override, Pipeline
 
 SWEEP_DIR = "sweep"
+SWEEP_FILE = "sweep.json"
 _RANGE = re.compile(r"^([+-]?[0-9.eE+-]+)\.\.([+-]?[0-9.eE+-]+)(?::([+-]?[0-9.eE+-]+))?$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+,-]")
 _MAX_VALUES = 10_000
@@ -50,6 +51,28 @@ class Variant:
     overrides: list[Override]
     pipeline: Pipeline | None = None
     configs: dict[str, str] = field(default_factory=dict)
+    #: each swept field's value as the variant's config holds it (TOML text)
+    resolved: dict[str, str] = field(default_factory=dict)
+
+    def describe(self, varying: list[str]) -> dict[str, Any]:
+        """What ``OUT/sweep/<variant>/sweep.json`` holds: the swept values (as numbers,
+        booleans or strings) and the dataset types the variant writes, with their keys."""
+        outputs = {
+            c.datasetType: list(c.dimensions)
+            for label in varying
+            for c in self.pipeline.nodes[label].connections.outputs  # type: ignore[union-attr]
+        }
+        return {"values": {k: plainValue(v) for k, v in self.resolved.items()}, "outputs": outputs}
+
+
+def plainValue(text: str) -> Any:
+    """A TOML value text as a Python value (the text itself when it is not TOML)."""
+    import tomllib
+
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
 
 
 def parseValues(text: str, where: str) -> list[str]:
@@ -148,8 +171,9 @@ def buildVariants(
         parts = []
         for key, axis in zip(variant.values, axes, strict=True):
             node = variant.pipeline.nodes[axis.label]
-            parts.append(f"{key}={_valueText(node.config, axis.field)}")
-        variant.name = _UNSAFE.sub("_", ",".join(parts))
+            variant.resolved[key] = _valueText(node.config, axis.field)
+            parts.append(f"{key}={variant.resolved[key]}")
+        variant.name = _UNSAFE.sub("_", ",".join(parts).replace('"', ""))
         if variant.name in owners:
             raise ConfigError(
                 f"--sweep: variants {owners[variant.name]} and {given} would both write to "
@@ -167,8 +191,7 @@ def _valueText(config: Any, name: str) -> str:
     value: Any = config
     for part in name.split("."):
         value = getattr(value, part)
-    text = tomlValue(value)
-    return text[1:-1] if text.startswith('"') and text.endswith('"') else text
+    return tomlValue(value)
 
 
 def varyingLabels(pipeline: Pipeline, swept: set[str]) -> list[str]:

@@ -10,16 +10,17 @@ outcome is registered in the output its label writes into.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 from typing import Any
 
-from ..butler.atomic import owner
+from ..butler.atomic import owner, writeTextAtomic
 from .plan import RunPlan
 from .quantum import PipelineJob
 from .run import RunState, defineOutputTypes, drive, storeProvenance
 from .scheduler import QuantumQueue
-from .sweep import SWEEP_DIR, Variant, variantLabel
+from .sweep import SWEEP_DIR, SWEEP_FILE, Variant, variantLabel
 
 log = logging.getLogger("pipetask")
 
@@ -67,6 +68,10 @@ def executeSweep(plan: RunPlan, varying: list[str], variants: list[Variant], exe
         for variant in variants:
             vb = Butler(str(root), output=str(root / SWEEP_DIR / variant.name), calib=plan.calib)
             vb.output  # noqa: B018
+            writeTextAtomic(
+                root / SWEEP_DIR / variant.name / SWEEP_FILE,
+                json.dumps(variant.describe(varying), indent=1),
+            )
             vplan = replace(plan, pipeline=_subPipeline(variant.pipeline, varying))
             defineOutputTypes(vplan, vb)
             replaced |= {variantLabel(x, variant.name) for x in storeProvenance(vplan, vb)}
