@@ -8,9 +8,10 @@ swept over ``--values`` values of ``stats.numSigmaClip``. In one process, altern
   its own output: exactly the variants' quanta, through the same runner and executor;
 - *sweep*: one run with ``--sweep stats:stats.numSigmaClip=V1^V2...`` into one output.
 
-Both are called in process (``pipetask.runner.runTask``), after one warm-up run, so interpreter
-start-up and imports are counted for neither. Printed: median wall times and the ratio sweep / alone (target: at
-most 1.05), serial and with ``-j 2``. The outputs are compared too (same numbers).
+Both are called in process (``pipetask.runner.runTask``), after one warm-up run, so
+interpreter start-up and imports are counted for neither. Printed: median wall times and
+the ratio sweep / alone (target: at most 1.05), serial and with ``-j 2``. The outputs are
+compared too (same numbers).
 
 Usage: ``python benchmarks/sweep.py [--visits 4] [--ccds 4] [--size 128] [--values 4]``.
 """

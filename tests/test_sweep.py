@@ -145,7 +145,12 @@ def test_a_downstream_sweep_runs_upstream_once_and_a_new_value_only_itself(
         assert f"threshold = {value}" in (variant / "config" / "gather.toml").read_text()
         assert not (variant / "config" / "copy.toml").exists()
         assert json.loads((variant / "ptVisit" / "visit=1.json").read_text()) == {"ccds": [0, 1, 2]}
-    # Adding a value later runs only the new variant.
+    # Adding a value later runs only the new variant; --show graph says so first.
+    shown = pipetask(env, *args, "--sweep", "gather:threshold=1^2^3^4", "--show", "graph")
+    assert shown.returncode == 0, shown.stderr
+    assert "quantum graph: 14 quanta, 12 done" in shown.stdout
+    assert "gather[gather.threshold=4.0] (ptGather): 2 quanta per (visit), 2 to run" in shown.stdout
+    assert "gather[gather.threshold=1.0] (ptGather): 2 quanta per (visit), 0 to run" in shown.stdout
     again = pipetask(env, *args, "--sweep", "gather:threshold=1^2^3^4")
     assert again.returncode == 0, again.stderr
     second = records(out, "pipe")[-1]
@@ -207,3 +212,5 @@ def test_a_sweep_needs_an_output_and_csv_needs_sweep(env, repo, tmp_path):
     done = pipetask(env, "run", "statsWriter", repo, "--id", "--sweep", "stats.numSigmaClip=3")
     assert done.returncode == 2 and "--sweep needs --output" in done.stderr
     assert pipetask(env, "report", repo, "--csv").returncode == 2
+    zipped = pipetask(env, "run", "statsWriter", repo, "--id", "--sweep-zip")
+    assert zipped.returncode == 2 and "--sweep-zip" in zipped.stderr

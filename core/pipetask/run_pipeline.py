@@ -155,7 +155,12 @@ def runPipeline(options: RunOptions) -> int:
         for label, i in graph.quanta():
             print(f"{label} {dataIdLine(graph.dataId(label, i))}")
     if show.graph:
-        print(graphText(graph, resumedQuanta(plan, butler), resuming=options.skipExisting))
+        if sweep is not None:
+            from .pipeline.sweep_run import sweepDone
+
+            print(graphText(graph, sweepDone(plan, butler, *sweep), resuming=True))
+        else:
+            print(graphText(graph, resumedQuanta(plan, butler), resuming=options.skipExisting))
     if show.any and not show.run:
         return 0
     if sweep is not None:

@@ -219,6 +219,10 @@ def run(args: argparse.Namespace) -> int:
 
     _positionals(args)
     run_options.resolve(args)
+    if args.sweep_zip and not args.sweeps:
+        from ..errors import ConfigError
+
+        raise ConfigError("--sweep-zip pairs the values of several --sweep options; none given")
     return runTask(RunOptions.fromArgs(args))
 
 

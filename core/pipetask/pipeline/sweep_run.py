@@ -106,6 +106,36 @@ def executeSweep(plan: RunPlan, varying: list[str], variants: list[Variant], exe
     return status
 
 
+def sweepDone(plan: RunPlan, butler: Any, varying: list[str], variants: list[Variant]) -> list:
+    """What a sweep would skip, without writing anything (for ``--show graph``): quanta
+    whose outputs exist, in the run's output or in a variant's that exists already."""
+    from ..butler import Butler
+    from ..butler.repository import isRepository
+    from .record import previousQuanta
+    from .resume import doneQuanta
+
+    root = butler.outputRoot
+    if not isRepository(root):
+        return []
+    butlers: dict[str, Any] = {}
+    missing: set[str] = set()
+    for variant in variants:
+        folder = root / SWEEP_DIR / variant.name
+        labels = [variantLabel(x, variant.name) for x in varying]
+        if isRepository(folder):
+            vb = Butler(str(root), output=str(folder), calib=plan.calib)
+            butlers.update(dict.fromkeys(labels, vb))
+        else:
+            missing.update(labels)
+    succeeded = previousQuanta(root, plan.runName)[1]
+    done, _ = doneQuanta(
+        plan.graph, butler, succeeded, missing, lambda label: butlers.get(label, butler)
+    )
+    for vb in {id(b): b for b in butlers.values()}.values():
+        vb.close()
+    return done
+
+
 def _addPending(graph: Any, butler: Any, butlers: dict, done: set) -> None:
     """Record every output the run may write as pending, in the output that gets it."""
     rows: dict[int, tuple[Any, list]] = {}
