@@ -11,10 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -214,3 +217,45 @@ def test_a_sweep_needs_an_output_and_csv_needs_sweep(env, repo, tmp_path):
     assert pipetask(env, "report", repo, "--csv").returncode == 2
     zipped = pipetask(env, "run", "statsWriter", repo, "--id", "--sweep-zip")
     assert zipped.returncode == 2 and "--sweep-zip" in zipped.stderr
+
+
+def test_a_shared_failure_blocks_every_variant_and_a_killed_sweep_resumes(
+    env, repo, pipeline, tmp_path
+):
+    out = tmp_path / "out"
+    args = ["run", "-p", pipeline, repo, "--id", "--output", out, "--sweep", "gather:threshold=1^2"]
+    failed = pipetask(env, *args, "-c", "copy:failVisit=2")
+    assert failed.returncode == 3, failed.stderr  # three CCDs of visit 2, once
+    assert "copy: 3 succeeded, 3 failed, 0 blocked" in failed.stderr
+    for value in ("1.0", "2.0"):
+        assert f"gather[gather.threshold={value}]: 1 succeeded, 0 failed, 1 blocked" in (
+            failed.stderr
+        )
+    # Killed mid-way (every process of the run), the sweep resumes where it stopped.
+    out = tmp_path / "killed"
+    args = ["run", "-p", pipeline, repo, "--id", "--output", out, "--sweep", "gather:threshold=1^2"]
+    process = subprocess.Popen(
+        [PIPETASK, *map(str, args), "-c", "copy:sleep=0.4", "-j", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(out.glob("ptStep1/*/*.json")):
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    resumed = pipetask(env, *args, "-c", "copy:sleep=0.4")
+    assert resumed.returncode == 0, resumed.stderr
+    last = records(out, "pipe")[-1]
+    copies = Counter(q["status"] for q in last if q["label"] == "copy")
+    assert sum(copies.values()) == 6 and set(copies) <= {"ok", "skipped"}, copies
+    assert sorted(t for t in registered(out).values() if t.startswith("pt")) == ["ptStep1"] * 6
+    for value in ("1.0", "2.0"):
+        variant = out / "sweep" / f"gather.threshold={value}"
+        assert (
+            sorted(t for t in registered(variant).values() if t.startswith("pt")) == ["ptVisit"] * 2
+        )
+    leftovers = [p for p in out.rglob(".tmp-*")]
+    assert not leftovers
