@@ -213,3 +213,31 @@ def test_show_pipeline_and_graph(env, repo, pipeline, tmp_path):
     missing = pipetask(env, "run", "-p", pipeline, repo, "--id", "visit=9", "--show", "graph")
     assert missing.returncode == 2
     assert "empty graph: label 'copy', input 'inputs' (dataset type 'raw')" in missing.stderr
+
+
+@pytest.mark.parametrize("extra", [[], ["-j", "2"]], ids=["serial", "j2"])
+def test_ctrl_c_stops_cleanly_and_the_run_resumes(env, repo, pipeline, tmp_path, extra):
+    out = tmp_path / "out"
+    args = ["run", "-p", str(pipeline) + "#copies", repo, "--id", "--output", out]
+    slow = ["-c", "copy:sleep=0.4", "-c", "copy2:sleep=0.4"]
+    process = subprocess.Popen(
+        [PIPETASK, *map(str, args), *extra, *slow],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(out.glob("ptStep1/*/*.json")):
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal sends to its process group
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "not run (interrupted)" in stderr
+    assert "Traceback" not in stderr
+    checkConsistent(out)
+    resumed = pipetask(env, *args, *slow, "--skip-existing")
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(contents(out, "ptStep2")) == 6
+    checkConsistent(out)

@@ -67,20 +67,22 @@ def loadPipeline(options: RunOptions, camera: Any, extra: list[Override] | None 
     return Pipeline.fromTask(options.task, camera, overrides)
 
 
-def planSweep(options: RunOptions, butler: Any, pipeline: Pipeline) -> tuple[list, list]:
+def planSweep(
+    options: RunOptions, camera: Any, output: str | None, pipeline: Pipeline
+) -> tuple[list, list]:
     """``(varying labels, variants)`` of ``--sweep``: every variant built and checked."""
     from .pipeline.sweep import buildVariants, expandVariants, parseAxes, varyingLabels
 
-    if options.output is None:
+    if output is None:
         raise ConfigError("--sweep needs --output OUT (each variant writes OUT/sweep/VARIANT)")
     labels = pipeline.labels
     axes = parseAxes(options.sweeps, labels)
     variants = expandVariants(axes, options.sweepZip, len(labels) > 1)
 
     def build(extra: list[Override]) -> Pipeline:
-        return loadPipeline(options, butler.camera, extra)
+        return loadPipeline(options, camera, extra)
 
-    buildVariants(variants, build, axes, str(butler.outputRoot))
+    buildVariants(variants, build, axes, output)
     return varyingLabels(pipeline, {a.label for a in axes}), variants
 
 
@@ -102,22 +104,26 @@ def showPipelineConfig(show: ShowRequest, pipeline: Pipeline) -> None:
 
 def runPipeline(options: RunOptions) -> int:
     """``pipetask run -p FILE REPO ...``: build the plan, show or run it; the exit status."""
+    from .butler import Butler
     from .dataid import parseId
     from .pipeline import buildGraph
     from .pipeline.pipeline_file import splitLocation
     from .pipeline.plan import RunPlan, RunSettings
     from .pipeline.run import executePlan
     from .pipeline.show import graphText
-    from .setup import openButler
+    from .setup import inputCamera, runPaths
 
     show = ShowRequest.parse(options.show)
     if options.file:
         raise ConfigError("--file runs one task on one file; it does not combine with -p")
     if not options.repo:
         raise ConfigError("a repository is required: pipetask run -p FILE REPO")
-    butler = openButler(options)
-    pipeline = loadPipeline(options, butler.camera)
-    sweep = planSweep(options, butler, pipeline) if options.sweeps else None
+    paths = runPaths(options)
+    camera = inputCamera(paths)
+    queries = [parseId(tokens, camera.keys) for tokens in options.ids or []]
+    pipeline = loadPipeline(options, camera)
+    output = paths.output if paths.outputGiven else None
+    sweep = planSweep(options, camera, output, pipeline) if options.sweeps else None
     if show.pipeline:
         print(pipeline.describe())
     showPipelineConfig(show, pipeline)
@@ -126,7 +132,12 @@ def runPipeline(options: RunOptions) -> int:
     if not options.ids:
         log.warning("no --id given: nothing to process (use --id with no values to select all)")
         return 0
-    queries = [parseId(tokens, butler.camera.keys) for tokens in options.ids]
+    willRun = not (show.any and not show.run)
+    # Everything the command line can get wrong is checked before anything is written.
+    executor = _executor(pipeline, options) if willRun else None
+    # Read-only here: the output is opened for writing only under the run's lock.
+    output = paths.output if paths.outputGiven else None
+    butler = Butler(paths.repo, output=output, calib=paths.calib, registryWrites=False)
     graph = buildGraph(pipeline, butler, queries)
     if sweep is not None:
         from .pipeline.sweep import combinedGraph
@@ -144,11 +155,10 @@ def runPipeline(options: RunOptions) -> int:
         noVersions=options.noVersions,
         debugFile=_debugFile(options, pipeline),
         logLevels=tuple(options.logLevels),
+        extra={"profile": getattr(options, "profile", None)},
     )
     name = Path(splitLocation(options.pipeline)[0]).stem if options.pipeline else options.task
-    plan = RunPlan(
-        pipeline, graph, str(butler.root), str(butler.outputRoot), _calib(options), settings, name
-    )
+    plan = RunPlan(pipeline, graph, paths.repo, paths.output, paths.calib, settings, name)
     if show.data:
         from .show import dataIdLine
 
@@ -161,13 +171,18 @@ def runPipeline(options: RunOptions) -> int:
             print(graphText(graph, sweepDone(plan, butler, *sweep), resuming=True))
         else:
             print(graphText(graph, resumedQuanta(plan, butler), resuming=options.skipExisting))
-    if show.any and not show.run:
+    butler.close()
+    if executor is None:
         return 0
+    if getattr(options, "clobberOutput", False) and paths.outputGiven:
+        from .clobber_output import clobberOutput
+
+        clobberOutput(paths.repo, paths.output)
     if sweep is not None:
         from .pipeline.sweep_run import executeSweep
 
-        return executeSweep(plan, *sweep, _executor(pipeline, options))
-    return executePlan(plan, _executor(pipeline, options))
+        return executeSweep(plan, *sweep, executor)
+    return executePlan(plan, executor)
 
 
 def resumedQuanta(plan: Any, butler: Any) -> list:
@@ -179,15 +194,9 @@ def resumedQuanta(plan: Any, butler: Any) -> list:
     return doneQuanta(plan.graph, butler)[0]
 
 
-def _calib(options: RunOptions) -> str | None:
-    from .runner import rootedPath
-
-    return rootedPath(options.calib, "PIPE_CALIB_ROOT")
-
-
 def _executor(pipeline: Pipeline, options: RunOptions) -> Any:
     """The executor; a label whose task cannot run in parallel makes the run serial."""
-    from .execute import chooseExecutor
+    from .setup import chooseExecutor
 
     serialOnly = [
         n for n in pipeline.nodes.values() if not getattr(n.taskClass, "canMultiprocess", True)

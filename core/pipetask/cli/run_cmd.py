@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from . import run_options
 
@@ -204,6 +205,10 @@ def _positiveInt(text: str) -> int:
     return value
 
 
+#: The longest --timeout, in seconds (a year): beyond it no system can wait.
+MAX_TIMEOUT = 365 * 24 * 3600.0
+
+
 def _positiveFloat(text: str) -> float:
     try:
         value = float(text)
@@ -211,6 +216,11 @@ def _positiveFloat(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
+    if not math.isfinite(value) or value > MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be a finite number of seconds, at most {MAX_TIMEOUT:.0f} "
+            f"(leave --timeout out for no timeout)"
+        )
     return value
 
 

@@ -250,31 +250,51 @@ def printTraceback(outcome: Outcome) -> None:
         print(outcome.traceback.rstrip(), file=sys.stderr)
 
 
-def executePlan(plan: RunPlan, executor: Any, consumers: list | None = None) -> int:
-    """Run a plan with an executor (which it closes); the exit status."""
+def executePlan(plan: RunPlan, executor: Any, body: Callable[..., int] | None = None) -> int:
+    """Run a plan with an executor (which it closes); the exit status. ``body(plan,
+    executor)`` does the run (default: the plain runner; a sweep gives its own).
+
+    SIGINT and SIGTERM stop the run cleanly, as for a single task (see
+    :mod:`pipetask.execution.stop`): running quanta are stopped, the summary and the
+    record's end are written, the exit status is 128 plus the signal number.
+    """
+    stop = executor.stop
+    with stop.handleSignals():
+        try:
+            return (body or _executePlan)(plan, executor)
+        finally:
+            executor.close()
+
+
+def _executePlan(plan: RunPlan, executor: Any) -> int:
     from ..butler import Butler
     from ..runlock import outputLock
     from .record import previousQuanta
 
-    butler = Butler(plan.repo, output=plan.output, calib=plan.calib)
-    with outputLock(str(butler.outputRoot)):
+    with outputLock(plan.output):
+        executor.start()  # a cluster that cannot start is a set-up error: nothing written yet
+        butler = Butler(plan.repo, output=plan.output, calib=plan.calib)
         attempts, succeeded = previousQuanta(butler.outputRoot, plan.runName)
         queue, job, done = prepare(plan, butler, lambda: succeeded)
-        state = RunState(plan, butler, queue, list(consumers or []))
-        failures = drive(state, job, done, attempts, executor)
+        status = drive(RunState(plan, butler, queue, []), job, done, attempts, executor)
     butler.close()
-    return failures
+    return status
 
 
 def drive(state: RunState, job: Any, done: list, attempts: Counter, executor: Any) -> int:
-    """Feed the queue's ready quanta to the executor (which it closes) and record each
-    outcome in the run record; logs the summary; the exit status."""
+    """Feed the queue's ready quanta to the executor and record each outcome in the run
+    record (started and ended here); logs the summary; the exit status."""
+    from .. import progress
     from ..outcomes import OutcomeLog
-    from ..runner import exitStatus
+    from ..profiling import profiling
+    from ..progress import Progress
+    from ..runner import EXIT_USAGE, exitStatus
     from .record import quantumKey, recordFields
 
     plan, butler, queue = state.plan, state.butler, state.queue
+    stop = executor.stop
     record = OutcomeLog(str(butler.outputRoot), plan.runName)
+    record.start([], quanta=len(plan.graph), labels=list(plan.graph.tasks))
 
     def write(outcome: Outcome) -> None:
         if outcome.status in (OK, FAILED):
@@ -288,21 +308,38 @@ def drive(state: RunState, job: Any, done: list, attempts: Counter, executor: An
             }
         record.record(outcome)
 
-    state.consumers.insert(0, write)
+    bar = Progress(len(queue)) if progress.wanted(len(queue)) else None
+
+    def show(outcome: Outcome) -> None:
+        if bar is not None and outcome.status != SKIPPED:
+            bar.update(outcome.status == OK)
+
+    state.consumers[:0] = [write, show]
     for outcome in skippedOutcomes(plan, done):
         state.emit(outcome)
     start = time.perf_counter()
     try:
-        for outcome in executor.run(job, queue) if queue else ():
-            state.add(outcome)
-            if outcome.status == FAILED and plan.settings.doraise:
-                printTraceback(outcome)
-                log.error("stopping at the first failure (--doraise)")
-                break
+        with bar or contextlib.nullcontext(), profiling(plan.settings.extra.get("profile")):
+            for outcome in executor.run(job, queue) if queue else ():
+                state.add(outcome)
+                if outcome.status == FAILED and plan.settings.doraise:
+                    printTraceback(outcome)
+                    log.error("stopping at the first failure (--doraise)")
+                    break
+    except KeyboardInterrupt:  # a stop interrupted a quantum running in this process
+        if not stop.requested:
+            raise
     finally:
-        executor.close()
         state.dropPending()
-        record.close()
-    for line in summaryLines(state, time.perf_counter() - start):
+    why = stop.describe()
+    for line in summaryLines(state, time.perf_counter() - start, why):
         log.info("%s", line)
-    return exitStatus(len(state.failures))
+    if stop.exitStatus is not None:
+        status = stop.exitStatus
+    elif stop.requested:
+        status = EXIT_USAGE
+    else:
+        status = exitStatus(len(state.failures))
+    record.end(status, why)
+    record.close()
+    return status

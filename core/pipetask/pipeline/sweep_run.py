@@ -18,7 +18,7 @@ from typing import Any
 from ..butler.atomic import owner, writeTextAtomic
 from .plan import RunPlan
 from .quantum import PipelineJob
-from .run import RunState, defineOutputTypes, drive, storeProvenance
+from .run import RunState, defineOutputTypes, drive, executePlan, storeProvenance
 from .scheduler import QuantumQueue
 from .sweep import SWEEP_DIR, SWEEP_FILE, Variant, variantLabel
 
@@ -54,11 +54,12 @@ def executeSweep(plan: RunPlan, varying: list[str], variants: list[Variant], exe
     from .record import previousQuanta
     from .resume import doneQuanta
 
-    butler = Butler(plan.repo, output=plan.output, calib=plan.calib)
-    root = butler.outputRoot
     graph = plan.graph
     shared = [label for label in plan.pipeline.labels if label not in varying]
-    with outputLock(str(root)):
+    with outputLock(plan.output):
+        executor.start()  # a cluster that cannot start is a set-up error: nothing written yet
+        butler = Butler(plan.repo, output=plan.output, calib=plan.calib)
+        root = butler.outputRoot
         attempts, succeeded = previousQuanta(root, plan.runName)
         butler.output  # noqa: B018 - created here, once
         sharedPlan = replace(plan, pipeline=_subPipeline(plan.pipeline, shared))
@@ -123,7 +124,7 @@ def sweepDone(plan: RunPlan, butler: Any, varying: list[str], variants: list[Var
         folder = root / SWEEP_DIR / variant.name
         labels = [variantLabel(x, variant.name) for x in varying]
         if isRepository(folder):
-            vb = Butler(str(root), output=str(folder), calib=plan.calib)
+            vb = Butler(str(root), output=str(folder), calib=plan.calib, registryWrites=False)
             butlers.update(dict.fromkeys(labels, vb))
         else:
             missing.update(labels)
