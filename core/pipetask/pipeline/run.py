@@ -203,15 +203,19 @@ def prepare(plan: RunPlan, butler: Any, succeeded: Callable[[], list]) -> tuple:
     queue = QuantumQueue(plan.graph, done)
     doneSet = set(done)
     butler.output.registry.addPendingMany(pendingOutputs(plan, butler, doneSet), owner())
-    job = PipelineJob(
-        graphPath=str(graphPath(butler.outputRoot)),
+    return queue, pipelineJob(plan, butler.outputRoot), done
+
+
+def pipelineJob(plan: RunPlan, outputRoot: Any) -> PipelineJob:
+    """What every worker of the run needs: the stored graph and where to read and write."""
+    return PipelineJob(
+        graphPath=str(graphPath(outputRoot)),
         repo=plan.repo,
-        output=str(butler.outputRoot),
+        output=str(outputRoot),
         calib=plan.calib,
         doraise=plan.settings.doraise,
         debugFile=plan.settings.debugFile,
     )
-    return queue, job, done
 
 
 def skippedOutcomes(plan: RunPlan, done: list[tuple[str, int]]) -> list[Outcome]:

@@ -17,8 +17,14 @@ from typing import Any
 
 from ..butler.atomic import owner, writeTextAtomic
 from .plan import RunPlan
-from .quantum import PipelineJob
-from .run import RunState, defineOutputTypes, drive, executePlan, storeProvenance
+from .run import (
+    RunState,
+    defineOutputTypes,
+    drive,
+    executePlan,
+    pipelineJob,
+    storeProvenance,
+)
 from .scheduler import QuantumQueue
 from .sweep import SWEEP_DIR, SWEEP_FILE, Variant, variantLabel
 
@@ -47,10 +53,19 @@ def _subPipeline(pipeline: Any, labels: list[str]) -> Any:
 
 
 def executeSweep(plan: RunPlan, varying: list[str], variants: list[Variant], executor: Any) -> int:
-    """Run the sweep whose combined graph is ``plan.graph``; the exit status."""
+    """Run the sweep whose combined graph is ``plan.graph`` with an executor (which it
+    closes); the exit status. Signals stop it as they stop any run."""
+
+    def body(plan: RunPlan, executor: Any) -> int:
+        return _executeSweep(plan, varying, variants, executor)
+
+    return executePlan(plan, executor, body)
+
+
+def _executeSweep(plan: RunPlan, varying: list[str], variants: list[Variant], executor: Any) -> int:
     from ..butler import Butler
     from ..runlock import outputLock
-    from .graph_io import graphPath, saveGraph
+    from .graph_io import saveGraph
     from .record import previousQuanta
     from .resume import doneQuanta
 
@@ -91,14 +106,7 @@ def executeSweep(plan: RunPlan, varying: list[str], variants: list[Variant], exe
         saveGraph(graph, root)
         queue = QuantumQueue(graph, done)
         _addPending(graph, butler, butlers, set(done))
-        job = PipelineJob(
-            graphPath=str(graphPath(root)),
-            repo=plan.repo,
-            output=str(root),
-            calib=plan.calib,
-            doraise=plan.settings.doraise,
-            debugFile=plan.settings.debugFile,
-        )
+        job = pipelineJob(plan, root)
         state = SweepState(plan, butler, queue, [], butlers)
         status = drive(state, job, done, attempts, executor)
     for vb in {id(b): b for b in butlers.values()}.values():
