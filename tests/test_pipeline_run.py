@@ -241,3 +241,18 @@ def test_ctrl_c_stops_cleanly_and_the_run_resumes(env, repo, pipeline, tmp_path,
     assert resumed.returncode == 0, resumed.stderr
     assert len(contents(out, "ptStep2")) == 6
     checkConsistent(out)
+
+
+def test_report_shows_each_label(env, repo, pipeline, tmp_path):
+    out = tmp_path / "out"
+    done = pipetask(
+        env, "run", "-p", pipeline, repo, "--id", "--output", out, "-c", "copy2:failVisit=2"
+    )
+    assert done.returncode == 3, done.stderr
+    report = pipetask(env, "report", out)
+    lines = report.stdout.splitlines()
+    assert "copy2 {visit: 2, ccd: 0} failed  RuntimeError: failing visit 2 by request" in (
+        report.stdout
+    ), report.stdout
+    assert any(line.startswith("gather {visit: 2} blocked") for line in lines), report.stdout
+    assert any(line.startswith("copy {visit: 2, ccd: 0} ok") for line in lines), report.stdout

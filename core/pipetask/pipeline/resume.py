@@ -51,9 +51,12 @@ def doneQuanta(
         if outputs:
             where = butler if butlerOf is None else butlerOf(label)
             found = [_registered(registered, where, c.datasetType, dims) for c in outputs]
-            for i, key in enumerate(keys):
-                values = tuple(decode(d, v) for d, v in zip(dims, key, strict=True))
-                if all(values in s for s in found):
+            if all(graph.codec.keys[d] is int for d in dims):
+                values = keys  # int keys are their own codes: no decoding
+            else:
+                values = [tuple(decode(d, v) for d, v in zip(dims, k, strict=True)) for k in keys]
+            for i, value in enumerate(values):
+                if all(value in s for s in found):
                     done.append((label, i))
                 else:
                     reasons[f"{label}: outputs missing"] += 1
@@ -71,8 +74,12 @@ def _withDoneInputs(graph: QuantumGraph, done: list, reasons: Counter) -> list:
     """Keep a quantum as done only if every quantum it reads from is done too (a redone
     input makes its readers stale)."""
     kept: set[tuple[str, int]] = set()
-    for label in graph.tasks:  # dependency order
-        for key in (d for d in done if d[0] == label):
+    for label, task in graph.tasks.items():  # dependency order
+        mine = [d for d in done if d[0] == label]
+        if all(edge.producer is None for edge in task.edges.values()):
+            kept.update(mine)  # reads only what the repository holds
+            continue
+        for key in mine:
             if all(up in kept for up in graph.upstream(*key)):
                 kept.add(key)
             else:
