@@ -122,8 +122,47 @@ def main() -> int:
         expect=2,
     )
     calibrate(root, repo, out)
+    process(root, repo, out)
     print(f"\nDemo done. Explore {repo} and {out}; try 'pipetask run --help'.")
     return 0
+
+
+def process(root: str, repo: str, out: str) -> None:
+    """processCcd on the postISRCCDs: calexps and source catalogs; then the HTML report."""
+    step(
+        "processCcd: repair cosmic rays, background, PSF, detect, deblend, measure "
+        "-> calexp, calexpBackground, src",
+        PIPETASK,
+        "run",
+        "processCcd",
+        repo,
+        "--id",
+        "visit=1..3",
+        "--output",
+        out,
+        "-j",
+        "2",
+    )
+    from astropy.table import Table
+
+    catalog = os.path.join(out, "src", "v1", "src_v1_c0.fits")
+    table = Table.read(catalog)
+    columns = ["id", "coord_ra", "coord_dec", "slot_Centroid_x", "slot_Centroid_y"]
+    columns += [c for c in table.colnames if c.endswith("12_0_instFlux")][:1]
+    print(f"\n### A few rows of {os.path.relpath(catalog)} ({len(table)} sources)")
+    table[columns][:5].pprint(max_width=-1)
+    page = os.path.join(root, "report.html")
+    step(
+        "The HTML report of the output: outcomes, timings, memory, failures, thumbnails "
+        "(exit 1: visit 50 failed above)",
+        PIPETASK,
+        "report",
+        out,
+        "--html",
+        page,
+        expect=1,
+    )
+    print(f"\nOpen {page} in a browser (it needs no network).")
 
 
 def calibrate(root: str, repo: str, out: str) -> None:

@@ -46,18 +46,44 @@ def labelledOverrides(overrides: list[tuple[str, str]], labels: list[str]) -> li
     return out
 
 
-def loadPipeline(options: RunOptions, camera: Any) -> Pipeline:
-    """The pipeline of ``-p FILE[#subset]`` (or the one-task pipeline of TASK)."""
-    from .pipeline import Pipeline
+def pipelineLabels(options: RunOptions) -> list[str]:
+    """The labels ``-p FILE[#subset]`` selects (TASK for a one-task pipeline)."""
     from .pipeline.pipeline_file import loadPipelineFile, splitLocation
 
     if options.pipeline:
         path, subset = splitLocation(options.pipeline)
-        labels = loadPipelineFile(path).select(subset)
-        overrides = labelledOverrides(options.overrides, labels)
+        return loadPipelineFile(path).select(subset)
+    return [options.task]
+
+
+def loadPipeline(options: RunOptions, camera: Any, extra: list[Override] | None = None) -> Pipeline:
+    """The pipeline of ``-p FILE[#subset]`` (or the one-task pipeline of TASK); ``extra``
+    overrides apply after the command line's (a sweep variant's values)."""
+    from .pipeline import Pipeline
+
+    overrides = labelledOverrides(options.overrides, pipelineLabels(options)) + list(extra or [])
+    if options.pipeline:
         return Pipeline.fromFile(options.pipeline, camera, overrides)
-    overrides = labelledOverrides(options.overrides, [options.task])
     return Pipeline.fromTask(options.task, camera, overrides)
+
+
+def planSweep(
+    options: RunOptions, camera: Any, output: str | None, pipeline: Pipeline
+) -> tuple[list, list]:
+    """``(varying labels, variants)`` of ``--sweep``: every variant built and checked."""
+    from .pipeline.sweep import buildVariants, expandVariants, parseAxes, varyingLabels
+
+    if output is None:
+        raise ConfigError("--sweep needs --output OUT (each variant writes OUT/sweep/VARIANT)")
+    labels = pipeline.labels
+    axes = parseAxes(options.sweeps, labels)
+    variants = expandVariants(axes, options.sweepZip, len(labels) > 1)
+
+    def build(extra: list[Override]) -> Pipeline:
+        return loadPipeline(options, camera, extra)
+
+    buildVariants(variants, build, axes, output)
+    return varyingLabels(pipeline, {a.label for a in axes}), variants
 
 
 def showPipelineConfig(show: ShowRequest, pipeline: Pipeline) -> None:
@@ -96,6 +122,8 @@ def runPipeline(options: RunOptions) -> int:
     camera = inputCamera(paths)
     queries = [parseId(tokens, camera.keys) for tokens in options.ids or []]
     pipeline = loadPipeline(options, camera)
+    output = paths.output if paths.outputGiven else None
+    sweep = planSweep(options, camera, output, pipeline) if options.sweeps else None
     if show.pipeline:
         print(pipeline.describe())
     showPipelineConfig(show, pipeline)
@@ -111,6 +139,10 @@ def runPipeline(options: RunOptions) -> int:
     output = paths.output if paths.outputGiven else None
     butler = Butler(paths.repo, output=output, calib=paths.calib, registryWrites=False)
     graph = buildGraph(pipeline, butler, queries)
+    if sweep is not None:
+        from .pipeline.sweep import combinedGraph
+
+        graph = combinedGraph(graph, *sweep)
     settings = RunSettings(
         executor=options.executor,
         processes=options.processes,
@@ -133,7 +165,12 @@ def runPipeline(options: RunOptions) -> int:
         for label, i in graph.quanta():
             print(f"{label} {dataIdLine(graph.dataId(label, i))}")
     if show.graph:
-        print(graphText(graph, resumedQuanta(plan, butler), resuming=options.skipExisting))
+        if sweep is not None:
+            from .pipeline.sweep_run import sweepDone
+
+            print(graphText(graph, sweepDone(plan, butler, *sweep), resuming=True))
+        else:
+            print(graphText(graph, resumedQuanta(plan, butler), resuming=options.skipExisting))
     butler.close()
     if executor is None:
         return 0
@@ -141,6 +178,10 @@ def runPipeline(options: RunOptions) -> int:
         from .clobber_output import clobberOutput
 
         clobberOutput(paths.repo, paths.output)
+    if sweep is not None:
+        from .pipeline.sweep_run import executeSweep
+
+        return executeSweep(plan, *sweep, executor)
     return executePlan(plan, executor)
 
 

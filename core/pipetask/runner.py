@@ -55,6 +55,8 @@ class RunOptions:
     clobberVersions: bool = False
     clobberOutput: bool = False
     profile: str | None = None
+    sweeps: list[str] = field(default_factory=list)
+    sweepZip: bool = False
 
     @classmethod
     def fromArgs(cls, args: Any) -> RunOptions:
@@ -87,6 +89,8 @@ class RunOptions:
             clobberVersions=getattr(args, "clobber_versions", False),
             clobberOutput=getattr(args, "clobber_output", False),
             profile=getattr(args, "profile", None),
+            sweeps=list(getattr(args, "sweeps", None) or []),
+            sweepZip=getattr(args, "sweep_zip", False),
         )
 
 
@@ -129,7 +133,7 @@ def _run(options: RunOptions) -> int:
     from .config import validateForTask
     from .plugins import catalog, load
 
-    if options.pipeline:
+    if options.pipeline or options.sweeps:
         from .run_pipeline import runPipeline
 
         return runPipeline(options)

@@ -23,8 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--html",
         metavar="FILE",
         help="also write a self-contained HTML report (outcomes, timings, memory, task graph, "
-        "failures with rerun commands, thumbnails, config) to FILE",
+        "failures with rerun commands, thumbnails, config, sweep plots) to FILE",
     )
+    parser.add_argument(
+        "--sweep", action="store_true", help="the variants x metrics table of a sweep's outputs"
+    )
+    parser.add_argument("--csv", action="store_true", help="with --sweep: print CSV")
     parser.set_defaults(handler=run)
 
 
@@ -41,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     repo = rootedPath(args.repo, "PIPE_OUTPUT_ROOT")
     if not os.path.isdir(repo):
         raise ButlerError(f"repository {repo!r} not found")
+    if args.sweep or args.csv:
+        from .sweep_report import report
+
+        return report(repo, args.sweep, args.csv)
     try:
         runs = readRuns(repo, args.task)
     except OSError as exc:

@@ -177,6 +177,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="resume: skip data IDs (quanta) whose outputs already exist, saying what is "
         "redone and why",
     )
+    sweep = parser.add_argument_group("sweeps")
+    sweep.add_argument(
+        "--sweep",
+        dest="sweeps",
+        action="append",
+        metavar="[LABEL:]FIELD=VALUES",
+        help="run once per value: VALUES as in --id (3^5^10, 1..9:2) or a float range "
+        "(2.0..4.0:0.5); several --sweep give every combination; each variant writes "
+        "OUT/sweep/FIELD=VALUE; see docs/pipelines.md",
+    )
+    sweep.add_argument(
+        "--sweep-zip",
+        action="store_true",
+        help="pair the n-th values of every --sweep instead of taking every combination",
+    )
     run_options.addOptions(parser)
     parser.set_defaults(handler=run, overrides=[])
 
@@ -215,6 +230,10 @@ def run(args: argparse.Namespace) -> int:
 
     _positionals(args)
     run_options.resolve(args)
+    if args.sweep_zip and not args.sweeps:
+        from ..errors import ConfigError
+
+        raise ConfigError("--sweep-zip pairs the values of several --sweep options; none given")
     return runTask(RunOptions.fromArgs(args))
 
 

@@ -137,6 +137,25 @@ class QuantumWorker:
         # Read-only registries: the run's main process registers what this worker writes.
         self.butler = Butler(job.repo, output=job.output, calib=job.calib, registryWrites=False)
         self.tasks: dict[str, Any] = {}
+        #: a sweep's labels that write into a sub-output of the run's output, and their Butlers
+        self.outputs: dict[str, str] = self.graph.meta.get("outputs") or {}
+        self.butlers: dict[str, Any] = {}
+
+    def butlerOf(self, label: str) -> Any:
+        """The Butler a label reads and writes through (a sweep variant's own output,
+        chained to the run's output, or the run's output)."""
+        folder = self.outputs.get(label)
+        if folder is None:
+            return self.butler
+        butler = self.butlers.get(folder)
+        if butler is None:
+            from ..butler import Butler
+
+            output = f"{self.job.output}/{folder}"
+            butler = self.butlers[folder] = Butler(
+                self.job.output, output=output, calib=self.job.calib, registryWrites=False
+            )
+        return butler
 
     def task(self, label: str) -> Any:
         """The task of ``label``, built once."""
@@ -176,7 +195,7 @@ class QuantumWorker:
             try:
                 task = self.task(label)
                 spec = self.graph.tasks[label]
-                context = QuantumContext(self.butler, dict(item))
+                context = QuantumContext(self.butlerOf(label), dict(item))
                 task.emptyMetadata()
                 t0 = time.perf_counter()
                 try:

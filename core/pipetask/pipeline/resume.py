@@ -10,7 +10,7 @@ config (``--clobber-config``); otherwise the run is refused before anything runs
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .graph import QuantumGraph
@@ -22,12 +22,14 @@ def doneQuanta(
     butler: Any,
     succeeded: Iterable[tuple[str, tuple]] = (),
     redo: Iterable[str] = (),
+    butlerOf: Callable[[str], Any] | None = None,
 ) -> tuple[list[tuple[str, int]], Counter]:
     """``(done quanta, reasons the others run)``.
 
     ``succeeded`` holds the :func:`~pipetask.pipeline.record.quantumKey` of quanta recorded
     as succeeded (used for labels without outputs); ``redo`` names labels whose stored
-    config was replaced.
+    config was replaced; ``butlerOf(label)``, when given, is the Butler whose output a
+    label writes into (a sweep variant's).
     """
     redo = set(redo)
     previous = set(succeeded)
@@ -47,7 +49,8 @@ def doneQuanta(
             keys = [(k,) for k in keys]
         decode = graph.codec.decode
         if outputs:
-            found = [_registered(registered, butler, c.datasetType, dims) for c in outputs]
+            where = butler if butlerOf is None else butlerOf(label)
+            found = [_registered(registered, where, c.datasetType, dims) for c in outputs]
             if all(graph.codec.keys[d] is int for d in dims):
                 values = keys  # int keys are their own codes: no decoding
             else:
@@ -84,10 +87,11 @@ def _withDoneInputs(graph: QuantumGraph, done: list, reasons: Counter) -> list:
     return [d for d in done if d in kept]
 
 
-def _registered(cache: dict[str, set], butler: Any, datasetType: str, dims: tuple) -> set:
+def _registered(cache: dict, butler: Any, datasetType: str, dims: tuple) -> set:
     """Key tuples (over ``dims``) of a dataset type registered in the output only."""
-    found = cache.get(datasetType)
+    key = (str(butler.outputRoot), datasetType)
+    found = cache.get(key)
     if found is None:
         found = set(butler.iterKeys(datasetType, dims, outputOnly=True))
-        cache[datasetType] = found
+        cache[key] = found
     return found

@@ -91,6 +91,14 @@ class RunState:
             label: configHash(task.configText) for label, task in plan.graph.tasks.items()
         }
 
+    def butlerOf(self, label: str) -> Any:
+        """The Butler whose output ``label`` writes into."""
+        return self.butler
+
+    def dropPending(self) -> None:
+        """Forget the pending rows this process left (what was not written)."""
+        self.butler.output.registry.dropPendingOf(owner())
+
     def emit(self, outcome: Outcome) -> None:
         label = outcome.extra["label"]
         self.counts[label][outcome.status] += 1
@@ -108,7 +116,7 @@ class RunState:
         if ok:
             written = outcome.extra.get("written") or []
             try:
-                self.butler.registerWritten(written)
+                self.butlerOf(label).registerWritten(written)
             except Exception as exc:  # the registry refused: the quantum did not happen
                 outcome.status = FAILED
                 outcome.error = f"{type(exc).__name__}: cannot register outputs: {exc}"
@@ -130,10 +138,11 @@ class RunState:
 
     def _removeTemporaries(self, label: str, dataId: dict[str, Any]) -> None:
         """Temporary files a dead or stopped worker left for this quantum's outputs."""
-        root = self.butler.outputRoot
+        butler = self.butlerOf(label)
+        root = butler.outputRoot
         for conn in self.plan.graph.tasks[label].connections.outputs:
             try:
-                final = root / self.butler.getDatasetType(conn.datasetType).path(dataId)
+                final = root / butler.getDatasetType(conn.datasetType).path(dataId)
             except Exception:
                 continue
             for tmp in glob.glob(str(final.parent / f"{TMP_PREFIX}*-{final.name}")):
@@ -194,15 +203,19 @@ def prepare(plan: RunPlan, butler: Any, succeeded: Callable[[], list]) -> tuple:
     queue = QuantumQueue(plan.graph, done)
     doneSet = set(done)
     butler.output.registry.addPendingMany(pendingOutputs(plan, butler, doneSet), owner())
-    job = PipelineJob(
-        graphPath=str(graphPath(butler.outputRoot)),
+    return queue, pipelineJob(plan, butler.outputRoot), done
+
+
+def pipelineJob(plan: RunPlan, outputRoot: Any) -> PipelineJob:
+    """What every worker of the run needs: the stored graph and where to read and write."""
+    return PipelineJob(
+        graphPath=str(graphPath(outputRoot)),
         repo=plan.repo,
-        output=str(butler.outputRoot),
+        output=str(outputRoot),
         calib=plan.calib,
         doraise=plan.settings.doraise,
         debugFile=plan.settings.debugFile,
     )
-    return queue, job, done
 
 
 def skippedOutcomes(plan: RunPlan, done: list[tuple[str, int]]) -> list[Outcome]:
@@ -241,8 +254,9 @@ def printTraceback(outcome: Outcome) -> None:
         print(outcome.traceback.rstrip(), file=sys.stderr)
 
 
-def executePlan(plan: RunPlan, executor: Any) -> int:
-    """Run a plan with an executor (which it closes); the exit status.
+def executePlan(plan: RunPlan, executor: Any, body: Callable[..., int] | None = None) -> int:
+    """Run a plan with an executor (which it closes); the exit status. ``body(plan,
+    executor)`` does the run (default: the plain runner; a sweep gives its own).
 
     SIGINT and SIGTERM stop the run cleanly, as for a single task (see
     :mod:`pipetask.execution.stop`): running quanta are stopped, the summary and the
@@ -251,75 +265,85 @@ def executePlan(plan: RunPlan, executor: Any) -> int:
     stop = executor.stop
     with stop.handleSignals():
         try:
-            return _executePlan(plan, executor)
+            return (body or _executePlan)(plan, executor)
         finally:
             executor.close()
 
 
 def _executePlan(plan: RunPlan, executor: Any) -> int:
-    from .. import progress
     from ..butler import Butler
-    from ..outcomes import OutcomeLog
-    from ..profiling import profiling
-    from ..progress import Progress
     from ..runlock import outputLock
-    from ..runner import EXIT_USAGE, exitStatus
-    from .record import previousQuanta, quantumKey, recordFields
+    from .record import previousQuanta
 
-    stop = executor.stop
     with outputLock(plan.output):
         executor.start()  # a cluster that cannot start is a set-up error: nothing written yet
         butler = Butler(plan.repo, output=plan.output, calib=plan.calib)
         attempts, succeeded = previousQuanta(butler.outputRoot, plan.runName)
         queue, job, done = prepare(plan, butler, lambda: succeeded)
-        record = OutcomeLog(str(butler.outputRoot), plan.runName)
-        record.start([], quanta=len(plan.graph), labels=plan.pipeline.labels)
-
-        def write(outcome: Outcome) -> None:
-            if outcome.status in (OK, FAILED):
-                key = quantumKey(outcome.extra["label"], dict(outcome.dataId))
-                attempts[key] += 1
-                outcome.extra["record"] = recordFields(outcome, attempts[key])
-            else:
-                outcome.extra["record"] = {
-                    "label": outcome.extra["label"],
-                    "quantum": outcome.extra["quantum"],
-                }
-            record.record(outcome)
-
-        bar = Progress(len(queue)) if progress.wanted(len(queue)) else None
-
-        def show(outcome: Outcome) -> None:
-            if bar is not None and outcome.status != SKIPPED:
-                bar.update(outcome.status == OK)
-
-        state = RunState(plan, butler, queue, [write, show])
-        for outcome in skippedOutcomes(plan, done):
-            state.emit(outcome)
-        start = time.perf_counter()
-        try:
-            with bar or contextlib.nullcontext(), profiling(plan.settings.extra.get("profile")):
-                for outcome in executor.run(job, queue) if queue else ():
-                    state.add(outcome)
-                    if outcome.status == FAILED and plan.settings.doraise:
-                        printTraceback(outcome)
-                        log.error("stopping at the first failure (--doraise)")
-                        break
-        except KeyboardInterrupt:  # a stop interrupted a quantum running in this process
-            if not stop.requested:
-                raise
-        finally:
-            butler.output.registry.dropPendingOf(owner())
-        why = stop.describe()
-        for line in summaryLines(state, time.perf_counter() - start, why):
-            log.info("%s", line)
-        if stop.exitStatus is not None:
-            status = stop.exitStatus
-        elif stop.requested:
-            status = EXIT_USAGE
-        else:
-            status = exitStatus(len(state.failures))
-        record.end(status, why)
-        record.close()
+        status = drive(RunState(plan, butler, queue, []), job, done, attempts, executor)
     butler.close()
+    return status
+
+
+def drive(state: RunState, job: Any, done: list, attempts: Counter, executor: Any) -> int:
+    """Feed the queue's ready quanta to the executor and record each outcome in the run
+    record (started and ended here); logs the summary; the exit status."""
+    from .. import progress
+    from ..outcomes import OutcomeLog
+    from ..profiling import profiling
+    from ..progress import Progress
+    from ..runner import EXIT_USAGE, exitStatus
+    from .record import quantumKey, recordFields
+
+    plan, butler, queue = state.plan, state.butler, state.queue
+    stop = executor.stop
+    record = OutcomeLog(str(butler.outputRoot), plan.runName)
+    record.start([], quanta=len(plan.graph), labels=list(plan.graph.tasks))
+
+    def write(outcome: Outcome) -> None:
+        if outcome.status in (OK, FAILED):
+            key = quantumKey(outcome.extra["label"], dict(outcome.dataId))
+            attempts[key] += 1
+            outcome.extra["record"] = recordFields(outcome, attempts[key])
+        else:
+            outcome.extra["record"] = {
+                "label": outcome.extra["label"],
+                "quantum": outcome.extra["quantum"],
+            }
+        record.record(outcome)
+
+    bar = Progress(len(queue)) if progress.wanted(len(queue)) else None
+
+    def show(outcome: Outcome) -> None:
+        if bar is not None and outcome.status != SKIPPED:
+            bar.update(outcome.status == OK)
+
+    state.consumers[:0] = [write, show]
+    for outcome in skippedOutcomes(plan, done):
+        state.emit(outcome)
+    start = time.perf_counter()
+    try:
+        with bar or contextlib.nullcontext(), profiling(plan.settings.extra.get("profile")):
+            for outcome in executor.run(job, queue) if queue else ():
+                state.add(outcome)
+                if outcome.status == FAILED and plan.settings.doraise:
+                    printTraceback(outcome)
+                    log.error("stopping at the first failure (--doraise)")
+                    break
+    except KeyboardInterrupt:  # a stop interrupted a quantum running in this process
+        if not stop.requested:
+            raise
+    finally:
+        state.dropPending()
+    why = stop.describe()
+    for line in summaryLines(state, time.perf_counter() - start, why):
+        log.info("%s", line)
+    if stop.exitStatus is not None:
+        status = stop.exitStatus
+    elif stop.requested:
+        status = EXIT_USAGE
+    else:
+        status = exitStatus(len(state.failures))
+    record.end(status, why)
+    record.close()
     return status

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import ButlerError, PipetaskError
 from ..outcomes import NOT_RUN, RunRecord, readRuns
-from .model import Figure, QuantumRow, RunReport, TaskConfig
+from .model import Figure, Plot, QuantumRow, RunReport, TaskConfig
 
 #: Record statuses as the page names them.
 STATUS_NAMES = {"ok": "succeeded", "failed": "failed", "skipped": "skipped", NOT_RUN: NOT_RUN}
@@ -49,7 +49,36 @@ def buildReport(repo: str, *, thumbnails: int = THUMBNAILS) -> RunReport:
     if latest is not None and latest.running():
         report.notes.append("The latest run is still running: this is a snapshot.")
     report.figures = _figures(repo, rows, graph, thumbnails)
+    report.plots = sweepPlots(repo)
     return report
+
+
+#: Series per sweep plot (data IDs); the rest are left out of the plot, not of the table.
+SWEEP_SERIES = 12
+
+
+def sweepPlots(repo: str) -> list[Plot]:
+    """For a sweep's output: each numeric metric against each swept field, one series
+    per data ID (values of the other swept fields folded into the series name)."""
+    from ..pipeline.sweep_table import sweepTable
+
+    table = sweepTable(repo)
+    plots: list[Plot] = []
+    for field in table["fields"]:
+        for datasetType, names in table["metrics"].items():
+            for metric in names:
+                series: dict[str, list[tuple[float, float]]] = {}
+                for row in table["rows"]:
+                    x, y = row["values"].get(field), row["metrics"].get(metric)
+                    if row["datasetType"] != datasetType or x is None or y is None:
+                        continue
+                    others = {f: v for f, v in row["values"].items() if f != field}
+                    name = " ".join(f"{k}={v}" for k, v in {**row["dataId"], **others}.items())
+                    if name in series or len(series) < SWEEP_SERIES:
+                        series.setdefault(name, []).append((float(x), float(y)))
+                if series:
+                    plots.append(Plot(f"{datasetType} {metric}", field, metric, series))
+    return plots
 
 
 def _loadGraph(repo: str) -> Any:

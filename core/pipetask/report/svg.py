@@ -93,11 +93,15 @@ def graphSvg(
             f'<rect x="{x:.0f}" y="{y:.0f}" width="{boxW}" height="{boxH}" rx="6" '
             f'fill="{colour}"/>'
             f'<text x="{x + boxW / 2:.0f}" y="{y + 19:.0f}" text-anchor="middle" '
-            f'fill="#fff" font-weight="bold">{escape(label[:22])}</text>'
+            f'fill="#fff" font-weight="bold" font-size="12">{escape(_short(label, 24))}</text>'
             f'<text x="{x + boxW / 2:.0f}" y="{y + 36:.0f}" text-anchor="middle" '
             f'fill="#fff" font-size="11">{escape(detail.get(label, "")[:28])}</text></g>'
         )
     return _svg(width, height, "".join(parts), "task graph")
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _ticks(low: float, high: float) -> list[float]:
