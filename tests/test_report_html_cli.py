@@ -89,3 +89,23 @@ def test_html_report_bad_target_is_one_line(run, tmp_path):
     done = report(env, out, "--html", tmp_path / "missing" / "r.html")
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "does not exist" in done.stderr
+
+
+def test_html_report_plots_a_sweep(run):
+    root, env, _ = run
+    out = root / "sweep"
+    done = subprocess.run(
+        [PIPETASK, "run", "statsWriter", root / "repo", "--id", "visit=1", "--output", out]
+        + ["--sweep", "stats.numSigmaClip=2^3^4"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    page = root / "sweep.html"
+    assert report(env, out, "--html", page).returncode == 0
+    html = page.read_text(encoding="utf-8")
+    plot = re.search(r'aria-label="imageStats mean">(.*?)</svg>', html).group(1)
+    assert "stats.numSigmaClip" in plot and plot.count("<circle") == 3 * 2  # 3 values x 2 CCDs
+    assert plot.count("<polyline") == 2
