@@ -100,7 +100,7 @@ def test_variance_plane_matches_the_pixel_scatter(isrRun):
 
 def test_hot_pixels_are_masked_and_interpolated(isrRun):
     _, exposures = isrRun
-    defects = Defects.readFits(loadCamera("test").defects)
+    defects = Defects.read(loadCamera("test").defects)
     hot = defects.toMask((2000, 1018))
     assert hot.sum() == 1130 and sum(1 for b in defects.boxes if b[2:] == (1, 1)) == 269
     for exposure in exposures:
@@ -122,7 +122,7 @@ def test_default_overscan_adds_no_noise():
     camera = loadCamera("test")
     exposure = Exposure.readFits(raw)
     detector = camera.detectorFor({"visit": 1, "filter": "g"})
-    defects = Defects.readFits(camera.defects)
+    defects = Defects.read(camera.defects)
 
     def scatter(fitType: str | None) -> float:
         config = IsrTask.ConfigClass()
@@ -156,7 +156,7 @@ def test_camera_values_are_derived_from_the_data():
         assert measured[amp.name]["noise"] * amp.gain == pytest.approx(amp.readNoise, rel=0.01)
     levels = [round(measured[a]["bias"]) for a in ("00", "01", "10", "11")]
     assert levels == [964, 971, 1042, 1005]
-    shipped = Defects.readFits(camera.defects).toMask((2000, 1018))
+    shipped = Defects.read(camera.defects).toMask((2000, 1018))
     assert np.array_equal(shipped, hotPixelMask(raws))
 
 
@@ -191,7 +191,7 @@ def test_display_overlays_the_mask_planes_with_a_legend(isrRun, tmp_path):
     rgb = pixels.reshape(height, width, 3)
     picture, legend = rgb[:2000][::-1], rgb[2000:]
     # every hot pixel is tinted red (BAD): red well above green and blue
-    x0, y0, _, _ = Defects.readFits(loadCamera("test").defects).boxes[0]
+    x0, y0, _, _ = Defects.read(loadCamera("test").defects).boxes[0]
     r, g, b = (int(v) for v in picture[y0, x0])
     assert r > g + 60 and r > b + 60
     # the legend strip holds the colour swatches of the planes

@@ -85,5 +85,5 @@ camera = FitsCamera(
         )
     ],
     calibSpec=CalibSpec(filterKey="filter"),
-    defects=Path(__file__).parent / "defects" / "defects_0.fits",
+    defects=Path(__file__).parent / "defects" / "defects_0.ecsv",
 )

@@ -11,7 +11,7 @@ Its read noise (3.975-4.19 e-) does not match the data: the prescan scatters by
 amplifier's bias level and prescan noise (ADU, times the gain gives the read noise in
 electrons declared in :mod:`obs_test.camera`), and finds the defects: the pixels at or
 above the header's ``SATURATE`` (54464.75 ADU) in all three raws (269 isolated hot
-pixels and a hot column), written in trimmed coordinates to ``defects/defects_0.fits``.
+pixels and a hot column), written in trimmed coordinates to ``defects/defects_0.ecsv``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DEFECTS_FILE = Path(__file__).parent / "defects" / "defects_0.fits"
+DEFECTS_FILE = Path(__file__).parent / "defects" / "defects_0.ecsv"
 SATURATION = 54464.75
 #: Calib date of the derived defects (before the first raw).
 DEFECTS_DATE = "1999-01-01"
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         hot, {"CALIBDATE": DEFECTS_DATE, "DETECTOR": 0, "ORIGIN": "obs_test.derive"}
     )
     DEFECTS_FILE.parent.mkdir(exist_ok=True)
-    defects.writeFits(DEFECTS_FILE)
+    defects.writeText(DEFECTS_FILE)
     print(f"{int(hot.sum())} defect pixels in {len(defects)} boxes -> {DEFECTS_FILE}")
     return 0
 

@@ -82,6 +82,30 @@ class Defects:
         hdus = fits.HDUList([primary, fits.BinTableHDU.from_columns(columns, name="DEFECTS")])
         hdus.writeto(path, overwrite=True)
 
+    def writeText(self, path: str | os.PathLike[str]) -> None:
+        """Write the boxes as an ECSV table (the text form LSST's obs data packages use
+        for defects), the metadata in its header."""
+        from astropy.table import Table
+
+        array = np.array(self.boxes, dtype=np.int32).reshape(-1, 4)
+        table = Table(array, names=("x0", "y0", "width", "height"))
+        table.meta.update({"OBSTYPE": "defects", **self.metadata})
+        table.write(path, format="ascii.ecsv", overwrite=True)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> Defects:
+        """Read a defects file: ECSV text (``.ecsv``) or a FITS table."""
+        if not str(path).endswith(".ecsv"):
+            return cls.readFits(path)
+        from astropy.table import Table
+
+        try:
+            table = Table.read(path, format="ascii.ecsv")
+            boxes = [tuple(int(row[n]) for n in ("x0", "y0", "width", "height")) for row in table]
+        except (OSError, KeyError, TypeError, ValueError) as exc:
+            raise TaskError(f"{path}: not a defects table: {exc}") from None
+        return cls(boxes, {k: v for k, v in table.meta.items() if k != "OBSTYPE"})
+
     @classmethod
     def readFits(cls, path: str | os.PathLike[str]) -> Defects:
         """Read a defects FITS table.

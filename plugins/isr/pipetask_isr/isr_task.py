@@ -160,7 +160,7 @@ class IsrTask(Task):
                 ) from None
             key = (str(packaged), os.stat(packaged).st_mtime_ns)
             if key not in self._packagedDefects:
-                self._packagedDefects = {key: Defects.readFits(packaged)}
+                self._packagedDefects = {key: Defects.read(packaged)}
             return self._packagedDefects[key]
 
     # -- the work -------------------------------------------------------------------------
