@@ -118,14 +118,14 @@ class FailureGroup:
 def groupFailures(quanta: Iterable[QuantumRow]) -> list[FailureGroup]:
     """Failures grouped by (label, exception type, first line of the message), largest
     group first."""
-    groups: dict[tuple[str, str, str], FailureGroup] = {}
+    groups: dict[tuple, FailureGroup] = {}
     for row in quanta:
         if row.status != "failed":
             continue
         message = row.error.strip().splitlines()[0] if row.error.strip() else ""
         if row.errorType and message.startswith(row.errorType + ": "):
             message = message[len(row.errorType) + 2 :]
-        key = (row.label, row.errorType, message)
+        key = (row.label, row.errorType, message, tuple(row.rerunBase))
         if key not in groups:
             groups[key] = FailureGroup(row.label, row.errorType, message, [])
         groups[key].rows.append(row)

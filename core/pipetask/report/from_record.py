@@ -97,6 +97,7 @@ def _latestRows(runs: Iterable[RunRecord]) -> list[QuantumRow]:
     """The latest outcome of each (label, data ID), not-run ones included."""
     latest: dict[tuple, QuantumRow] = {}
     for record in runs:
+        base = _rerunBase(record.header.get("argv"))
         outcomes = [] if record.running() else record.notRun()
         for outcome in [*outcomes, *record.outcomes]:
             extra = getattr(outcome, "extra", {}) or {}
@@ -115,6 +116,7 @@ def _latestRows(runs: Iterable[RunRecord]) -> list[QuantumRow]:
                 errorType=found.group(1) if found and status == "failed" else "",
                 traceback=str(extra.get("traceback") or ""),
                 configHash=str(extra.get("configHash") or ""),
+                rerunBase=base,
             )
             row.quantum = extra.get("quantum")  # type: ignore[attr-defined]
             latest[(label, tuple(sorted(row.dataId.items())))] = row

@@ -24,6 +24,7 @@ class QuantumRow:
     inputs: list[tuple[str, str]] = field(default_factory=list)  # (dataset type, path)
     outputs: list[tuple[str, str]] = field(default_factory=list)
     configHash: str = ""
+    rerunBase: list[str] = field(default_factory=list)  # its run's command without --id
 
 
 @dataclass

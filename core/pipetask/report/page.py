@@ -107,8 +107,9 @@ def _failuresSection(report: RunReport) -> str:
             else ""
         )
         command = ""
-        if report.rerunBase:
-            text = rerunCommand(report.rerunBase, [r.dataId for r in group.rows])
+        base = group.rows[0].rerunBase or report.rerunBase  # the command of its own run
+        if base:
+            text = rerunCommand(base, [r.dataId for r in group.rows])
             command = (
                 '<div class="cmd"><pre class="rerun">'
                 f'{escape(text)}</pre><button class="copy">copy</button></div>'
