@@ -22,8 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--html",
         metavar="FILE",
-        help="also write a self-contained HTML report (outcomes, timings, memory, task graph, "
-        "failures with rerun commands, thumbnails, config, sweep plots) to FILE",
+        help="write a self-contained HTML report (outcomes, timings, memory, task graph, "
+        "failures with rerun commands, thumbnails, config, sweep plots) to FILE; only the "
+        "failures and the totals are printed",
     )
     parser.add_argument(
         "--sweep", action="store_true", help="the variants x metrics table of a sweep's outputs"
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"no runs recorded in {args.repo}")
         return 0
     if args.html:
-        _writeHtml(repo, args.html)
+        _writeHtml(repo, args.html, None if args.task else runs)
     unfinished = {}
     for record in runs:  # the latest run of each task decides
         unfinished[record.task] = None if record.finished or record.running() else record
@@ -87,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
     bad = 0
     for outcome in latest.values():
         bad += outcome.status in (FAILED, NOT_RUN)
-        if args.failed and outcome.status != FAILED:
-            continue
+        if (args.failed or args.html) and outcome.status != FAILED:
+            continue  # with --html the page holds the detail: only failures are printed
         error = f"  {outcome.error}" if outcome.error else ""
         print(f"{outcome.task} {formatDataId(outcome.dataId)} {outcome.status}{error}")
     counts = Counter(r.status for r in latest.values())
@@ -108,14 +109,14 @@ def _state(record) -> str:
     return f" (stopped: {stopped})" if stopped else ""
 
 
-def _writeHtml(repo: str, target: str) -> None:
+def _writeHtml(repo: str, target: str, runs: list | None) -> None:
     """Write the HTML report of ``repo`` to ``target`` (atomically) and say where."""
     from ..butler.atomic import writeTextAtomic
     from ..errors import ButlerError
     from ..report.from_record import buildReport
     from ..report.page import renderHtml
 
-    report = buildReport(repo)
+    report = buildReport(repo, runs=runs)
     html = renderHtml(report)
     directory = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(directory):

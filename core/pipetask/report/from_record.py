@@ -24,9 +24,12 @@ PREFERRED_IMAGES = ("calexp", "postISRCCD")
 _ERROR_TYPE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Interrupt|Exit))\b:?")
 
 
-def buildReport(repo: str, *, thumbnails: int = THUMBNAILS) -> RunReport:
-    """Everything ``pipetask report REPO --html`` shows, read from ``repo``."""
-    runs = readRuns(repo)
+def buildReport(
+    repo: str, *, thumbnails: int = THUMBNAILS, runs: list[RunRecord] | None = None
+) -> RunReport:
+    """Everything ``pipetask report REPO --html`` shows, read from ``repo`` (``runs``: its
+    run records, when the caller has read them already)."""
+    runs = readRuns(repo) if runs is None else runs
     graph = _loadGraph(repo)
     rows = _latestRows(runs)
     labels = list(graph.tasks) if graph is not None else _labelsInOrder(rows)
@@ -105,7 +108,7 @@ def _latestRows(runs: Iterable[RunRecord]) -> list[QuantumRow]:
             status = STATUS_NAMES.get(outcome.status, outcome.status)
             if status == "failed" and str(outcome.error).startswith("blocked by"):
                 status = "blocked"
-            found = _ERROR_TYPE.match(outcome.error or "")
+            found = _ERROR_TYPE.match(outcome.error) if status == "failed" else None
             row = QuantumRow(
                 label=label,
                 dataId=dict(outcome.dataId),
@@ -113,12 +116,12 @@ def _latestRows(runs: Iterable[RunRecord]) -> list[QuantumRow]:
                 wallTime=_number(extra.get("duration")),
                 peakMemory=_number(extra.get("maxRss")),
                 error=outcome.error or "",
-                errorType=found.group(1) if found and status == "failed" else "",
+                errorType=found.group(1) if found else "",
                 traceback=str(extra.get("traceback") or ""),
                 configHash=str(extra.get("configHash") or ""),
                 rerunBase=base,
+                quantum=extra.get("quantum"),
             )
-            row.quantum = extra.get("quantum")  # type: ignore[attr-defined]
             latest[(label, tuple(sorted(row.dataId.items())))] = row
     return list(latest.values())
 
@@ -166,7 +169,7 @@ def _addDatasets(rows: list[QuantumRow], graph: Any, repo: str) -> None:
 
         for row in rows:
             task = graph.tasks.get(row.label)
-            index = getattr(row, "quantum", None)
+            index = row.quantum
             if task is None or not isinstance(index, int) or index >= graph.count(row.label):
                 continue
             for name, dataIds in graph.inputs(row.label, index).items():

@@ -9,7 +9,7 @@ from typing import Any
 STATUSES = ("succeeded", "failed", "blocked", "skipped", "not run")
 
 
-@dataclass
+@dataclass(slots=True)
 class QuantumRow:
     """One quantum (a task on one data ID) of a run."""
 
@@ -25,6 +25,7 @@ class QuantumRow:
     outputs: list[tuple[str, str]] = field(default_factory=list)
     configHash: str = ""
     rerunBase: list[str] = field(default_factory=list)  # its run's command without --id
+    quantum: int | None = None  # its index in the stored quantum graph
 
 
 @dataclass
