@@ -10,8 +10,7 @@ import pytest
 from _shared_data import DATA_IDS, allFiles, exposurePath, obsTestData, rawPath
 from astropy.io import fits
 from pipetask.errors import PipetaskError
-from pipetask_image import DEFAULT_MASK_PLANES, Exposure, ImageError, MaskedImage
-from pipetask_image import fits_fast
+from pipetask_image import DEFAULT_MASK_PLANES, Exposure, ImageError, MaskedImage, fits_fast
 from pipetask_image.fits_io import READERS
 from pipetask_image.formats import FitsFormat
 
@@ -161,7 +160,9 @@ def _syntheticFile(path, bitpix: int, bzero, bscale, layout: str) -> None:
 @pytest.mark.parametrize("layout", ["raw", "exposure"])
 @pytest.mark.parametrize(("bitpix", "bzero", "bscale"), PIXEL_LAYOUTS)
 @pytest.mark.parametrize("gz", [False, True])
-def test_fast_path_matches_astropy_for_every_pixel_type(tmp_path, bitpix, bzero, bscale, layout, gz):
+def test_fast_path_matches_astropy_for_every_pixel_type(
+    tmp_path, bitpix, bzero, bscale, layout, gz
+):
     path = tmp_path / "synthetic.fits"
     _syntheticFile(path, bitpix, bzero, bscale, layout)
     if gz:
