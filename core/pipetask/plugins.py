@@ -26,6 +26,7 @@ KINDS = {
     "format": "pipetask_formats",
     "executor": "pipetask_executors",
     "display": "pipetask_display_backends",
+    "kernel": "pipetask_kernels",
 }
 
 CORE_DISTRIBUTION = "pipetask"

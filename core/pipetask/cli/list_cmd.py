@@ -13,6 +13,7 @@ SECTIONS = (
     ("Executors (--executor)", "executor", None),
     ("Storage formats", "format", None),
     ("Display backends", "display", None),
+    ("Compiled kernels", "kernel", None),
 )
 
 
