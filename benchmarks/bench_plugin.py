@@ -9,4 +9,6 @@ def pipetask_tasks():
         Description("trivial", "bench_tasks:TrivialTask", "returns at once", kind="cmdline"),
         Description("burn", "bench_tasks:BurnTask", "burns CPU", kind="cmdline"),
         Description("clipStats", "bench_tasks:ClipStatsTask", "numpy-heavy", kind="cmdline"),
+        Description("benchStep", "bench_tasks:StepTask", "one-to-one pipeline step"),
+        Description("benchGather", "bench_tasks:GatherTask", "per-visit gather"),
     ]

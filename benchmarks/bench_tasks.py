@@ -1,4 +1,5 @@
-"""Tasks the benchmarks run: a trivial one, a pure-CPU one and a numpy-heavy one.
+"""Tasks the benchmarks run: a trivial one, a pure-CPU one, a numpy-heavy one, and the
+steps of a three-task pipeline (:data:`GRAPH_PIPELINE`).
 
 They reach ``pipetask`` through the throwaway plugin that :mod:`_bench` records in a
 temporary directory (``bench_plugin``); nothing is installed.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import time
 
 from pipetask import Config, ConfigurableField, Field, Struct, Task
+from pipetask.pipeline import Connections, Input, Output
 
 
 class TrivialTask(Task):
@@ -66,3 +68,59 @@ class ClipStatsTask(Task):
         for _ in range(self.config.repeat):
             result = self.stats.run(image)
         return result
+
+
+# -- a three-step pipeline: two one-to-one steps and a per-visit gather -----------------
+class StepConnections(Connections):
+    """One quantum per input data ID."""
+
+    inputs = Input("raw", doc="what the step reads")
+    outputs = Output("benchStep1", doc="what the step writes")
+
+
+class StepConfig(Config):
+    connections = StepConnections.makeField()
+
+
+class StepTask(Task):
+    """Copies a tiny record from its input to its output (a trivial quantum)."""
+
+    ConfigClass = StepConfig
+    _DefaultName = "benchStep"
+
+    def runQuantum(self, butlerQC, inputRefs, outputRefs):
+        butlerQC.put({"dataId": butlerQC.dataId}, outputRefs.outputs)
+
+
+class GatherConnections(Connections, dimensions=("visit",)):
+    """One quantum per visit, reading every CCD's record."""
+
+    inputs = Input("benchStep2", doc="every CCD of the visit", multiple=True)
+    summary = Output("benchVisitSummary", doc="one record per visit")
+
+
+class GatherConfig(Config):
+    connections = GatherConnections.makeField()
+
+
+class GatherTask(Task):
+    """Counts the records of a visit."""
+
+    ConfigClass = GatherConfig
+    _DefaultName = "benchGather"
+
+    def runQuantum(self, butlerQC, inputRefs, outputRefs):
+        records = butlerQC.get(inputRefs.inputs)
+        butlerQC.put({"count": len(records)}, outputRefs.summary)
+
+
+GRAPH_PIPELINE = """\
+description = "two one-to-one steps and a per-visit gather"
+[tasks.step1]
+task = "benchStep"
+[tasks.step2]
+task = "benchStep"
+connections = { inputs = "benchStep1", outputs = "benchStep2" }
+[tasks.gather]
+task = "benchGather"
+"""

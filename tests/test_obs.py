@@ -136,7 +136,7 @@ def test_simulate_command_line(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        f"raw_v{v}_c{c}.fits" for v in (1, 2) for c in range(3)
+        f"raw_v{v}_c{c}{ext}" for v in (1, 2) for c in range(3) for ext in (".fits", ".truth.json")
     )
     bad = subprocess.run(
         [sys.executable, "-m", "obs_synth.simulate", str(out), "--ccds", "9"],

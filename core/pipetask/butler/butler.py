@@ -391,6 +391,35 @@ class Butler:
         merged = dict.fromkeys(row for rows in results for row in rows)
         return sorted(merged, key=_sortKey)
 
+    def iterKeys(
+        self,
+        datasetType: str,
+        keys: Sequence[str],
+        where: str = "1",
+        params: Sequence[Any] = (),
+    ) -> Iterator[tuple]:
+        """Distinct values of ``keys`` over the datasets of a type that satisfy a SQL
+        condition (``IdQuery.where()``), across the search chain, in key order.
+
+        Rows stream from the registry, so millions of data IDs cost no list of tuples.
+        A dataset type nobody has defined yet has no datasets.
+        """
+        try:
+            dsType = self.getDatasetType(datasetType)
+        except ButlerError:
+            return iter(())
+        columns = ", ".join(f'"{k}"' for k in keys) or "1"
+        sql = (
+            f"SELECT DISTINCT {columns} FROM dataset WHERE dataset_type = ? AND ({where}) "
+            f"ORDER BY {columns}"
+        )
+        conns = [c for repo in self._searchChain(dsType) if (c := repo.registry.conn) is not None]
+        cursors = [conn.execute(sql, [dsType.name, *params]) for conn in conns]
+        if len(cursors) == 1:
+            return iter(cursors[0])
+        merged = dict.fromkeys(row for cursor in cursors for row in cursor)
+        return iter(sorted(merged, key=_sortKey))
+
     def selectDataIds(
         self, idArgs: Sequence[Sequence[str]] | None, datasetType: str | None = None
     ) -> list[dict[str, Any]]:

@@ -5,13 +5,21 @@ from __future__ import annotations
 import os
 
 from pipetask import Config, ConfigurableField, Field, Struct, Task, TaskError, debug, timeMethod
+from pipetask.pipeline import Connections, Input
 from pipetask.plugins import load_item
 from pipetask_stats import SigmaClippedStatsTask
+
+
+class ExampleConnections(Connections):
+    """One quantum per raw image; nothing is written."""
+
+    raw = Input("raw", doc="the raw image whose statistics are computed")
 
 
 class ExampleConfig(Config):
     """Config of :class:`ExampleTask`."""
 
+    connections = ExampleConnections.makeField()
     stats = ConfigurableField(
         doc="Subtask that computes the image statistics (retarget to simpleStats for plain "
         "mean and standard deviation)",
@@ -48,7 +56,7 @@ class ExampleTask(Task):
         self.log.info("Processing data ID %s", dataRef.dataId)
         if self.config.doFail:
             raise TaskError("Raising TaskError by request (config.doFail=True)")
-        exposure = dataRef.get("raw")
+        exposure = dataRef.get(self.config.connections.raw)
         self.showImage(exposure, dataRef)
         return self.stats.run(exposure.getMaskedImage())
 

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from pipetask import Config, ConfigurableField, Struct, Task, timeMethod
+from pipetask.pipeline import Connections, Input, Output
 from pipetask_stats import SigmaClippedStatsTask
+
+
+class StatsWriterConnections(Connections):
+    """One quantum per raw image, writing one ``imageStats`` dataset."""
+
+    raw = Input("raw", doc="the raw image whose statistics are computed")
+    imageStats = Output("imageStats", doc="the statistics, as a JSON dataset")
 
 
 class StatsWriterConfig(Config):
     """Config of :class:`StatsWriterTask`."""
 
+    connections = StatsWriterConnections.makeField()
     stats = ConfigurableField(
         doc="Subtask that computes the image statistics", target=SigmaClippedStatsTask
     )
@@ -34,7 +43,8 @@ class StatsWriterTask(Task):
     def runDataRef(self, dataRef) -> Struct:
         """Compute and write the statistics of the raw image of ``dataRef``."""
         self.log.info("Processing data ID %s", dataRef.dataId)
-        result = self.stats.run(dataRef.get("raw").getMaskedImage())
+        names = self.config.connections
+        result = self.stats.run(dataRef.get(names.raw).getMaskedImage())
         values = {k: float(v) for k, v in result.getDict().items()}
-        dataRef.put(values, "imageStats")
+        dataRef.put(values, names.imageStats)
         return result
