@@ -249,7 +249,7 @@ def test_executors_give_identical_results(obsRepo, tmp_path):
         assert done.returncode == 0, done.stderr
         assert _summary(done.stderr) == (3, 0)
         # Log lines of the workers come back to the parent, one per data ID.
-        assert len(re.findall(r"statsWriter: Processing data ID", done.stderr)) == 3
+        assert len(re.findall(r"statsWriter(?: \([^)]*\))?: Processing data ID", done.stderr)) == 3
         results[name] = _imageStats(out)
     assert results["serial"] == results["process"] == results["dask"]
     assert all(stats["mean"] > 0 for stats in results["serial"].values())
@@ -279,7 +279,7 @@ def test_external_dask_scheduler(obsRepo, scheduler, tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert _summary(done.stderr) == (3, 0)
-    assert len(re.findall(r"statsWriter: Processing data ID", done.stderr)) == 3
+    assert len(re.findall(r"statsWriter(?: \([^)]*\))?: Processing data ID", done.stderr)) == 3
     assert _imageStats(out) == _imageStats(serial)
 
 

@@ -37,15 +37,19 @@ def test_obs_test_identifies_both_forms():
         assert dataId == {"visit": visit, "filter": fits.getheader(path)["FILTER"].strip()}
 
 
-def test_obs_test_config_overrides_apply_in_order():
-    camera = loadCamera("test")
+def test_obs_test_has_no_override_files_like_the_real_obs_test():
+    # LSST's obs_test never shipped config/exampleTask.py nor config/test/exampleTask.py.
+    assert loadCamera("test").configOverrideFiles("exampleTask") == []
+
+
+def test_synth_config_overrides_apply_in_order():
+    camera = loadCamera("synth")
     files = camera.configOverrideFiles("exampleTask")
     assert [p.relative_to(camera.configDir).as_posix() for p in files] == [
         "exampleTask.toml",
-        "test/exampleTask.toml",
+        "synth/exampleTask.toml",
     ]
     generic, specific = (tomllib.loads(p.read_text()) for p in files)
-    assert generic["stats"]["numSigmaClip"] == 2.5
     assert specific["stats"]["numIter"] != generic["stats"]["numIter"]
     assert camera.configOverrideFiles("noSuchTask") == []
 

@@ -33,9 +33,7 @@ EXAMPLES = REPO_ROOT / "examples"
 
 #: visit -> filter of the three obs_test raws.
 FILTERS = {1: "g", 2: "g", 3: "r"}
-#: numSigmaClip, numIter after obs_test's camera overrides for exampleTask.
-CAMERA = (2.5, 3)
-#: The task defaults (statsWriter has no camera override files).
+#: The task defaults: obs_test, like LSST's, has no override files for these tasks.
 DEFAULT = (3.0, 2)
 STATS_LINE = re.compile(
     r"^(?P<logger>\w+)\.stats: (?P<kind>clipped|simple) mean=(?P<mean>\S+); "
@@ -180,10 +178,10 @@ def registryRows(repo: Path, table: str) -> list[tuple]:
 
 
 def cameraFile(relative: str) -> tuple[Path, int]:
-    """An obs_test camera override file and the line that sets ``numIter`` in it."""
-    import obs_test
+    """An obs_synth camera override file and the line that sets ``numIter`` in it."""
+    import obs_synth
 
-    path = Path(obs_test.__file__).parent / "config" / relative
+    path = Path(obs_synth.__file__).parent / "config" / relative
     number = next(
         i for i, text in enumerate(path.read_text().splitlines(), 1) if text.startswith("numIter")
     )
@@ -281,16 +279,14 @@ def test_no_id_warns_and_processes_nothing(obsRepo):
 # -- a plain run -----------------------------------------------------------------------------
 
 
-def test_run_logs_each_data_id_with_camera_overridden_statistics(fullRun):
+def test_run_logs_each_data_id_with_its_statistics(fullRun):
     assert fullRun.returncode == 0, output(fullRun)
     assert processedVisits(fullRun.stderr) == [1, 2, 3]
     stats = statsLines(fullRun.stderr)
     assert [m["kind"] for m in stats] == ["clipped"] * 3
     assert all(m["logger"] == "exampleTask" for m in stats)
     for visit, match in zip((1, 2, 3), stats, strict=True):
-        assert loggedStats(match) == shown(clippedReference(visit, *CAMERA)), match[0]
-    # The camera override visibly changes the numbers: the defaults give others.
-    assert shown(clippedReference(1, *CAMERA)) != shown(clippedReference(1, *DEFAULT))
+        assert loggedStats(match) == shown(clippedReference(visit, *DEFAULT)), match[0]
     # Each stats line follows its own Processing line.
     order = [
         "P" if PROCESSING.match(line) else "S"
@@ -316,31 +312,61 @@ def showConfig(repo: Path, *args: str, task: str = "exampleTask") -> tuple[str, 
     return proc.stdout, tomllib.loads(proc.stdout)
 
 
-def test_show_config_applies_both_camera_files_in_order(obsRepo):
+def test_obs_test_applies_no_override_file_like_the_real_obs_test(obsRepo):
     text, config = showConfig(obsRepo)
-    # config/exampleTask.toml sets 2.5 and numIter 2; config/test/exampleTask.toml then 3.
-    assert config["stats"]["numSigmaClip"] == 2.5
-    assert config["stats"]["numIter"] == 3
+    assert config["stats"]["numSigmaClip"] == DEFAULT[0]
+    assert config["stats"]["numIter"] == DEFAULT[1]
     assert config["stats"]["badMaskPlanes"] == ["EDGE"]
     assert config["doFail"] is False
     assert config["stats"]["_target"] == "pipetask_stats.sigma_clipped:SigmaClippedStatsTask"
     assert "# Clip pixels farther than" in text  # docs come along as comments
+    proc = pipetask("run", "exampleTask", obsRepo, "--show", "history=stats.numIter")
+    assert proc.returncode == 0, output(proc)
+    assert [row.split()[0] for row in lines(proc.stdout)[1:]] == ["2"]
+    assert lines(proc.stdout)[1].rstrip().endswith("default")
 
 
-def test_show_history_lists_every_source_in_order(obsRepo, overrideFiles):
+@pytest.fixture(scope="module")
+def smallSynthRepo(tmp_path_factory) -> Path:
+    """A ``synth`` camera repository (two visits of three 32-pixel CCDs)."""
+    return makeSynthRepo(tmp_path_factory.mktemp("synth") / "repo")
+
+
+def synthOverrides() -> tuple[float, int]:
+    """numSigmaClip, numIter after obs_synth's two override files, read from the files."""
+    stats: dict = {}
+    for relative in ("exampleTask.toml", "synth/exampleTask.toml"):
+        stats.update(tomllib.loads(cameraFile(relative)[0].read_text())["stats"])
+    return stats.get("numSigmaClip", DEFAULT[0]), stats.get("numIter", DEFAULT[1])
+
+
+def test_show_config_applies_both_camera_files_in_order(smallSynthRepo):
+    generic = tomllib.loads(cameraFile("exampleTask.toml")[0].read_text())["stats"]
+    specific = tomllib.loads(cameraFile("synth/exampleTask.toml")[0].read_text())["stats"]
+    assert generic["numIter"] != specific["numIter"]
+    _, config = showConfig(smallSynthRepo)
+    # config/exampleTask.toml, then config/synth/exampleTask.toml wins where both set a field.
+    assert config["stats"]["numIter"] == specific["numIter"]
+    assert config["stats"]["numSigmaClip"] == generic["numSigmaClip"]
+
+
+def test_show_history_lists_every_source_in_order(smallSynthRepo, overrideFiles):
     proc = pipetask(
-        "run", "exampleTask", obsRepo, "--show", "history=stats.numIter",
+        "run", "exampleTask", smallSynthRepo, "--show", "history=stats.numIter",
         "-C", overrideFiles["f"], "-c", "stats.numIter=4",
     )  # fmt: skip
     assert proc.returncode == 0, output(proc)
     rows = lines(proc.stdout)
     assert rows[0] == "stats.numIter"
     common, commonLine = cameraFile("exampleTask.toml")
-    specific, specificLine = cameraFile("test/exampleTask.toml")
+    specific, specificLine = cameraFile("synth/exampleTask.toml")
+    numIter = {
+        path: tomllib.loads(path.read_text())["stats"]["numIter"] for path in (common, specific)
+    }
     expected = [
         ("2", "default"),
-        ("2", f"{common}:{commonLine}"),
-        ("3", f"{specific}:{specificLine}"),
+        (str(numIter[common]), f"{common}:{commonLine}"),
+        (str(numIter[specific]), f"{specific}:{specificLine}"),
         ("7", f"-C {overrideFiles['f']}:2"),
         ("4", "-c stats.numIter=4"),
     ]
@@ -348,6 +374,28 @@ def test_show_history_lists_every_source_in_order(obsRepo, overrideFiles):
     for row, (value, source) in zip(rows[1:], expected, strict=True):
         assert row.split()[0] == value, row
         assert row.rstrip().endswith(source), row
+
+
+def synthStats(path: Path, numSigmaClip: float, numIter: int) -> tuple[str, ...]:
+    """The statistics of a synth raw as logged, by the independent reference algorithm."""
+    from astropy.io import fits
+
+    values = fits.getdata(path).astype(np.float32).astype(np.float64).ravel()
+    x = values[np.isfinite(values)]
+    q1, median, q3 = np.percentile(x, [25, 50, 75])
+    kept = x[np.abs(x - median) <= numSigmaClip * 0.741301109252802 * (q3 - q1)]
+    for _ in range(1, numIter):
+        kept = x[np.abs(x - kept.mean()) <= numSigmaClip * kept.std(ddof=1)]
+    return shown(_errors(kept))
+
+
+def test_camera_overrides_change_the_figures_of_a_run(smallSynthRepo):
+    proc = pipetask("run", "exampleTask", smallSynthRepo, "--id", "visit=1", "ccd=0")
+    assert proc.returncode == 0, output(proc)
+    (match,) = statsLines(proc.stderr)
+    raw = smallSynthRepo / "raw" / "v1" / "raw_v1_c0.fits"
+    assert loggedStats(match) == synthStats(raw, *synthOverrides())
+    assert synthOverrides() != DEFAULT
 
 
 @pytest.mark.parametrize(
@@ -383,7 +431,7 @@ def test_show_config_fed_back_through_C_is_the_same_config(obsRepo, tmp_path, ov
     second, _ = showConfig(obsRepo, "-C", saved)
     assert second == first
     if overrides == []:
-        assert config["stats"]["numIter"] == 3
+        assert config["stats"]["numIter"] == DEFAULT[1]
     elif "stats._target=simpleStats" in overrides:
         # Only the new target's fields: the simple statistics have none.
         assert config["stats"] == {"_target": "pipetask_stats.simple:SimpleStatsTask"}
@@ -396,7 +444,7 @@ def test_show_config_fed_back_through_C_is_the_same_config(obsRepo, tmp_path, ov
 def test_show_config_pattern_shows_only_matching_fields(obsRepo):
     proc = pipetask("run", "exampleTask", obsRepo, "--show", "config=numSigmaClip")
     assert proc.returncode == 0, output(proc)
-    assert "stats.numSigmaClip = 2.5" in lines(proc.stdout)
+    assert "stats.numSigmaClip = 3.0" in lines(proc.stdout)
     assert "# Clip pixels farther than this many standard deviations" in proc.stdout
     for other in ("numIter", "badMaskPlanes", "doFail", "_target"):
         assert other not in proc.stdout
@@ -526,7 +574,7 @@ def test_longlog_shows_level_time_data_id_and_location(obsRepo):
     assert len(stats) == 1 and "({'visit': 2, 'filter': 'g'})" in stats[0]
     assert stats[0].endswith(
         "clipped mean={}; meanErr={}; stdDev={}; stdDevErr={}".format(
-            *shown(clippedReference(2, *CAMERA))
+            *shown(clippedReference(2, *DEFAULT))
         )
     )
 
@@ -543,7 +591,7 @@ def test_json_log_lines_and_log_file(obsRepo, tmp_path):
     stats = [r for r in records if r["logger"] == "exampleTask.stats"]
     assert [r["message"] for r in stats] == [
         "clipped mean={}; meanErr={}; stdDev={}; stdDevErr={}".format(
-            *shown(clippedReference(v, *CAMERA))
+            *shown(clippedReference(v, *DEFAULT))
         )
         for v in (1, 2)
     ]
@@ -611,7 +659,7 @@ def test_missing_raw_file_fails_only_its_data_id(missingRawRun):
     assert failed[0].startswith("pipetask: Failed on dataId={'visit': 2, 'filter': 'g'}: ")
     assert "raw_v2_fg.fits.gz" in failed[0] and "missing" in failed[0]
     stats = statsLines(proc.stderr)
-    assert [loggedStats(m) for m in stats] == [shown(clippedReference(v, *CAMERA)) for v in (1, 3)]
+    assert [loggedStats(m) for m in stats] == [shown(clippedReference(v, *DEFAULT)) for v in (1, 3)]
     assert "2 succeeded, 1 failed, 0 skipped of 3 data IDs" in proc.stderr
 
 
@@ -865,9 +913,13 @@ def test_run_on_a_single_file_without_a_repository(tmp_path):
     raw = rawFile(3)
     proc = pipetask("run", "exampleTask", "--file", raw, cwd=tmp_path)
     assert proc.returncode == 0, output(proc)
-    assert "exampleTask: Processing data ID {'file': 'raw_v3_fr.fits.gz'}" in proc.stderr
+    assert (
+        "exampleTask: Processing data ID {'visit': 3, 'filter': 'r', 'file': 'raw_v3_fr.fits.gz'}"
+        in proc.stderr
+    )
+    assert "--file raw_v3_fr.fits.gz: camera 'test'" in proc.stderr
     stats = statsLines(proc.stderr)
-    # No repository, so no camera: the task defaults apply.
+    # The camera (obs_test) is recognised; it has no overrides: the task defaults apply.
     assert [loggedStats(m) for m in stats] == [shown(clippedReference(3, *DEFAULT))]
     assert list(tmp_path.iterdir()) == []  # exampleTask writes nothing
 

@@ -13,6 +13,7 @@ from .config.nested import targetPath
 from .execution.base import FAILED, SKIPPED, Outcome
 from .execution.job import Job
 from .outcomes import OutcomeLog
+from .profiling import profiling
 from .progress import Progress
 from .runlock import outputLock
 from .runner import EXIT_INTERRUPTED, exitStatus, summarize
@@ -31,18 +32,22 @@ def chooseExecutor(taskClass: type, options: RunOptions) -> Executor:
     from .plugins import load_item
 
     name = options.executor or ("process" if options.processes > 1 else "serial")
+    why = "--executor" if options.executor else f"-j {options.processes}"
     if name == "process" and options.timeout is None and options.processes == 1:
-        name = "serial"
+        name, why = "serial", "one process and no --timeout"
     if name != "serial" and not getattr(taskClass, "canMultiprocess", True):
         log.warning("This task does not support multiprocessing; using one process")
-        name = "serial"
+        name, why = "serial", "the task cannot run in parallel"
     if name == "serial" and options.timeout:
         # A timeout needs a process that can be stopped: one worker process.
-        name = "process"
+        name, why = "process", "--timeout needs a worker process that can be stopped"
     executorClass = load_item("executor", name)
     settings: dict[str, Any] = {"timeout": options.timeout}
     if options.scheduler:
         settings["scheduler"] = options.scheduler
+    log.debug(
+        "executor %s (%s): %d process(es), settings %s", name, why, options.processes, settings
+    )
     return executorClass(processes=options.processes, **settings)
 
 
@@ -69,7 +74,7 @@ def execute(
 
 def _execute(taskClass, config, butler, dataIds, datasetType, options) -> int:
     taskName = options.task
-    debugFile = _debugFile(options)
+    debugFile = _debugFile(options, taskClass, config)
     if getattr(taskClass, "storeConfig", True):
         from .butler.provenance import checkConfig, checkPackages
 
@@ -79,9 +84,9 @@ def _execute(taskClass, config, butler, dataIds, datasetType, options) -> int:
             checkPackages(
                 butler,
                 None,
-                options.clobberConfig,
+                options.clobberConfig or options.clobberVersions,
                 backup,
-                hint="--clobber-config (or --no-versions)",
+                hint="--clobber-versions (or --no-versions)",
             )
     job = Job(
         taskName=taskName,
@@ -106,12 +111,14 @@ def _execute(taskClass, config, butler, dataIds, datasetType, options) -> int:
             record.record(outcome)
         if skipped:
             log.info("skipping %d data IDs whose outputs exist (--skip-existing)", len(skipped))
+        for dataId in skipped if log.isEnabledFor(logging.DEBUG) else ():
+            log.debug("skip %s: its outputs exist (--skip-existing)", dataId)
     executor = chooseExecutor(taskClass, options) if todo else None
     start = time.perf_counter()
     interrupted = False
     bar = Progress(len(todo)) if progress.wanted(len(todo)) else contextlib.nullcontext()
     try:
-        with bar:
+        with bar, profiling(options.profile):
             interrupted = _collect(executor, job, todo, outcomes, record, bar, options)
     except KeyboardInterrupt:
         interrupted = True
@@ -171,8 +178,8 @@ def _exists(butler, datasetType: str, dataId: dict[str, Any]) -> bool:
         return False
 
 
-def _debugFile(options: RunOptions) -> str | None:
-    from .debug import findDefaultFile, loadDebugFile
+def _debugFile(options: RunOptions, taskClass: type, config: Config) -> str | None:
+    from .debug import checkTables, findDefaultFile, loadDebugFile, runNames
 
     if not options.debug:
         return None
@@ -181,5 +188,6 @@ def _debugFile(options: RunOptions) -> str | None:
         log.warning("--debug: no debug.toml or debug.py in the working directory")
         return None
     loadDebugFile(path)  # fail early, in the parent, on a bad file
+    checkTables(path, runNames(options.task, taskClass, config))
     log.info("debug variables from %s", path)
     return path

@@ -76,6 +76,22 @@ def _console(logger: Any, method: str, eventDict: dict) -> str:
     return _withException(text, eventDict)
 
 
+def _consoleWithDataId(logger: Any, method: str, eventDict: dict) -> str:
+    """The console line with its data ID after the logger name (runs of several processes)."""
+    dataId = eventDict.get("dataId")
+    if not isinstance(dataId, dict):
+        return _console(logger, method, eventDict)
+    label = " ".join(f"{k}={v}" for k, v in dataId.items())
+    text = f"{eventDict.get('logger', 'root')} ({label}): {eventDict.get('event', '')}"
+    return _withException(text, eventDict)
+
+
+#: Third-party loggers that -L DEBUG (global) leaves at INFO: their DEBUG output is about
+#: their own internals (compilers, event loops, schedulers), not what a task does. Naming one
+#: with -L COMPONENT=LEVEL still sets it.
+QUIET_LIBRARIES = ("numba", "asyncio", "matplotlib", "PIL", "fsspec", "distributed", "tornado")
+
+
 def _long(logger: Any, method: str, eventDict: dict) -> str:
     label = f" ({eventDict['dataId']})" if "dataId" in eventDict else ""
     where = f"({eventDict.get('file', '?')}:{eventDict.get('line', '?')})"
@@ -91,7 +107,7 @@ def _withException(text: str, eventDict: dict) -> str:
     return f"{text}\n{exception.rstrip()}" if exception else text
 
 
-def _formatter(fmt: str) -> logging.Formatter:
+def _formatter(fmt: str, labelDataIds: bool = False) -> logging.Formatter:
     import structlog
 
     pre = [
@@ -105,7 +121,7 @@ def _formatter(fmt: str) -> logging.Formatter:
     elif fmt == "long":
         renderer = _long
     else:
-        renderer = _console
+        renderer = _consoleWithDataId if labelDataIds else _console
     return structlog.stdlib.ProcessorFormatter(
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         foreign_pre_chain=pre,
@@ -117,11 +133,13 @@ def configureLogging(
     fmt: str = "console",
     logFile: str | None = None,
     stream: TextIO | None = None,
+    labelDataIds: bool = False,
 ) -> None:
     """Send log lines to ``stream`` (stderr) and optionally ``logFile``, at ``levels``.
 
     ``levels`` are ``-L`` values: ``LEVEL`` for everything or ``COMPONENT=LEVEL``; later
-    values win. The default level is INFO.
+    values win. The default level is INFO. With ``labelDataIds`` (runs of several
+    processes), console lines carry their data ID: ``exampleTask.stats (visit=1 filter=g): ...``.
     """
     if fmt not in FORMATS:
         raise ConfigError(f"unknown log format {fmt!r}: choose from {', '.join(FORMATS)}")
@@ -137,7 +155,7 @@ def configureLogging(
             handlers.append(logging.FileHandler(logFile, encoding="utf-8"))
         except OSError as exc:
             raise ConfigError(f"cannot open log file {logFile!r}: {exc.strerror}") from None
-    formatter = _formatter(fmt)
+    formatter = _formatter(fmt, labelDataIds)
     for handler in handlers:
         handler.setFormatter(formatter)
         handler._pipetask = True  # type: ignore[attr-defined]
@@ -145,6 +163,11 @@ def configureLogging(
     root.setLevel(logging.INFO)
     for component, level in parsed:
         logging.getLogger(component or None).setLevel(level)
+    named = {component.partition(".")[0] for component, _ in parsed}
+    if root.level < logging.INFO:
+        for name in QUIET_LIBRARIES:
+            if name not in named:
+                logging.getLogger(name).setLevel(logging.INFO)
 
 
 def currentLevels(skip: tuple[str, ...] = ()) -> dict[str, int]:

@@ -148,3 +148,44 @@ def load(target: str) -> Any:
 def load_item(kind: str, name: str) -> Any:
     """Look up ``name`` among things of ``kind`` and import its target."""
     return load(catalog().get(kind, name).target)
+
+
+def loadSubtaskTarget(text: str, default: Any = None) -> Any:
+    """The task class a subtask retarget names, in any of the three spellings.
+
+    ``"module:Class"`` (pipetask's), ``"pkg.module.Class"`` (LSST's import path) or a
+    registered task name (``"simpleStats"``). Command-line tasks are refused: they process
+    data references, not what a parent task hands its subtask (unless ``default``, the
+    field's default target, is a command-line task itself).
+
+    Raises
+    ------
+    PluginError
+        The name is unknown, cannot be imported, or is a command-line task.
+    """
+    text = text.strip()
+    tasks = catalog().items["task"]
+    cmdline = {d.target: d.name for d in tasks.values() if d.kind == "cmdline"}
+    subtasks = ", ".join(n for n, d in sorted(tasks.items()) if d.kind != "cmdline")
+    if text in tasks:
+        target = tasks[text].target
+    elif ":" in text:
+        target = text
+    elif "." in text:
+        module, _, attr = text.rpartition(".")
+        target = f"{module}:{attr}"
+    else:
+        hint = _suggest(text, {n: d for n, d in tasks.items() if d.kind != "cmdline"})
+        raise PluginError(
+            f"unknown task {text!r}{hint}; subtask targets: {subtasks or 'none installed'} "
+            "(or an import path, module:Class or pkg.module.Class)"
+        )
+    defaultIsCmdline = default is not None and (
+        f"{default.__module__}:{default.__qualname__}" in cmdline
+    )
+    if target in cmdline and not defaultIsCmdline:
+        raise PluginError(
+            f"{cmdline[target]!r} is a command-line task and cannot be the target of a "
+            f"subtask; subtask targets: {subtasks or 'none installed'}"
+        )
+    return load(target)

@@ -33,7 +33,7 @@ class RunOptions:
     ids: list[list[str]] | None = None
     output: str | None = None
     calib: str | None = None
-    file: str | None = None
+    file: list[str] | None = None
     overrides: list[tuple[str, str]] = field(default_factory=list)
     clobberConfig: bool = False
     noBackupConfig: bool = False
@@ -50,6 +50,9 @@ class RunOptions:
     scheduler: str | None = None
     timeout: float | None = None
     skipExisting: bool = False
+    clobberVersions: bool = False
+    clobberOutput: bool = False
+    profile: str | None = None
 
     @classmethod
     def fromArgs(cls, args: Any) -> RunOptions:
@@ -78,6 +81,9 @@ class RunOptions:
             scheduler=args.scheduler,
             timeout=args.timeout,
             skipExisting=args.skip_existing,
+            clobberVersions=getattr(args, "clobber_versions", False),
+            clobberOutput=getattr(args, "clobber_output", False),
+            profile=getattr(args, "profile", None),
         )
 
 
@@ -95,7 +101,10 @@ def runTask(options: RunOptions) -> int:
     """Run a command-line task as ``pipetask run`` does; returns the exit status."""
     from .logs import configureLogging
 
-    configureLogging(options.logLevels, options.logFormat, options.logFile)
+    severalProcesses = options.processes > 1 or options.executor not in (None, "serial")
+    configureLogging(
+        options.logLevels, options.logFormat, options.logFile, labelDataIds=severalProcesses
+    )
     try:
         return _run(options)
     except PipetaskError as exc:
@@ -118,12 +127,16 @@ def _run(options: RunOptions) -> int:
             f"command-line tasks: {cmdline}"
         )
     if options.file:
-        from .single_file import runOnFile
+        from .single_file import fileCamera, runOnFiles
 
-        config = applyOverrides(taskClass, options, camera=None)
-        if _show(show, options, taskClass, config, []):
-            return 0
-        return runOnFile(taskClass, config, options)
+        def makeConfig(camera):
+            return applyOverrides(taskClass, options, camera=camera)
+
+        if show.any:
+            camera, _ = fileCamera(os.path.abspath(options.file[0]), options.task)
+            if _show(show, options, taskClass, makeConfig(camera), []):
+                return 0
+        return runOnFiles(taskClass, options, makeConfig)
     if not options.repo:
         hint = ""
         eaten = [t for tokens in options.ids or [] for t in tokens if "=" not in t]
@@ -133,6 +146,7 @@ def _run(options: RunOptions) -> int:
             f"a repository is required: pipetask run TASK REPO (or --file PATH){hint}"
         )
     butler = openButler(options)
+    _checkIds(options.ids, butler.camera.keys)  # a bad --id is an error even for --show config
     config = applyOverrides(taskClass, options, camera=butler.camera)
     stop = (show.config or show.history or show.tasks) and _show(
         show, options, taskClass, config, None
@@ -146,6 +160,7 @@ def _run(options: RunOptions) -> int:
     config.freeze()
     datasetType = getattr(taskClass, "inputDatasetType", None) or butler.camera.rawDatasetType
     dataIds = butler.selectDataIds(options.ids, datasetType)
+    _logSelection(dataIds, datasetType)
     if show.data:
         from .show import dataIdLine
 
@@ -162,6 +177,25 @@ def _run(options: RunOptions) -> int:
     from .execute import execute
 
     return execute(taskClass, config, butler, dataIds, datasetType, options)
+
+
+def _checkIds(ids: list[list[str]] | None, keys: dict[str, type]) -> None:
+    """Parse every ``--id`` against the camera's keys (no registry query); raise if bad."""
+    from .dataid import parseId
+
+    for tokens in ids or []:
+        parseId(tokens, keys)
+
+
+def _logSelection(dataIds: list[dict[str, Any]], datasetType: str) -> None:
+    """At DEBUG: how many data IDs of which dataset type were selected, and each of them."""
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    from .dataid import formatDataId
+
+    log.debug("selected %d data IDs of dataset type %r", len(dataIds), datasetType)
+    for dataId in dataIds:
+        log.debug("selected %s", formatDataId(dataId))
 
 
 def _show(show: ShowRequest, options: RunOptions, taskClass, config, dataIds) -> bool:

@@ -1,15 +1,25 @@
-"""``pipetask run TASK --file PATH``: run a task on one file, without a repository."""
+"""``pipetask run TASK --file PATH [--file PATH ...]``: run a task on files, without a
+repository.
+
+Each FITS file is shown to the installed cameras: the one that recognises it (by its name
+and header, as ingest would) gives it a data ID and its config override files, so a file
+gets the figures a repository run of it gets. The run says which camera it took, or that
+none recognised the file (then only the task's defaults, ``-C`` and ``-c`` apply).
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import ButlerError, ConfigError
+from .dataid import formatDataId
+from .errors import ButlerError, ConfigError, PipetaskError
 
 if TYPE_CHECKING:
+    from .butler.camera import Camera
     from .config import Config
     from .runner import RunOptions
 
@@ -38,12 +48,15 @@ def formatFor(path: str) -> str:
 
 class FileDataRef:
     """A data reference to one file: ``get`` reads it whatever dataset type is asked for;
-    ``put`` writes ``<datasetType>.json`` (or ``.toml``) into the output directory."""
+    ``put`` writes ``<datasetType>.json`` (or ``.toml``) into the output directory.
 
-    def __init__(self, path: str, outputDir: str) -> None:
+    ``dataId`` is the data ID the file's camera gives it, with the file's name.
+    """
+
+    def __init__(self, path: str, outputDir: str, dataId: dict[str, Any] | None = None) -> None:
         self.path = path
         self.outputDir = outputDir
-        self.dataId = {"file": os.path.basename(path)}
+        self.dataId = {**(dataId or {}), "file": os.path.basename(path)}
 
     def get(self, datasetType: str | None = None, **kw: Any) -> Any:
         from .plugins import load_item
@@ -51,13 +64,13 @@ class FileDataRef:
         return load_item("format", formatFor(self.path))().read(self.path)
 
     def put(self, obj: Any, datasetType: str | None = None, **kw: Any) -> str:
+        from .butler.atomic import writeAtomic
         from .plugins import load_item
 
         fmt = "toml" if callable(getattr(obj, "toToml", None)) else "json"
-        from .butler.atomic import writeAtomic
-
         path = os.path.join(self.outputDir, f"{datasetType}.{fmt}")
         writer = load_item("format", fmt)()
+        os.makedirs(self.outputDir, exist_ok=True)
         writeAtomic(path, lambda tmp: writer.write(obj, tmp))
         log.info("wrote %s", path)
         return path
@@ -66,28 +79,104 @@ class FileDataRef:
         return os.path.exists(self.path)
 
 
-def runOnFile(taskClass: type, config: Config, options: RunOptions) -> int:
-    """Run the task once on ``options.file``; 0 on success, 1 on failure."""
-    from .debug import findDefaultFile, loadDebugFile
+def fileCamera(path: str, taskName: str) -> tuple[Camera | None, dict[str, Any] | None]:
+    """The installed camera that recognises ``path`` (by its name and header) and the data
+    ID it gives the file; ``(None, None)`` when none does. Says which camera it took."""
+    from .butler.camera import loadCamera
+    from .plugins import catalog
 
-    path = os.path.abspath(options.file)
-    if not os.path.isfile(path):
-        raise ButlerError(f"--file {options.file}: no such file")
-    config.validate()
-    config.freeze()
-    if options.debug:
-        debugFile = options.debugFile or findDefaultFile()
-        if debugFile:
-            loadDebugFile(debugFile)
-    outputDir = os.path.abspath(options.output or ".")
-    task = taskClass(config=config)
+    if not os.path.isfile(path) or formatFor(path) != "fits":
+        return None, None
+    found = []
+    for name in catalog().names("camera"):
+        try:
+            camera = loadCamera(name)
+            _, dataId = camera.identify(path)
+        except PipetaskError:
+            continue
+        found.append((camera, dataId))
+    if not found:
+        log.info(
+            "--file %s: no installed camera recognises it; no camera overrides apply",
+            os.path.basename(path),
+        )
+        return None, None
+    camera, dataId = found[0]
+    others = f" (also recognised by {', '.join(c.name for c, _ in found[1:])})" if found[1:] else ""
+    overrides = [str(p) for p in camera.configOverrideFiles(taskName)]
+    log.info(
+        "--file %s: camera %r%s, data ID %s; camera override files: %s",
+        os.path.basename(path),
+        camera.name,
+        others,
+        formatDataId(dataId),
+        ", ".join(overrides) or "none",
+    )
+    return camera, dataId
+
+
+def runOnFiles(
+    taskClass: type, options: RunOptions, makeConfig: Callable[[Camera | None], Config]
+) -> int:
+    """Run the task once on each ``--file``, with the config ``makeConfig`` builds for the
+    file's camera; the number of failures (0 when all succeeded)."""
+    from .debug import checkTables, findDefaultFile, loadDebugFile, runNames
+    from .profiling import profiling
+
+    paths = [os.path.abspath(p) for p in options.file or []]
+    for given, path in zip(options.file or [], paths, strict=True):
+        if not os.path.isfile(path):
+            raise ButlerError(f"--file {given}: no such file")
+    if len(set(paths)) != len(paths):
+        raise ConfigError("--file: the same file is given more than once")
+    prepared = []
+    configs: dict[str | None, Config] = {}
+    for path in paths:
+        camera, dataId = fileCamera(path, options.task)
+        key = None if camera is None else camera.name
+        if key not in configs:
+            config = makeConfig(camera)
+            config.validate()
+            config.freeze()
+            configs[key] = config
+        prepared.append((path, dataId, configs[key]))
+    debugFile = options.debugFile or findDefaultFile() if options.debug else None
+    if debugFile:
+        loadDebugFile(debugFile)
+        checkTables(debugFile, runNames(options.task, taskClass, prepared[0][2]))
+    output = os.path.abspath(options.output or ".")
+    tasks: dict[int, Any] = {}
+    failures = 0
+    with profiling(options.profile):
+        for given, (path, dataId, config) in zip(options.file or [], prepared, strict=True):
+            task = tasks.get(id(config))
+            if task is None:
+                task = tasks[id(config)] = taskClass(config=config)
+            outputDir = output if len(paths) == 1 else os.path.join(output, _stem(path))
+            failures += _runOne(task, FileDataRef(path, outputDir, dataId), given, options)
+    if len(paths) > 1:
+        log.info("%s: %d of %d files succeeded", options.task, len(paths) - failures, len(paths))
+    return min(failures, 100)
+
+
+def _stem(path: str) -> str:
+    """The file name without its FITS/TOML/JSON suffix (``raw_v1_fg``)."""
+    name = os.path.basename(path)
+    for suffix in sorted(FORMATS_BY_SUFFIX, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _runOne(task: Any, ref: FileDataRef, given: str, options: RunOptions) -> int:
+    """Run ``task`` on one file; 1 if it failed (logged), 0 otherwise."""
     start = time.perf_counter()
     try:
-        task.runDataRef(FileDataRef(path, outputDir))
+        task.runDataRef(ref)
     except Exception as exc:
         if options.doraise:
             raise
-        log.error("Failed on file %s: %s: %s", options.file, type(exc).__name__, exc)
+        log.error("Failed on file %s: %s: %s", given, type(exc).__name__, exc)
         return 1
-    log.info("%s: processed %s in %.2f s", options.task, options.file, time.perf_counter() - start)
+    log.info("%s: processed %s in %.2f s", options.task, given, time.perf_counter() - start)
     return 0

@@ -8,8 +8,10 @@ then ``repo`` and its parents, depth first; ``repo`` is opened read-only and nev
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ from ..dataid import IdQuery, formatDataId, parseId, selectDataIds
 from ..errors import ButlerError, DataIdError, NoResults
 from .camera import Camera, DatasetType, loadCamera
 from .repository import Repository, isRepository, readRepoConfig
+
+log = logging.getLogger("pipetask.butler")
 
 _DATASET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_CHAIN = 32
@@ -283,7 +287,12 @@ class Butler:
                 f"no {datasetType!r} dataset for data ID {formatDataId(full)} in "
                 f"{self._describe(self._searchChain(dsType))}"
             )
-        return self._format(dsType.format).read(str(path))
+        if not log.isEnabledFor(logging.DEBUG):
+            return self._format(dsType.format).read(str(path))
+        start = time.perf_counter()
+        obj = self._format(dsType.format).read(str(path))
+        _logIo("read", datasetType, full, path, start)
+        return obj
 
     def put(
         self,
@@ -308,9 +317,13 @@ class Butler:
         relative = dsType.path(full)
         fmt = self._format(dsType.format)
         restricted = {k: full[k] for k in dsType.keys}
-        return self.output.write(
+        start = time.perf_counter()
+        path = self.output.write(
             dsType.name, restricted, relative, lambda tmp: fmt.write(obj, tmp), doBackup
         )
+        if log.isEnabledFor(logging.DEBUG):
+            _logIo("wrote", datasetType, restricted, path, start)
+        return path
 
     def datasetExists(
         self,
@@ -425,6 +438,24 @@ class Butler:
     ) -> list[dict[str, Any]]:
         """The data IDs selected by several ``--id`` token lists (see :mod:`pipetask.dataid`)."""
         return selectDataIds(self, idArgs, datasetType)
+
+
+def _logIo(verb: str, datasetType: str, dataId: Mapping[str, Any], path: Any, start: float):
+    """One DEBUG line for a dataset read or written: type, data ID, path, size and time."""
+    elapsed = time.perf_counter() - start
+    try:
+        size = f"{os.path.getsize(path)} bytes"
+    except OSError:
+        size = "size unknown"
+    log.debug(
+        "%s %s %s: %s (%s) in %.4f s",
+        verb,
+        datasetType,
+        formatDataId(dataId),
+        path,
+        size,
+        elapsed,
+    )
 
 
 def _toDataId(keys: list[str], row: tuple) -> dict[str, Any]:

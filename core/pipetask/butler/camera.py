@@ -271,13 +271,16 @@ class Camera:
         ``config/<task>.toml`` then ``config/<camera>/<task>.toml``; missing ones are
         left out.
         """
+        return [p for p in self.configOverrideCandidates(taskName) if p.is_file()]
+
+    def configOverrideCandidates(self, taskName: str) -> list[Path]:
+        """Where override files for ``taskName`` may be, lowest precedence first."""
         if self.configDir is None:
             return []
-        candidates = [
+        return [
             self.configDir / f"{taskName}.toml",
             self.configDir / self.name / f"{taskName}.toml",
         ]
-        return [p for p in candidates if p.is_file()]
 
 
 _TASK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

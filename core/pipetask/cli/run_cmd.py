@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from . import run_options
+
 EPILOG = """\
 --id grammar: KEY=VALUE tokens; VALUE is 3, g, 1^3 (or), 1..3 (inclusive range),
 1..9:2 (range with step) or 1..3^7; commas are literal. Keys in one --id AND together;
@@ -14,6 +16,8 @@ any --id nothing is processed.
 word is accepted for a string field. Retarget a subtask with NAME._target=TASK.
 Overrides apply in this order: field defaults, the camera's config/<task>.toml then
 config/<camera>/<task>.toml, then every -C file and -c value from left to right.
+
+@FILE reads more options from FILE (one or more a line, # starts a comment).
 
 Exit status: 0 all data IDs succeeded; N (at most 100) when N data IDs failed; 2 for a
 bad command line, config, repository, or a refused config comparison; 130 if
@@ -46,7 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "select (or over one file with --file).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        fromfile_prefix_chars="@",
     )
+    parser.convert_arg_line_to_args = run_options.argFileReader(parser)
     parser.add_argument("task", metavar="TASK", help="task name (see 'pipetask list')")
     parser.add_argument("repo", metavar="REPO", nargs="?", help="input repository")
     data = parser.add_argument_group("data")
@@ -60,7 +66,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     data.add_argument("--output", metavar="OUT", help="output repository (chains to REPO)")
     data.add_argument("--calib", metavar="CALIB", help="repository of calibration products")
-    data.add_argument("--file", metavar="PATH", help="run on one file, without a repository")
+    data.add_argument(
+        "--file",
+        action="append",
+        metavar="PATH",
+        help="run on a file, without a repository (repeatable)",
+    )
     config = parser.add_argument_group("config")
     config.add_argument(
         "-c",
@@ -74,6 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     config.add_argument(
         "-C",
         "--config-file",
+        "--configfile",
         dest="configFiles",
         action=_OrderedOverride,
         nargs="+",
@@ -151,6 +163,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip data IDs whose outputs and metadata already exist (resume a run)",
     )
+    run_options.addOptions(parser)
     parser.set_defaults(handler=run, overrides=[])
 
 
@@ -177,4 +190,5 @@ def _positiveFloat(text: str) -> float:
 def run(args: argparse.Namespace) -> int:
     from ..runner import RunOptions, runTask
 
+    run_options.resolve(args)
     return runTask(RunOptions.fromArgs(args))

@@ -140,8 +140,9 @@ class ConfigurableInstance:
     ) -> None:
         """Use another task with the same interface.
 
-        ``target`` is a class, an import path ``"module:Class"`` or the name of a task
-        registered by a plugin (``"simpleStats"``). The config becomes a fresh
+        ``target`` is a class, an import path (``"module:Class"`` or LSST's
+        ``"pkg.module.Class"``) or the name of a task registered by a plugin
+        (``"simpleStats"``); command-line tasks are refused. The config becomes a fresh
         ``ConfigClass`` (default: the target's) unless it is the current class, in which
         case its values are kept.
         """
@@ -197,9 +198,9 @@ class ConfigurableField(_NestedField):
     def resolveTarget(self, owner: Config | None, target: Any, ConfigClass: type | None):
         """A target class (from a class, import path or task name) and its config class."""
         if isinstance(target, str):
-            from ..plugins import load, load_item
+            from ..plugins import loadSubtaskTarget
 
-            target = load(target) if ":" in target else load_item("task", target)
+            target = loadSubtaskTarget(target, getattr(self, "target", None))
         if not callable(target):
             raise self.error(owner, f"target {target!r} is not callable")
         ConfigClass = ConfigClass or getattr(target, "ConfigClass", None)

@@ -45,6 +45,8 @@ class ExampleTask(Task):
     _DefaultName = "exampleTask"
     storeConfig = False
     storeMetadata = False
+    #: Also answer to the LSST task's module in debug files (an LSST ``debug.py`` tests it).
+    debugNames = ("lsst.pipe.tasks.exampleCmdLineTask",)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -62,7 +64,7 @@ class ExampleTask(Task):
 
     def showImage(self, exposure, dataRef) -> None:
         """Display the image when the debug variable ``display`` is on."""
-        info = debug.Info(self.getFullName())
+        info = debug.taskInfo(self)
         if not info.display:
             return
         backend = info.display if isinstance(info.display, str) else "png"

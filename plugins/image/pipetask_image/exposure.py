@@ -19,8 +19,9 @@ class Exposure:
 
     Parameters
     ----------
-    maskedImage : MaskedImage
-        The pixels.
+    maskedImage : MaskedImage, or str or path-like
+        The pixels. A file name reads the exposure from that file (LSST's
+        ``ExposureF(path)``; see :meth:`readFits`), and then no other argument may be given.
     metadata : astropy.io.fits.Header, optional
         Header keywords (the primary header of a file); empty by default. A header read
         by the fast FITS path becomes an astropy ``Header`` when first asked for.
@@ -37,6 +38,13 @@ class Exposure:
         wcs: Any | None = None,
         filter: str | None = None,
     ) -> None:
+        if isinstance(maskedImage, str | os.PathLike):
+            if metadata is not None or wcs is not None or filter is not None:
+                from .errors import ImageError
+
+                raise ImageError("Exposure(path) reads everything from the file: pass no other")
+            vars(self).update(vars(type(self).readFits(maskedImage)))
+            return
         self._maskedImage = maskedImage
         self._metadata: fits.Header | FitsCards | None = metadata
         # Where the WCS cards come from (the metadata unless a reader says otherwise),

@@ -35,8 +35,10 @@ class MaskedImage:
 
     Parameters
     ----------
-    image : array-like
-        2-D pixel values; converted to float32 (integers up to 2**24 exactly).
+    image : array-like, or str or path-like
+        2-D pixel values; converted to float32 (integers up to 2**24 exactly). A file name
+        reads the planes of that file (LSST's ``MaskedImageF(path)``; see :meth:`readFits`),
+        and then no other argument may be given.
     mask : array-like, optional
         Integer bit mask of the same shape; all zero by default, allocated when first used.
     variance : array-like, optional
@@ -60,6 +62,13 @@ class MaskedImage:
         *,
         maskPlanes: Mapping[str, int] | None = None,
     ) -> None:
+        if isinstance(image, str | os.PathLike):
+            if mask is not None or variance is not None or maskPlanes is not None:
+                raise ImageError("MaskedImage(path) reads every plane from the file: pass no other")
+            read = type(self).readFits(image)
+            self._image, self._mask, self._variance = read.image, read.mask, read.variance
+            self._maskPlanes = read.maskPlanes
+            return
         self._image = _plane("image", image, IMAGE_DTYPE, None)
         shape = self._image.shape
         self._mask = None if mask is None else _plane("mask", mask, MASK_DTYPE, shape)

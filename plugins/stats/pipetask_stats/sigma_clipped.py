@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from typing import Any
 
 from pipetask import Config, ListField, RangeField, Struct, Task, timeMethod
@@ -86,6 +88,8 @@ class SigmaClippedStatsTask(Task):
         self.metadata["numClippedPixels"] = result.moments.n
         for fallback in result.fallbacks:
             self.log.debug("exact fallback: %s", fallback)
+        if self.log.isEnabledFor(logging.DEBUG):
+            self._logIterations(result)
         if result.numCandidates == 0:
             self.log.warning(
                 "no usable pixel (all non-finite or in mask planes %s): all statistics are NaN",
@@ -100,3 +104,22 @@ class SigmaClippedStatsTask(Task):
             stdDevErr,
         )
         return Struct(mean=mean, meanErr=meanErr, stdDev=stdDev, stdDevErr=stdDevErr)
+
+    def _logIterations(self, result: Any) -> None:
+        """One DEBUG line for the candidates and one per clipping iteration."""
+        q1, median, q3 = result.quartiles
+        self.log.debug(
+            "%d candidate pixels (%s path); median=%.4f; IQR=%.4f",
+            result.numCandidates,
+            result.path,
+            median,
+            q3 - q1,
+        )
+        for i, moments in enumerate(result.iterations):
+            self.log.debug(
+                "clipping iteration %d: %d pixels kept; mean=%.4f; stdDev=%.4f",
+                i,
+                moments.n,
+                moments.mean,
+                math.sqrt(moments.variance),
+            )
