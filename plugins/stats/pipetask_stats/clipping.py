@@ -305,25 +305,23 @@ class _ScannedSource:
     def quartiles(self) -> tuple[float, float, float] | None:
         """Exact quartiles from the brackets, or None if a rank is outside its bracket.
 
-        The order statistics are taken from the copied-out pixels directly: the candidate
-        of overall rank ``r`` has rank ``r - countBelow + (copied-out pixels below the
-        bracket)`` among them, once ``r`` is proved to fall inside the bracket.
+        Every candidate inside a bracket was copied out, so the candidate of overall rank
+        ``r`` is the one of rank ``r - countBelow`` among the copied-out pixels inside
+        that bracket, once ``r`` is proved to fall inside it; each bracket's few pixels
+        are partitioned on their own.
         """
         special = self.special
-        positions, plan = [], []
+        result = []
         for p, countBelow, (low, high) in zip(
             QUARTILE_FRACTIONS, self.countsBelow, self.plan.brackets, strict=True
         ):
             i, j, t = interpolationRanks(self.n, p)
-            copiedBelow = int(np.count_nonzero(special < low))
-            copiedInside = int(np.count_nonzero(special <= high)) - copiedBelow
-            if not countBelow <= i <= j < countBelow + copiedInside:
+            inside = special[(special >= low) & (special <= high)]
+            if not countBelow <= i <= j < countBelow + inside.size:
                 return None
-            offset = copiedBelow - countBelow
-            plan.append((i + offset, j + offset, t))
-            positions += [i + offset, j + offset]
-        ordered = selectInPlace(special.copy(), positions)
-        return tuple(lerp(float(ordered[a]), float(ordered[b]), t) for a, b, t in plan)
+            ordered = selectInPlace(inside, [i - countBelow, j - countBelow])
+            result.append(lerp(float(ordered[i - countBelow]), float(ordered[j - countBelow]), t))
+        return result[0], result[1], result[2]
 
     def sums(self, low: np.float32, high: np.float32) -> Sums:
         """Sums over the candidates in ``[low, high]``; exact whatever the plan was."""
