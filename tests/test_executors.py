@@ -22,11 +22,11 @@ import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
+from _probe_plugin import probePluginEnv, sigintDefault
 from _shared_data import makeSynthRepo, obsTestRaws
 
 pytest.importorskip("distributed", reason="pipetask-dask needs dask[distributed]")
@@ -36,79 +36,11 @@ PIPETASK = str(BIN / "pipetask")
 DASK = str(BIN / "dask")
 RUN_TIMEOUT = 180  # seconds any one pipetask command may take before the test fails
 
-PROBE_SOURCE = '''
-"""Test-only tasks: a data ID can kill its own process or hang."""
-
-import os
-import signal
-import time
-
-from pipetask import Config, Field, Struct, Task
-from pipetask.plugins import Description, hookimpl
-
-
-class ProbeConfig(Config):
-    killWhen = Field(doc="data ID (KEY=VALUE ...) that kills its process", dtype=str, default="")
-    hangWhen = Field(doc="data ID (KEY=VALUE ...) that sleeps an hour", dtype=str, default="")
-
-
-def _matches(spec, dataId):
-    wanted = dict(token.split("=", 1) for token in spec.split())
-    return bool(wanted) and all(str(dataId.get(k)) == v for k, v in wanted.items())
-
-
-class ProbeTask(Task):
-    ConfigClass = ProbeConfig
-    _DefaultName = "probeTask"
-    storeConfig = False
-    storeMetadata = False
-
-    def runDataRef(self, dataRef):
-        self.log.info("Probing data ID %s in process %d", dataRef.dataId, os.getpid())
-        if _matches(self.config.killWhen, dataRef.dataId):
-            time.sleep(0.5)
-            os.kill(os.getpid(), signal.SIGKILL)
-        if _matches(self.config.hangWhen, dataRef.dataId):
-            time.sleep(3600)
-        return Struct(pid=os.getpid())
-
-
-class SlowConfig(Config):
-    seconds = Field(doc="seconds of sleep per data ID", dtype=float, default=1.0)
-
-
-class SlowTask(Task):
-    """Sleeps, then stores its metadata: what --skip-existing looks at."""
-    ConfigClass = SlowConfig
-    _DefaultName = "slowProbe"
-    storeConfig = False
-
-    def runDataRef(self, dataRef):
-        time.sleep(self.config.seconds)
-        return Struct()
-
-
-@hookimpl
-def pipetask_tasks():
-    return [
-        Description("probeTask", "pipetask_probe:ProbeTask", "test probe", kind="cmdline"),
-        Description("slowProbe", "pipetask_probe:SlowTask", "slow test probe", kind="cmdline"),
-    ]
-'''
-
 
 @pytest.fixture(scope="module")
 def probeEnv(tmp_path_factory) -> dict[str, str]:
     """The environment of a command that sees the ``probeTask`` plugin."""
-    root = tmp_path_factory.mktemp("probe-plugin")
-    (root / "pipetask_probe.py").write_text(textwrap.dedent(PROBE_SOURCE))
-    info = root / "pipetask_probe-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: pipetask-probe\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[pipetask]\nprobe = pipetask_probe\n")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-    return env
+    return probePluginEnv(tmp_path_factory.mktemp("probe-plugin"))
 
 
 def pipetask(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
@@ -341,7 +273,12 @@ def test_ctrl_c_stops_a_dask_run_and_skip_existing_finishes_it(synthRepo, probeE
         "--executor", "dask", "-j", "2", "-c", "seconds=1",
     ]  # fmt: skip
     process = subprocess.Popen(
-        command, env=probeEnv, stderr=subprocess.PIPE, text=True, start_new_session=True
+        command,
+        env=probeEnv,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=sigintDefault,
     )
     try:
         done = out / "metadata" / "slowProbe"

@@ -73,7 +73,9 @@ def test_both_forms_of_one_data_id_give_a_duplicate(tmp_path):
     assert again.returncode == 1
     duplicates = _lines(again.stdout, "duplicate")
     assert len(duplicates) == 3
-    assert "is already in the repository (raw/raw_v1_fg.fits.gz)" in again.stdout
+    assert "is already in the repository (raw/raw_v1_fg.fits.gz, with other content)" in (
+        again.stdout
+    )
     assert "3 file(s) skipped" in again.stderr
     assert Butler(repo).output.registry.count("raw") == 3
 
@@ -213,3 +215,38 @@ def test_ingest_killed_at_random_moments_stays_consistent(tmp_path):
     final = ingest(repo, raws, camera="synth")
     assert {r.status for r in final} <= {"ingested", "duplicate"}
     assert Butler(repo).output.registry.count("raw") == len(raws)
+
+
+def test_ingesting_dot_skips_the_repository_inside_it(tmp_path):
+    from obs_synth.simulate import simulate
+
+    simulate(tmp_path, visits=1, ccds=2, size=24)  # two raws and their truth files
+    first = cli("ingest", "repo", ".", "--camera", "synth", cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "4 ingested, 0 duplicate, 0 bad, 0 unidentified (of 4 files)" in first.stdout
+    again = cli("ingest", "repo", ".", cwd=tmp_path)  # the repository now holds raws too
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "0 ingested, 4 duplicate, 0 bad, 0 unidentified (of 4 files)" in again.stdout
+    assert str(tmp_path / "repo" / "raw") not in again.stdout
+
+
+def test_resumed_ingest_with_only_identical_duplicates_exits_0(tmp_path):
+    from obs_synth.simulate import simulate
+
+    raws = simulate(tmp_path / "raws", visits=2, ccds=2, size=24)
+    repo = tmp_path / "repo"
+    first = cli("ingest", str(repo), *map(str, raws[:2]), "--camera", "synth")
+    assert first.returncode == 0, first.stdout + first.stderr
+    resumed = cli("ingest", str(repo), str(tmp_path / "raws"))
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert len(_lines(resumed.stdout, "duplicate")) == 2
+    assert resumed.stdout.count(", identical)") == 2
+    assert "6 ingested, 2 duplicate" in resumed.stdout  # two raws, four truth files
+    assert "2 file(s) were already in the repository with identical content" in resumed.stdout
+    # A duplicate with other content is still a skipped file (exit 1).
+    other = simulate(tmp_path / "other", visits=1, ccds=1, size=24, seed=5)
+    clash = cli("ingest", str(repo), *map(str, other))
+    assert clash.returncode == 1, clash.stdout
+    assert "with other content" in clash.stdout
+    assert "1 file(s) skipped" in clash.stderr
+    assert Butler(repo).output.registry.count("raw") == 4

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _probe_plugin import sigintDefault
 from _shared_data import makeSynthRepo
 
 PIPETASK = str(Path(sys.executable).parent / "pipetask")
@@ -24,7 +25,9 @@ def repo(tmp_path_factory) -> Path:
 
 def interruptAfter(args: list[str], processed: int) -> tuple[int, str]:
     """Start a run, send SIGINT once ``processed`` data IDs have started; status, stderr."""
-    proc = subprocess.Popen([PIPETASK, *args], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [PIPETASK, *args], stderr=subprocess.PIPE, text=True, preexec_fn=sigintDefault
+    )
     lines = []
     deadline = time.monotonic() + 60
     assert proc.stderr is not None

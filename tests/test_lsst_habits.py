@@ -129,19 +129,29 @@ def test_several_files_write_one_output_directory_each(tmp_path):
 # -- the talk's debug.py ---------------------------------------------------------------------------
 
 
-def test_the_talks_debug_py_works_as_written(repo, tmp_path):
-    (tmp_path / "debug.py").write_text(TALK_DEBUG_PY)
+@pytest.mark.parametrize(
+    ("where", "jobs"),
+    [("cwd", []), ("PYTHONPATH", []), ("cwd", ["-j", "2"])],
+    ids=["working directory", "$PYTHONPATH", "-j 2"],
+)
+def test_the_talks_debug_py_works_as_written(repo, tmp_path, where, jobs):
+    home = tmp_path / "mydebug"
+    home.mkdir()
+    (home / "debug.py").write_text(TALK_DEBUG_PY)
     out = tmp_path / "out"
+    env = {"PYTHONPATH": str(home)} if where == "PYTHONPATH" else {}
     proc = pipetask(
-        "run", "exampleTask", repo, "--id", "visit=2", "--output", out, "--debug", cwd=tmp_path
-    )
+        "run", "exampleTask", repo, "--id", "visit=1^2", "--output", out, "--debug", *jobs,
+        cwd=home if where == "cwd" else tmp_path, env=env,
+    )  # fmt: skip
     assert proc.returncode == 0, output(proc)
-    pngs = list((out / "display").glob("*.png"))
-    assert len(pngs) == 1, output(proc)
-    assert pngs[0].read_bytes()[:8] == PNG_SIGNATURE
+    assert f"debug variables from {home / 'debug.py'}" in proc.stderr
+    pngs = sorted((out / "display").glob("*.png"))
+    assert len(pngs) == 2, output(proc)
+    assert all(p.read_bytes()[:8] == PNG_SIGNATURE for p in pngs)
     # Without --debug the same file does nothing.
     quiet = pipetask(
-        "run", "exampleTask", repo, "--id", "visit=2", "--output", tmp_path / "o2", cwd=tmp_path
+        "run", "exampleTask", repo, "--id", "visit=2", "--output", tmp_path / "o2", cwd=home
     )
     assert quiet.returncode == 0 and not (tmp_path / "o2" / "display").exists()
 
@@ -325,7 +335,8 @@ def test_clobber_output_removes_the_output_first_never_the_input(repo, tmp_path)
     assert not list(tmp_path.glob("out.clobbered-*"))
     same = pipetask("run", "statsWriter", repo, "--id", "--output", repo, "--clobber-output")
     assert same.returncode == 2
-    assert "not valid when the output and input repos are the same" in same.stderr
+    # Refused before --clobber-output is looked at: an output is never the input.
+    assert "is the input repository, which a run with --output never modifies" in same.stderr
     assert (repo / "repo.toml").is_file() and (repo / "raw").is_dir()
     notRepo = tmp_path / "notes"
     notRepo.mkdir()
@@ -333,6 +344,13 @@ def test_clobber_output_removes_the_output_first_never_the_input(repo, tmp_path)
     refused = pipetask("run", "statsWriter", repo, "--id", "--output", notRepo, "--clobber-output")
     assert refused.returncode == 2 and "not a pipetask repository" in refused.stderr
     assert (notRepo / "precious.txt").read_text() == "keep"
+    # The output "out" is the parent of a repository that is now the input: never removed.
+    child = tmp_path / "child"
+    made = pipetask("run", "statsWriter", out, "--id", "visit=3", "--output", child)
+    assert made.returncode == 0, output(made)
+    parent = pipetask("run", "statsWriter", child, "--id", "--output", out, "--clobber-output")
+    assert parent.returncode == 2 and "is a parent of the input" in parent.stderr, output(parent)
+    assert (out / "imageStats" / "visit=3" / "filter=r.json").is_file()
 
 
 def test_clobber_versions_replaces_only_the_package_versions(repo, tmp_path):
@@ -365,7 +383,10 @@ def test_profile_writes_a_cprofile_of_the_processing_loop(repo, tmp_path):
     assert f"profile of the processing loop written to {path}" in proc.stderr
     functions = {name for _, _, name in pstats.Stats(str(path)).stats}
     assert "runDataRef" in functions and "parse_args" not in functions
-    onFile = pipetask("run", "exampleTask", "--file", rawFile(1), "--profile", path)
+    isDir = pipetask("run", "exampleTask", repo, "--id", "visit=1", "--profile", tmp_path)
+    assert isDir.returncode == 2 and "is a directory" in isDir.stderr, output(isDir)
+    onFile = pipetask("run", "exampleTask", "--file", rawFile(1), "--profile", path, "-L", "DEBUG")
+    assert re.search(rf"read raw .*: {re.escape(str(rawFile(1)))} \(\d+ bytes\)", onFile.stderr)
     assert onFile.returncode == 0 and "runDataRef" in {
         n for _, _, n in pstats.Stats(str(path)).stats
     }

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _probe_plugin import sigintDefault
 from _shared_data import REPO_ROOT, makeSynthRepo, obsTestRaws
 
 PIPETASK = str(Path(sys.executable).parent / "pipetask")
@@ -1023,7 +1024,7 @@ def test_exit_status_is_the_failure_count_capped_at_100(synthRepo):
 def test_interrupted_run_exits_130_and_resumes_with_skip_existing(synthRepo, tmp_path):
     out = tmp_path / "out"
     command = [PIPETASK, "run", "statsWriter", str(synthRepo), "--id", "--output", str(out)]
-    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, preexec_fn=sigintDefault)
     seen = []
     while len(seen) < 5:  # interrupt once some data IDs have started
         line = proc.stderr.readline()

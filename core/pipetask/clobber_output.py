@@ -29,6 +29,11 @@ def clobberOutput(repo: str, output: str) -> None:
         )
     if repoReal.startswith(outputReal + os.sep):
         raise ConfigError(f"--clobber-output: the input {repo} lies inside the output {output}")
+    if outputReal in _parents(repoReal):
+        raise ConfigError(
+            f"--clobber-output: the output {output} is a parent of the input {repo}; "
+            "removing it would lose the input's data"
+        )
     if not os.path.exists(output):
         return
     if not isRepository(output):
@@ -44,3 +49,16 @@ def clobberOutput(repo: str, output: str) -> None:
             raise ButlerError(f"--clobber-output: cannot remove {output}: {exc.strerror}") from None
     shutil.rmtree(aside, ignore_errors=True)
     log.info("removed output repository %s (--clobber-output)", output)
+
+
+def _parents(root: str, depth: int = 0) -> set[str]:
+    """Real paths of every repository ``root`` chains to (its parents, theirs, ...)."""
+    from .butler.repository import isRepository, readRepoConfig
+
+    if depth > 32 or not isRepository(root):
+        return set()
+    found: set[str] = set()
+    for parent in readRepoConfig(root).get("parents") or []:
+        path = os.path.realpath(os.path.join(root, parent))
+        found |= {path} | _parents(path, depth + 1)
+    return found

@@ -14,7 +14,8 @@ replaces ``pipetask.debug.Info`` with its own function; the ``lsstDebug`` module
 pipetask lets an LSST ``debug.py`` (``import lsstDebug``, ``lsstDebug.Info = DebugInfo``) run
 unchanged. Tasks ask :func:`taskInfo`, which answers to the task's full name, its module and
 any LSST module name the task declares in ``debugNames``. ``pipetask run --debug`` reads
-``debug.toml`` (else ``debug.py``) from the working directory, or the file given with
+``debug.toml`` (else ``debug.py``) from the working directory (else ``debug.py`` from
+``$PYTHONPATH``, as the original did), or the file given with
 ``--debug-file``.
 """
 
@@ -93,10 +94,15 @@ def reset() -> None:
 
 
 def findDefaultFile(directory: str = ".") -> str | None:
-    """``debug.toml`` or ``debug.py`` in ``directory``, if there is one."""
+    """``debug.toml`` or ``debug.py`` in ``directory``, else a ``debug.py`` in a directory
+    of ``$PYTHONPATH`` (where the original looked for it), if there is one."""
     for name in DEFAULT_FILES:
         path = os.path.join(directory, name)
         if os.path.isfile(path):
+            return os.path.abspath(path)
+    for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        path = os.path.join(entry, "debug.py")
+        if entry and os.path.isfile(path):
             return os.path.abspath(path)
     return None
 

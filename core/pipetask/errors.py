@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import os
+
+#: Errors of the storage itself, not of one data ID: a run stops at the first.
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+
 
 class PipetaskError(Exception):
     """Base of every error pipetask raises on purpose."""
@@ -49,3 +55,25 @@ class ButlerError(PipetaskError):
 
 class NoResults(ButlerError, LookupError):
     """No dataset matches a data ID."""
+
+
+def osErrorLine(exc: OSError) -> str:
+    """One line for an operating-system error: what failed, and on which path."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None:
+        return f"{what}: {os.fsdecode(exc.filename)!r}"
+    return what
+
+
+def storageError(exc: BaseException) -> str | None:
+    """One line when ``exc`` (or what caused it) is the storage failing (full, read-only,
+    over quota or over the file size limit); None otherwise."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS:
+            return osErrorLine(exc)
+        if "database or disk is full" in str(exc):
+            return f"database or disk is full ({type(exc).__name__}: {exc})"
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import sys
 import time
 from typing import TYPE_CHECKING, Any
 
 from . import progress
 from .config.nested import targetPath
+from .errors import osErrorLine
 from .execution.base import FAILED, SKIPPED, Outcome
 from .execution.job import Job
+from .execution.stop import StopRequest
 from .outcomes import OutcomeLog
 from .profiling import profiling
 from .progress import Progress
-from .runlock import outputLock
-from .runner import EXIT_INTERRUPTED, exitStatus, summarize
+from .runner import EXIT_USAGE, exitStatus, summarize
+from .setup import taskWrites
 
 if TYPE_CHECKING:
     from .butler import Butler
@@ -27,30 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("pipetask")
 
 
-def chooseExecutor(taskClass: type, options: RunOptions) -> Executor:
-    """The executor the options ask for: ``--executor``, else ``process`` for ``-j N > 1``."""
-    from .plugins import load_item
-
-    name = options.executor or ("process" if options.processes > 1 else "serial")
-    why = "--executor" if options.executor else f"-j {options.processes}"
-    if name == "process" and options.timeout is None and options.processes == 1:
-        name, why = "serial", "one process and no --timeout"
-    if name != "serial" and not getattr(taskClass, "canMultiprocess", True):
-        log.warning("This task does not support multiprocessing; using one process")
-        name, why = "serial", "the task cannot run in parallel"
-    if name == "serial" and options.timeout:
-        # A timeout needs a process that can be stopped: one worker process.
-        name, why = "process", "--timeout needs a worker process that can be stopped"
-    executorClass = load_item("executor", name)
-    settings: dict[str, Any] = {"timeout": options.timeout}
-    if options.scheduler:
-        settings["scheduler"] = options.scheduler
-    log.debug(
-        "executor %s (%s): %d process(es), settings %s", name, why, options.processes, settings
-    )
-    return executorClass(processes=options.processes, **settings)
-
-
 def execute(
     taskClass: type,
     config: Config,
@@ -58,23 +37,34 @@ def execute(
     dataIds: list[dict[str, Any]],
     datasetType: str,
     options: RunOptions,
+    executor: Executor,
 ) -> int:
-    """Check stored config and versions, run every data ID, summarize; the exit status."""
-    writes = any(
-        getattr(taskClass, attr, default)
-        for attr, default in (("storeConfig", True), ("storeMetadata", True))
-    ) or bool(getattr(taskClass, "outputDatasetTypes", ()))
-    outputRoot = str(butler.outputRoot)
-    lock = outputLock(outputRoot) if writes else contextlib.nullcontext()
-    with lock:
-        if writes:
-            butler.output  # noqa: B018 - create the output repository here, not in N workers
-        return _execute(taskClass, config, butler, dataIds, datasetType, options)
+    """Store or check config and versions, run every data ID, summarize; the exit status.
+
+    The caller holds the output lock when the task writes. From here on SIGINT and
+    SIGTERM stop the run cleanly (see :mod:`pipetask.execution.stop`): the summary is
+    printed, the run record gets every outcome and its end, the exit status is 128 plus
+    the signal number.
+    """
+    stop = executor.stop
+    with stop.handleSignals():
+        try:
+            return _execute(taskClass, config, butler, dataIds, datasetType, options, executor)
+        finally:
+            executor.close()
 
 
-def _execute(taskClass, config, butler, dataIds, datasetType, options) -> int:
+def _execute(taskClass, config, butler, dataIds, datasetType, options, executor) -> int:
     taskName = options.task
     debugFile = _debugFile(options, taskClass, config)
+    todo, skipped = dataIds, []
+    if options.skipExisting:
+        todo, skipped = splitExisting(butler, taskClass, taskName, dataIds)
+    if todo:
+        executor.start()  # a cluster that cannot start is a set-up error: nothing written yet
+    writes = taskWrites(taskClass)
+    if writes:
+        butler.output  # noqa: B018 - create the output repository here, not in N workers
     if getattr(taskClass, "storeConfig", True):
         from .butler.provenance import checkConfig, checkPackages
 
@@ -100,55 +90,134 @@ def _execute(taskClass, config, butler, dataIds, datasetType, options) -> int:
         doraise=options.doraise,
         debugFile=debugFile,
     )
-    outcomes: list[Outcome] = []
-    record = OutcomeLog(str(butler.outputRoot), taskName)
-    todo = dataIds
-    if options.skipExisting:
-        todo, skipped = splitExisting(butler, taskClass, taskName, dataIds)
-        for dataId in skipped:
-            outcome = Outcome(dataId, SKIPPED)
-            outcomes.append(outcome)
-            record.record(outcome)
-        if skipped:
-            log.info("skipping %d data IDs whose outputs exist (--skip-existing)", len(skipped))
-        for dataId in skipped if log.isEnabledFor(logging.DEBUG) else ():
-            log.debug("skip %s: its outputs exist (--skip-existing)", dataId)
-    executor = chooseExecutor(taskClass, options) if todo else None
+    record = _openRecord(str(butler.outputRoot), taskName, writes)
+    stop = executor.stop
+    run = _Run(record, stop)
+    run.begin(dataIds)
+    outcomes = run.outcomes
+    for dataId in skipped:
+        run.add(Outcome(dataId, SKIPPED))
+    if skipped:
+        log.info("skipping %d data IDs whose outputs exist (--skip-existing)", len(skipped))
+    for dataId in skipped if log.isEnabledFor(logging.DEBUG) else ():
+        log.debug("skip %s: its outputs exist (--skip-existing)", dataId)
     start = time.perf_counter()
-    interrupted = False
     bar = Progress(len(todo)) if progress.wanted(len(todo)) else contextlib.nullcontext()
-    try:
-        with bar, profiling(options.profile):
-            interrupted = _collect(executor, job, todo, outcomes, record, bar, options)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        if executor is not None:
-            executor.close()
-        record.close()
+    with bar, profiling(options.profile):
+        run.collect(executor, job, todo, bar, options)
     elapsed = time.perf_counter() - start
-    failures = summarize(taskName, outcomes, len(dataIds), elapsed, interrupted)
-    if interrupted:
-        return EXIT_INTERRUPTED
-    return exitStatus(failures)
+    why = _stopReason(stop)
+    failures = summarize(taskName, outcomes, len(dataIds), elapsed, why)
+    notRun = _listNotRun(dataIds, outcomes, str(butler.outputRoot))
+    if stop.exitStatus is not None:
+        status = stop.exitStatus
+    elif stop.requested:
+        print(
+            f"pipetask: error: the run stopped: {stop.reason}; {notRun} data IDs not run "
+            f"(--skip-existing runs them once the cause is fixed)",
+            file=sys.stderr,
+        )
+        status = EXIT_USAGE
+    else:
+        status = exitStatus(failures)
+    run.finish(status, why)
+    return status
 
 
-def _collect(executor, job, todo, outcomes, record, bar, options) -> bool:
-    """Gather outcomes as they arrive; whether the run was interrupted."""
+class _Run:
+    """The outcomes of a run as they arrive, written to its record as they arrive.
+
+    A record that can no longer be written (a full disk) stops the run: the outcomes
+    that follow could not be accounted for.
+    """
+
+    def __init__(self, record: OutcomeLog | None, stop: StopRequest) -> None:
+        self.record = record
+        self.stop = stop
+        self.outcomes: list[Outcome] = []
+
+    def _write(self, method: str, *args: Any) -> None:
+        if self.record is None:
+            return
+        try:
+            getattr(self.record, method)(*args)
+        except OSError as exc:
+            log.error("cannot write the run record %s: %s", self.record.path, osErrorLine(exc))
+            self.stop.request(f"the run record could not be written: {osErrorLine(exc)}")
+            self.record.close()
+            self.record = None
+
+    def begin(self, dataIds: list[dict[str, Any]]) -> None:
+        self._write("start", dataIds)
+
+    def add(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+        self._write("record", outcome)
+        problem = outcome.extra.get("stopRun")
+        if problem and not self.stop.requested:
+            log.error("stopping the run: %s", problem)
+            self.stop.request(problem)
+
+    def collect(self, executor, job, todo, bar, options) -> None:
+        """Gather outcomes as they arrive, until all are in or the run stops."""
+        try:
+            for outcome in executor.run(job, todo) if todo else ():
+                self.add(outcome)
+                if isinstance(bar, Progress):
+                    bar.update(outcome.ok)
+                if outcome.status == FAILED and options.doraise:
+                    if outcome.traceback:
+                        print(outcome.traceback.rstrip(), file=sys.stderr)
+                    log.error("stopping at the first failure (--doraise)")
+                    break
+        except KeyboardInterrupt:  # a stop interrupted a task running in this process
+            if not self.stop.requested:
+                raise
+
+    def finish(self, status: int, stopped: str) -> None:
+        self._write("end", status, stopped)
+        if self.record is not None:
+            self.record.close()
+
+
+def _openRecord(outputRoot: str, taskName: str, writes: bool) -> OutcomeLog | None:
+    """The run record; a run that writes nothing may go without one (read-only input)."""
     try:
-        for outcome in executor.run(job, todo) if executor else ():
-            outcomes.append(outcome)
-            record.record(outcome)
-            if isinstance(bar, Progress):
-                bar.update(outcome.ok)
-            if outcome.status == FAILED and options.doraise:
-                if outcome.traceback:
-                    print(outcome.traceback.rstrip(), file=sys.stderr)
-                log.error("stopping at the first failure (--doraise)")
-                break
-    except KeyboardInterrupt:
-        return True
-    return False
+        return OutcomeLog(outputRoot, taskName)
+    except OSError as exc:
+        if writes:
+            raise
+        log.warning("keeping no run record: %s (this task writes nothing else)", osErrorLine(exc))
+        return None
+
+
+def _stopReason(stop: StopRequest) -> str:
+    if stop.signum == signal.SIGINT:
+        return "interrupted"
+    if stop.signum is not None:
+        return f"stopped by {signal.Signals(stop.signum).name}"
+    return f"stopped: {stop.reason}" if stop.reason else ""
+
+
+#: Data IDs listed by name when a run stops before them (the rest are counted).
+MAX_LISTED = 10
+
+
+def _listNotRun(dataIds: list, outcomes: list[Outcome], outputRoot: str) -> int:
+    """Log the data IDs without an outcome (the first few by name); how many."""
+    from .dataid import formatDataId
+
+    seen = {tuple(sorted(o.dataId.items())) for o in outcomes}
+    notRun = [d for d in dataIds if tuple(sorted(d.items())) not in seen]
+    for dataId in notRun[:MAX_LISTED]:
+        log.info("  not run %s", formatDataId(dataId))
+    if len(notRun) > MAX_LISTED:
+        log.info(
+            "  ... and %d more not run (pipetask report %s lists them all)",
+            len(notRun) - MAX_LISTED,
+            outputRoot,
+        )
+    return len(notRun)
 
 
 def splitExisting(
@@ -185,7 +254,10 @@ def _debugFile(options: RunOptions, taskClass: type, config: Config) -> str | No
         return None
     path = options.debugFile or findDefaultFile()
     if path is None:
-        log.warning("--debug: no debug.toml or debug.py in the working directory")
+        log.warning(
+            "--debug: no debug.toml or debug.py in the working directory "
+            "(nor a debug.py on $PYTHONPATH)"
+        )
         return None
     loadDebugFile(path)  # fail early, in the parent, on a bad file
     checkTables(path, runNames(options.task, taskClass, config))

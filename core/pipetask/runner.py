@@ -7,6 +7,7 @@ handing ``-c`` values to the config layer and ``--id`` tokens to the data-ID gra
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -14,13 +15,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError, PipetaskError
+from .errors import ConfigError, PipetaskError, osErrorLine
+from .runlock import outputLock
 from .show import ShowRequest
 
 log = logging.getLogger("pipetask")
 
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 MAX_FAILURE_STATUS = 100
 
 
@@ -111,11 +112,24 @@ def runTask(options: RunOptions) -> int:
         log.debug("set-up failed", exc_info=True)
         print(f"pipetask: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:
+        # Set-up touches the file system outside any data ID (the output, its lock, its
+        # record); data IDs' own errors are outcomes and never reach here.
+        log.debug("set-up failed", exc_info=True)
+        print(f"pipetask: error: {osErrorLine(exc)}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _run(options: RunOptions) -> int:
     from .plugins import catalog, load
-    from .setup import applyOverrides, openButler
+    from .setup import (
+        applyOverrides,
+        chooseExecutor,
+        inputCamera,
+        openButler,
+        runPaths,
+        taskWrites,
+    )
 
     show = ShowRequest.parse(options.show)
     desc = catalog().get("task", options.task)
@@ -145,9 +159,10 @@ def _run(options: RunOptions) -> int:
         raise ConfigError(
             f"a repository is required: pipetask run TASK REPO (or --file PATH){hint}"
         )
-    butler = openButler(options)
-    _checkIds(options.ids, butler.camera.keys)  # a bad --id is an error even for --show config
-    config = applyOverrides(taskClass, options, camera=butler.camera)
+    paths = runPaths(options)
+    camera = inputCamera(paths)
+    _checkIds(options.ids, camera.keys)  # a bad --id is an error even for --show config
+    config = applyOverrides(taskClass, options, camera=camera)
     stop = (show.config or show.history or show.tasks) and _show(
         show, options, taskClass, config, None
     )
@@ -158,25 +173,38 @@ def _run(options: RunOptions) -> int:
     except PipetaskError as exc:
         raise ConfigError(f"invalid config: {exc}") from None
     config.freeze()
-    datasetType = getattr(taskClass, "inputDatasetType", None) or butler.camera.rawDatasetType
-    dataIds = butler.selectDataIds(options.ids, datasetType)
-    _logSelection(dataIds, datasetType)
-    if show.data:
-        from .show import dataIdLine
+    willRun = not (show.any and not show.run)
+    # Everything the command line can get wrong is checked before anything is written.
+    executor = chooseExecutor(taskClass, options) if willRun else None
+    writes = willRun and taskWrites(taskClass)
+    if options.clobberOutput and paths.outputGiven and willRun:
+        from .clobber_output import clobberOutput
 
-        for dataId in dataIds:
-            print(dataIdLine(dataId))
-    if show.any and not show.run:
-        return 0
-    if not dataIds:
-        log.warning(
-            "Not running the task because there is no data to process; "
-            "you may preview data with --show data"
-        )
-        return 0
-    from .execute import execute
+        clobberOutput(paths.repo, paths.output)
+    # Lock first, then open (and perhaps create) the output: two runs started together
+    # into one new output must not see each other's half-made repository.
+    lock = outputLock(paths.output) if writes else contextlib.nullcontext()
+    with lock:
+        butler = openButler(paths)
+        datasetType = getattr(taskClass, "inputDatasetType", None) or camera.rawDatasetType
+        dataIds = butler.selectDataIds(options.ids, datasetType)
+        _logSelection(dataIds, datasetType)
+        if show.data:
+            from .show import dataIdLine
 
-    return execute(taskClass, config, butler, dataIds, datasetType, options)
+            for dataId in dataIds:
+                print(dataIdLine(dataId))
+        if executor is None:
+            return 0
+        if not dataIds:
+            log.warning(
+                "Not running the task because there is no data to process; "
+                "you may preview data with --show data"
+            )
+            return 0
+        from .execute import execute
+
+        return execute(taskClass, config, butler, dataIds, datasetType, options, executor)
 
 
 def _checkIds(ids: list[list[str]] | None, keys: dict[str, type]) -> None:
@@ -211,10 +239,8 @@ def _show(show: ShowRequest, options: RunOptions, taskClass, config, dataIds) ->
     return show.any and not show.run
 
 
-def summarize(
-    taskName: str, outcomes: list, total: int, elapsed: float, interrupted: bool = False
-) -> int:
-    """Log the summary of a run; returns the number of failures."""
+def summarize(taskName: str, outcomes: list, total: int, elapsed: float, stopped: str = "") -> int:
+    """Log the summary of a run (``stopped`` says why it stopped early); the failures."""
     from .dataid import formatDataId
     from .execution.base import FAILED, OK, SKIPPED
 
@@ -224,7 +250,7 @@ def summarize(
     notRun = total - len(outcomes)
     tail = ""
     if notRun:
-        tail = f"; {notRun} not run" + (" (interrupted)" if interrupted else "")
+        tail = f"; {notRun} not run" + (f" ({stopped})" if stopped else "")
     log.info(
         "%s: %d succeeded, %d failed, %d skipped of %d data IDs in %.2f s%s",
         taskName,

@@ -61,7 +61,18 @@ class FileDataRef:
     def get(self, datasetType: str | None = None, **kw: Any) -> Any:
         from .plugins import load_item
 
-        return load_item("format", formatFor(self.path))().read(self.path)
+        start = time.perf_counter()
+        obj = load_item("format", formatFor(self.path))().read(self.path)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "read %s %s: %s (%d bytes) in %.4f s",
+                datasetType,
+                self.dataId,
+                self.path,
+                os.path.getsize(self.path),
+                time.perf_counter() - start,
+            )
+        return obj
 
     def put(self, obj: Any, datasetType: str | None = None, **kw: Any) -> str:
         from .butler.atomic import writeAtomic
@@ -73,6 +84,9 @@ class FileDataRef:
         os.makedirs(self.outputDir, exist_ok=True)
         writeAtomic(path, lambda tmp: writer.write(obj, tmp))
         log.info("wrote %s", path)
+        log.debug(
+            "wrote %s %s: %s (%d bytes)", datasetType, self.dataId, path, os.path.getsize(path)
+        )
         return path
 
     def datasetExists(self, datasetType: str | None = None, **kw: Any) -> bool:

@@ -123,6 +123,28 @@ def writeTextAtomic(path: str | Path, text: str) -> None:
     writeAtomic(path, write)
 
 
+def writeTextNew(path: str | Path, text: str) -> bool:
+    """Write ``text`` to ``path`` only if it does not exist; False if it did.
+
+    The text is written under a temporary name and hard-linked to ``path``: readers never
+    see a partial file, and of several processes creating ``path`` at once one wins.
+    """
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as stream:
+            stream.write(text)
+
+    tmp = writeTemp(path, write)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(tmp)
+    fsyncDir(Path(path).parent)
+    return True
+
+
 def backup(path: str | Path) -> str | None:
     """Keep the current ``path`` as ``path~1`` (newest), shifting older backups up.
 

@@ -32,6 +32,8 @@ from . import atomic
 
 FILENAME = "registry.sqlite3"
 SCHEMA_VERSION = 1
+#: The tables every registry has.
+TABLES = ("meta", "dataset", "dataset_type", "pending")
 _SQL_TYPES = {int: "INTEGER", str: "TEXT"}
 
 
@@ -90,9 +92,7 @@ class Registry:
                 return
             uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
             self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=60)
-            self._check()
         else:
-            existed = os.path.exists(self.path)
             self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
             # A killed process cannot corrupt the registry at any setting; FULL also
             # survives power loss, at a few milliseconds per commit (see atomic.durable).
@@ -100,10 +100,14 @@ class Registry:
             # Keep the rollback journal file between transactions instead of creating and
             # deleting it for each one (two file creations per dataset write otherwise).
             self._conn.execute("PRAGMA journal_mode=PERSIST")
-            if existed:
-                self._check()
-            else:
-                self._create()
+            if not self._tables():
+                self._create()  # a new (empty) database file; safe if another creates it too
+        self._check()
+
+    def _tables(self) -> set[str]:
+        assert self._conn is not None
+        rows = self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {row[0] for row in rows}
 
     def close(self) -> None:
         """Close the connection."""
@@ -118,6 +122,8 @@ class Registry:
         indexColumns = ", ".join(["dataset_type", *(_q(k) for k in self.keys)])
         schema = json.dumps({k: t.__name__ for k, t in self.keys.items()})
         with self.transaction():
+            if self._tables():
+                return  # another process created the schema while this one waited
             conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS dataset (id INTEGER PRIMARY KEY, "
@@ -148,33 +154,60 @@ class Registry:
     def _check(self) -> None:
         assert self._conn is not None
         try:
+            missing = [name for name in TABLES if name not in self._tables()]
+            if missing:
+                raise ButlerError(
+                    f"{self.path} is a damaged registry: no table {', '.join(missing)}"
+                )
             meta = dict(self._conn.execute("SELECT key, value FROM meta"))
         except sqlite3.DatabaseError as exc:
             raise ButlerError(f"{self.path} is not a pipetask registry: {exc}") from None
+        try:
+            keys = json.loads(meta["keys"])
+            version = int(meta["version"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ButlerError(
+                f"{self.path} is a damaged registry: unreadable metadata ({exc!r})"
+            ) from None
+        if version > SCHEMA_VERSION:
+            raise ButlerError(
+                f"registry {self.path} has schema version {version}; this pipetask reads "
+                f"version {SCHEMA_VERSION} and older"
+            )
         expected = {k: t.__name__ for k, t in self.keys.items()}
-        if meta.get("camera") != self.cameraName or json.loads(meta.get("keys", "{}")) != expected:
+        if meta.get("camera") != self.cameraName or keys != expected:
             raise ButlerError(
                 f"registry {self.path} was made for camera {meta.get('camera')!r} with keys "
                 f"{meta.get('keys')}, not camera {self.cameraName!r} with keys {expected}"
             )
 
     class _Transaction:
-        def __init__(self, conn: sqlite3.Connection) -> None:
+        def __init__(self, conn: sqlite3.Connection, path: str) -> None:
             self.conn = conn
+            self.path = path
 
         def __enter__(self) -> sqlite3.Connection:
             self.conn.execute("BEGIN IMMEDIATE")
             return self.conn
 
         def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
-            self.conn.execute("ROLLBACK" if kind else "COMMIT")
+            try:
+                if kind is None:
+                    self.conn.execute("COMMIT")
+            except sqlite3.OperationalError as error:
+                exc = error
+            if self.conn.in_transaction and (kind is not None or exc is not None):
+                self.conn.execute("ROLLBACK")  # SQLite may have rolled back already
+            if isinstance(exc, sqlite3.OperationalError):
+                # A full disk, a read-only file system: one line naming the registry.
+                raise ButlerError(f"cannot write the registry {self.path}: {exc}") from exc
 
     def transaction(self) -> Registry._Transaction:
         """A write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, or rollback on error)."""
         if self.readonly:
             raise ButlerError(f"registry {self.path} is read-only here")
         assert self.conn is not None
-        return Registry._Transaction(self.conn)
+        return Registry._Transaction(self.conn, self.path)
 
     # -- rows ----------------------------------------------------------------------------
     def _keyValues(self, dataId: Mapping[str, Any]) -> list[Any]:
@@ -306,19 +339,40 @@ class Registry:
         dataId: Mapping[str, Any],
         path: str,
         rename: Callable[[], None],
+        replace: bool = True,
     ) -> None:
         """Register the dataset, drop the pending row and rename, in one transaction.
 
         If ``rename`` fails the transaction rolls back. If the process dies after the
         rename but before the commit, :meth:`pendingRows` still lists the pending row and
         recovery finds the file in place.
+
+        Without ``replace``, a dataset already registered at ``path`` or under the same
+        type and data ID wins: :class:`DuplicateDatasetError` is raised before anything
+        changes. The check and the insert share the write lock, so of several processes
+        registering one dataset at once exactly one succeeds.
         """
         with self.transaction() as conn:
+            if not replace:
+                existing = self._registeredAs(conn, datasetType, dataId, path)
+                if existing is not None:
+                    raise DuplicateDatasetError(existing)
             conn.execute(
                 self._insertSql("INSERT OR REPLACE"), self._rowValues(datasetType, dataId, path)
             )
             conn.execute("DELETE FROM pending WHERE id = ?", [pendingId])
             rename()
+
+    def _registeredAs(
+        self, conn: sqlite3.Connection, datasetType: str, dataId: Mapping[str, Any], path: str
+    ) -> str | None:
+        """The path of a dataset registered at ``path`` or with this type and data ID."""
+        row = conn.execute("SELECT path FROM dataset WHERE path = ?", [path]).fetchone()
+        if row is None:
+            where, params = self._equalWhere({k: dataId.get(k) for k in self.keys})
+            sql = f"SELECT path FROM dataset WHERE dataset_type = ? AND {where} LIMIT 1"
+            row = conn.execute(sql, [datasetType, *params]).fetchone()
+        return None if row is None else row[0]
 
     def dropPending(self, pendingId: int) -> None:
         """Forget a pending write (it failed and its temporary file is gone)."""
@@ -335,9 +389,40 @@ class Registry:
         ).fetchall()
         return [(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
 
+    def resolvePending(self, pendingId: int, resolve: Callable[[str, str], str]) -> str:
+        """Resolve one abandoned pending write under the write lock.
+
+        ``resolve(path, tmp)`` puts the files in order and returns what it did; a result
+        starting with ``registered`` registers the dataset (unless registered already).
+        Returns "" if another process resolved the row first.
+        """
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT dataset_type, data_id, path, tmp FROM pending WHERE id = ?", [pendingId]
+            ).fetchone()
+            if row is None:
+                return ""
+            datasetType, dataId, path, tmp = row[0], json.loads(row[1]), row[2], row[3]
+            what = resolve(path, tmp)
+            if what.startswith("registered"):
+                conn.execute(
+                    self._insertSql("INSERT OR REPLACE"),
+                    self._rowValues(datasetType, dataId, path),
+                )
+            conn.execute("DELETE FROM pending WHERE id = ?", [pendingId])
+            return what
+
     def register(self, datasetType: str, dataId: Mapping[str, Any], path: str) -> None:
         """Register a dataset whose file is already in place (used by recovery)."""
         with self.transaction() as conn:
             conn.execute(
                 self._insertSql("INSERT OR REPLACE"), self._rowValues(datasetType, dataId, path)
             )
+
+
+class DuplicateDatasetError(ButlerError):
+    """The dataset is registered already (its registered path is ``path``)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"a dataset is already registered at {path}")
+        self.path = path

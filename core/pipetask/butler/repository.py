@@ -40,6 +40,19 @@ FORMAT_VERSION = 1
 STALE_SECONDS = 24 * 3600
 
 
+def checkPathEncoding(path: str | Path) -> None:
+    """Refuse a repository path that is not valid UTF-8 (the registry and records need it)."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise ButlerError(
+            f"repository path {shown!r} is not valid UTF-8: rename it (pipetask stores "
+            "repository paths as UTF-8 text)"
+        ) from None
+
+
 def isRepository(root: str | Path) -> bool:
     """Whether ``root`` holds a ``repo.toml``."""
     return (Path(root) / CONFIG_NAME).is_file()
@@ -66,11 +79,9 @@ def readRepoConfig(root: str | Path) -> dict[str, Any]:
     return {"camera": camera, "parents": parents, "format": data.get("format", FORMAT_VERSION)}
 
 
-def writeRepoConfig(root: str | Path, camera: str, parents: list[str]) -> None:
-    """Write ``repo.toml`` (atomically); parent paths are stored relative to ``root``."""
+def _repoConfigText(root: Path, camera: str, parents: list[str]) -> str:
     import json
 
-    root = Path(root)
     relative = [os.path.relpath(Path(p).resolve(), root.resolve()) for p in parents]
     lines = [
         "# pipetask data repository",
@@ -79,7 +90,17 @@ def writeRepoConfig(root: str | Path, camera: str, parents: list[str]) -> None:
         f"parents = [{', '.join(json.dumps(p) for p in relative)}]",
         "",
     ]
-    atomic.writeTextAtomic(root / CONFIG_NAME, "\n".join(lines))
+    return "\n".join(lines)
+
+
+def writeRepoConfig(root: str | Path, camera: str, parents: list[str]) -> None:
+    """Write ``repo.toml`` (atomically); parent paths are stored relative to ``root``."""
+    root = Path(root)
+    atomic.writeTextAtomic(root / CONFIG_NAME, _repoConfigText(root, camera, parents))
+
+
+class RepositoryExistsError(ButlerError):
+    """The directory is a repository already (perhaps made a moment ago by another process)."""
 
 
 class Repository:
@@ -96,6 +117,7 @@ class Repository:
     """
 
     def __init__(self, root: str | Path, keys: Mapping[str, type], writable: bool) -> None:
+        checkPathEncoding(root)
         self.root = Path(root).resolve()
         info = readRepoConfig(self.root)
         self.cameraName: str = info["camera"]
@@ -112,14 +134,21 @@ class Repository:
 
     @staticmethod
     def create(root: str | Path, camera: str, parents: list[str] | None = None) -> None:
-        """Make ``root`` a repository of ``camera`` (it may exist and hold other files)."""
+        """Make ``root`` a repository of ``camera`` (it may exist and hold other files).
+
+        Raises :class:`RepositoryExistsError` if ``root`` is a repository already, also
+        when another process made it at the same moment (``repo.toml`` is never replaced).
+        """
         root = Path(root)
+        checkPathEncoding(root)
         if isRepository(root):
-            raise ButlerError(f"{str(root)!r} is already a repository")
+            raise RepositoryExistsError(f"{str(root)!r} is already a repository")
         if root.exists() and not root.is_dir():
             raise ButlerError(f"{str(root)!r} exists and is not a directory")
         root.mkdir(parents=True, exist_ok=True)
-        writeRepoConfig(root, camera, list(parents or []))
+        text = _repoConfigText(root, camera, list(parents or []))
+        if not atomic.writeTextNew(root / CONFIG_NAME, text):
+            raise RepositoryExistsError(f"{str(root)!r} is already a repository")
 
     def absolute(self, relative: str) -> Path:
         """Absolute path of a dataset path relative to the repository root."""
@@ -133,11 +162,15 @@ class Repository:
         relative: str,
         writer: Callable[[str], None],
         doBackup: bool = False,
+        replace: bool = True,
     ) -> Path:
         """Write one dataset atomically and register it (see the module docstring).
 
         ``writer(tmpPath)`` creates the file. With ``doBackup`` an existing file is first
-        kept as ``<name>~1`` (newest backup). Returns the final path.
+        kept as ``<name>~1`` (newest backup). Without ``replace`` a dataset registered
+        already (by this or another process, even at the same moment) is kept and
+        :class:`~pipetask.butler.registry.DuplicateDatasetError` raised, leaving nothing
+        behind. Returns the final path.
         """
         if not self.writable:
             raise ButlerError(f"repository {str(self.root)!r} is open read-only")
@@ -150,7 +183,12 @@ class Repository:
             if doBackup:
                 atomic.backup(final)
             self.registry.completePending(
-                pendingId, datasetType, dataId, relative, lambda: atomic.replace(tmp, final)
+                pendingId,
+                datasetType,
+                dataId,
+                relative,
+                lambda: atomic.replace(tmp, final),
+                replace=replace,
             )
         except BaseException:
             with contextlib.suppress(OSError):
@@ -162,33 +200,27 @@ class Repository:
 
     # -- recovery ------------------------------------------------------------------------
     def recover(self) -> list[str]:
-        """Resolve writes interrupted by dead processes; returns what was done, per path."""
+        """Resolve writes interrupted by dead processes; returns what was done, per path.
+
+        Each pending row is resolved under the registry's write lock, so processes
+        recovering at the same moment resolve each row once.
+        """
         done: list[str] = []
-        for (
-            pendingId,
-            dsType,
-            dataId,
-            relative,
-            tmp,
-            ownerText,
-            created,
-        ) in self.registry.pendingRows():
-            abandoned = atomic.ownerIsDead(ownerText) or time.time() - created > STALE_SECONDS
-            if not abandoned:
-                continue
-            final = self.absolute(relative)
-            if os.path.lexists(tmp):
-                os.unlink(tmp)
-                self.registry.dropPending(pendingId)
-                done.append(f"removed unfinished {relative}")
-            elif os.path.lexists(final):
-                self.registry.register(dsType, dataId, relative)
-                self.registry.dropPending(pendingId)
-                done.append(f"registered {relative}")
-            else:
-                self.registry.dropPending(pendingId)
-                done.append(f"dropped empty write of {relative}")
+        for pendingId, _, _, _, _, ownerText, created in self.registry.pendingRows():
+            if atomic.ownerIsDead(ownerText) or time.time() - created > STALE_SECONDS:
+                what = self.registry.resolvePending(pendingId, self._resolve)
+                if what:
+                    done.append(what)
         return done
+
+    def _resolve(self, relative: str, tmp: str) -> str:
+        """Put the files of an abandoned write in order; says whether to register it."""
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+            return f"removed unfinished {relative}"
+        if os.path.lexists(self.absolute(relative)):
+            return f"registered {relative}"
+        return f"dropped empty write of {relative}"
 
 
 def _writeAt(tmp: str, writer: Callable[[str], None]) -> None:

@@ -12,15 +12,20 @@ or moved to the camera's path template. Directories are searched for files.
 
 One line is printed per file, starting with its status:
   ingested      registered in the repository
-  duplicate     the repository already holds that data ID (skipped)
+  duplicate     the repository already holds that data ID (skipped; the line says
+                whether the registered file is identical or has other content)
   bad           missing, unreadable, truncated or corrupt (skipped)
   unidentified  the camera's rules cannot tell its data ID (skipped)
-then a summary line.
+then a summary line. Ingesting a directory that contains the repository skips the
+repository. Several ingests may run into one repository at once: each file is registered
+once, and the others report it as a duplicate.
 """
 
 EPILOG = """\
-exit status: 0 every file was ingested; 1 some files were skipped (duplicate, bad or
-unidentified); 2 bad command line, unknown camera or unusable repository.
+exit status: 0 every file was ingested or is already in the repository with identical
+content (resuming an interrupted ingest); 1 some files were skipped (bad, unidentified,
+or a duplicate with other content); 2 bad command line, unknown camera or unusable
+repository.
 """
 
 
@@ -57,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Ingest, print one line per file and a summary; return the exit status."""
-    from ..butler.ingest import STATUSES, ingest
+    from ..butler.ingest import STATUSES, ingest, printable
     from ..runner import rootedPath
 
     root = rootedPath(args.repo, "PIPE_INPUT_ROOT")
@@ -70,9 +75,12 @@ def run(args: argparse.Namespace) -> int:
     for result in results:
         counts[result.status] += 1
     summary = ", ".join(f"{n} {status}" for status, n in counts.items())
-    print(f"ingest into {root}: {summary} (of {len(results)} files)")
-    skipped = len(results) - counts["ingested"]
+    print(f"ingest into {printable(root)}: {summary} (of {len(results)} files)")
+    identical = sum(1 for result in results if result.identical)
+    skipped = len(results) - counts["ingested"] - identical
     if skipped:
         print(f"pipetask ingest: {skipped} file(s) skipped", file=sys.stderr)
         return 1
+    if identical:
+        print(f"{identical} file(s) were already in the repository with identical content")
     return 0

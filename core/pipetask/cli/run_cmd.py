@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from . import run_options
 
@@ -110,7 +111,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument(
         "--debug",
         action="store_true",
-        help="turn on debug variables from debug.toml or debug.py in the working directory",
+        help="turn on debug variables from debug.toml or debug.py in the working directory "
+        "(or a debug.py on $PYTHONPATH)",
     )
     show.add_argument("--debug-file", metavar="FILE", help="debug variables file (implies --debug)")
     show.add_argument(
@@ -177,6 +179,10 @@ def _positiveInt(text: str) -> int:
     return value
 
 
+#: The longest --timeout, in seconds (a year): beyond it no system can wait.
+MAX_TIMEOUT = 365 * 24 * 3600.0
+
+
 def _positiveFloat(text: str) -> float:
     try:
         value = float(text)
@@ -184,6 +190,11 @@ def _positiveFloat(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
+    if not math.isfinite(value) or value > MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be a finite number of seconds, at most {MAX_TIMEOUT:.0f} "
+            f"(leave --timeout out for no timeout)"
+        )
     return value
 
 

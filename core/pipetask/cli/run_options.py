@@ -66,6 +66,20 @@ def resolve(args: argparse.Namespace) -> None:
         args.repo, args.output = rerunDirectories(args.repo, args.rerun)
     if args.clobber_output and args.output is None:
         raise ConfigError("--clobber-output is only valid with --output or --rerun")
+    if args.profile:
+        _checkWritable(args.profile)
+
+
+def _checkWritable(path: str) -> None:
+    """Refuse a ``--profile`` path that cannot be written, before anything runs."""
+    full = os.path.abspath(path)
+    if os.path.isdir(full):
+        raise ConfigError(f"--profile {path}: is a directory")
+    parent = os.path.dirname(full)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.access(parent, os.W_OK):
+        raise ConfigError(f"--profile {path}: cannot write into {parent}")
 
 
 def rerunDirectories(repo: str | None, rerun: str) -> tuple[str, str]:

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import PipetaskError, TaskError
+from ..errors import PipetaskError, TaskError, storageError
 from ..logs import dataIdContext
 from .base import FAILED, OK, Outcome
 
@@ -76,7 +76,7 @@ class Worker:
             except Exception as exc:  # a failing data ID must not stop the run
                 outcome = self._failure(dataId, exc)
             if job.storeMetadata and outcome.ok:
-                self._storeMetadata(dataId)
+                outcome = self._storeMetadata(dataId) or outcome
         outcome.taskTime = taskTime
         outcome.duration = time.perf_counter() - start
         return outcome
@@ -84,6 +84,12 @@ class Worker:
     def _failure(self, dataId: dict[str, Any], exc: Exception) -> Outcome:
         # TaskError and pipetask's own errors (a missing dataset, a bad file) say what is
         # wrong in one line; anything else is unexpected and shows its traceback.
+        storage = storageError(exc)
+        if storage is not None:
+            storage = f"{storage} (writing into {str(self.butler.outputRoot)!r})"
+            # The storage failed, not this data ID: one line, and the run stops.
+            log.error("Failed on dataId=%s: %s", dataId, storage)
+            return Outcome(dataId, FAILED, error=storage, extra={"stopRun": storage})
         expected = isinstance(exc, TaskError | PipetaskError)
         error = f"{type(exc).__name__}: {exc}"
         text = "".join(traceback.format_exception(exc))
@@ -95,11 +101,15 @@ class Worker:
         keep = text if (self.job.doraise or not expected) else ""
         return Outcome(dataId, FAILED, error=error, traceback=keep)
 
-    def _storeMetadata(self, dataId: dict[str, Any]) -> None:
+    def _storeMetadata(self, dataId: dict[str, Any]) -> Outcome | None:
+        """Store the task's metadata; a failed outcome when the storage itself failed."""
         try:
             self.butler.put(self.task.getFullMetadata(), f"{self.job.taskName}_metadata", dataId)
         except Exception as exc:
+            if storageError(exc) is not None:
+                return self._failure(dataId, exc)
             log.warning("Could not persist metadata for dataId=%s: %s", dataId, exc)
+        return None
 
 
 _workers: dict[str, Worker] = {}

@@ -22,8 +22,10 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from ..logs import currentDataId, currentLevels
+from . import lifeline
 from .base import FAILED, Executor, Outcome
 from .job import Job, processOne
+from .stop import POLL_SECONDS
 
 log = logging.getLogger("pipetask")
 
@@ -53,11 +55,16 @@ LOG, RESULT = "log", "result"
 KILL_GRACE_SECONDS = 2.0
 
 
-def _workerMain(conn: Any, job: Job, levels: dict[str, int]) -> None:
+def _workerMain(conn: Any, job: Job, levels: dict[str, int], parentPid: int) -> None:
     """A worker process: receive ``(index, dataId)``, send back log records and the outcome."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    # Stopped by the parent (Ctrl-C, --timeout): unwind, so writes remove their temp files.
+    # Stopped by the parent (Ctrl-C, --timeout) or orphaned: unwind, so writes remove
+    # their temporary files.
     signal.signal(signal.SIGTERM, _raiseInterrupt)
+    try:
+        lifeline.dieWithParent(parentPid)
+    except KeyboardInterrupt:  # the parent is already gone
+        return
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
@@ -79,7 +86,13 @@ def _serve(conn: Any, job: Job) -> None:
         if message is None:
             return
         index, dataId = message
-        conn.send((RESULT, (index, processOne(job, dataId))))
+        outcome = processOne(job, dataId)
+        # A stop must not cut a result in half on the pipe: it waits until it is sent.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        try:
+            conn.send((RESULT, (index, outcome)))
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
 def _raiseInterrupt(signum: int, frame: Any) -> None:
@@ -107,12 +120,16 @@ class _Slot:
 
     def __init__(self, ctx: Any, job: Job, levels: dict[str, int]) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_workerMain, args=(child, job, levels), daemon=True)
+        lifeline.closeInChild(self.conn.fileno())  # later workers must not hold this end
+        self.process = ctx.Process(
+            target=_workerMain, args=(child, job, levels, os.getpid()), daemon=True
+        )
         self.process.start()
         child.close()
         self.held: tuple[int, dict[str, Any], float] | None = None
 
     def give(self, index: int, dataId: dict[str, Any]) -> None:
+        log.debug("data ID %s to worker process %s", dataId, self.process.pid)
         self.conn.send((index, dataId))
         self.held = (index, dataId, time.monotonic())
 
@@ -129,7 +146,26 @@ class _Slot:
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
-        self.conn.close()
+        self.close()
+
+    def drain(self) -> Outcome | None:
+        """The outcome the (ended) worker sent before it ended, if any; log records are
+        written on the way."""
+        try:
+            while self.conn.poll():
+                kind, payload = self.conn.recv()
+                if kind == LOG:
+                    _emit(payload)
+                else:
+                    return payload[1]
+        except (EOFError, OSError):
+            pass
+        return None
+
+    def close(self) -> None:
+        if not self.conn.closed:
+            lifeline.keepInChild(self.conn.fileno())
+            self.conn.close()
 
 
 def _deathMessage(process: Any) -> str:
@@ -161,6 +197,9 @@ class ProcessExecutor(Executor):
         slots = [_Slot(ctx, job, levels) for _ in range(min(self.processes, len(dataIds)))]
         try:
             while todo or any(slot.held for slot in slots):
+                if self.stop.requested:
+                    yield from self._stopAll(slots)
+                    return
                 for slot in slots:
                     if slot.held is None and todo:
                         slot.give(*todo.popleft())
@@ -174,6 +213,7 @@ class ProcessExecutor(Executor):
                     if outcome is None:
                         continue
                     if outcome.extra.get("replace"):
+                        log.debug("replacing worker process %s", slot.process.pid)
                         slot.stop(kill=True)
                         slots[i] = _Slot(ctx, job, levels)
                     yield outcome
@@ -182,11 +222,29 @@ class ProcessExecutor(Executor):
                 slot.stop(kill=slot.held is not None)
 
     @staticmethod
-    def _waitTime(busy: list[_Slot], timeout: float | None) -> float | None:
+    def _stopAll(slots: list[_Slot]) -> Iterator[Outcome]:
+        """Stop every worker at once (each unwinds cleanly); the outcomes of the data IDs
+        that finished all the same."""
+        busy = [slot for slot in slots if slot.held]
+        for slot in busy:
+            slot.process.terminate()
+        for slot in busy:
+            slot.process.join(timeout=KILL_GRACE_SECONDS)
+            if slot.process.is_alive():
+                slot.process.kill()
+                slot.process.join()
+            outcome = slot.drain()
+            slot.held = None
+            if outcome is not None:
+                yield outcome
+
+    @staticmethod
+    def _waitTime(busy: list[_Slot], timeout: float | None) -> float:
         if not timeout:
-            return None
+            return POLL_SECONDS
         now = time.monotonic()
-        return max(0.0, min(s.held[2] + timeout - now for s in busy if s.held))
+        first = min(s.held[2] + timeout - now for s in busy if s.held)
+        return min(POLL_SECONDS, max(0.0, first))
 
     @staticmethod
     def _collect(slot: _Slot, ready: set, timeout: float | None) -> Outcome | None:

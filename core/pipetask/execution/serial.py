@@ -10,11 +10,18 @@ from .job import Job, workerFor
 
 
 class SerialExecutor(Executor):
-    """Run data IDs one at a time in the calling process."""
+    """Run data IDs one at a time in the calling process (no ``-j``, no ``--timeout``:
+    a task in this process cannot be stopped from outside)."""
 
     name = "serial"
+    supports = frozenset()
+    inProcess = True
 
     def run(self, job: Job, dataIds: Sequence[dict[str, Any]]) -> Iterator[Outcome]:
         worker = workerFor(job)
         for dataId in dataIds:
-            yield worker.process(dataId)
+            if self.stop.requested:
+                return
+            with self.stop.interruptible():
+                outcome = worker.process(dataId)
+            yield outcome

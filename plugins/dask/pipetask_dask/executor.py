@@ -38,9 +38,10 @@ from typing import Any
 from pipetask.errors import PipetaskError
 from pipetask.execution.base import FAILED, Executor, Outcome
 from pipetask.execution.job import Job
+from pipetask.execution.stop import POLL_SECONDS
 from pipetask.logs import currentLevels
 
-from .worker import QUIET_LOGGERS, IgnoreInterrupts, exitWorker, killFromNanny
+from .worker import QUIET_LOGGERS, IgnoreInterrupts, exitWorker, killFromNanny, stopJob
 
 log = logging.getLogger("pipetask.run")
 
@@ -65,6 +66,14 @@ LOCAL_CLUSTER_CONFIG = {
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     "distributed.worker.profile.enabled": False,
 }
+
+
+#: Every worker process of the local cluster ends when this process ends, however it ends
+#: (see :func:`pipetask_dask.worker.dask_setup`).
+LOCAL_WORKER_PRELOAD = {"distributed.worker.preload": ["pipetask_dask.worker"]}
+#: Seconds a stopped run waits for the data IDs already running to finish (a running
+#: Dask task cannot be interrupted); those still running then end with the cluster.
+STOP_GRACE = 5.0
 
 
 class DaskExecutorError(PipetaskError):
@@ -135,12 +144,22 @@ class DaskExecutor(Executor):
     """
 
     name = "dask"
+    supports = frozenset({"processes", "timeout", "scheduler"})
 
     def __init__(self, processes: int = 1, **options: Any) -> None:
         super().__init__(processes, **options)
+        if options.get("scheduler") and self.processes > 1:
+            raise DaskExecutorError(
+                f"-j {self.processes} sizes a local Dask cluster; with --scheduler the "
+                f"workers of that cluster run the data IDs: leave out -j or --scheduler"
+            )
         self.client: Any = None
         self.cluster: Any = None
         self._restarts: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Reach the scheduler at ``--scheduler``, or start the local cluster."""
+        self.connect()
 
     def connect(self) -> Any:
         """The ``distributed.Client`` of this executor, connecting or starting on first use."""
@@ -163,7 +182,7 @@ class DaskExecutor(Executor):
             log.info("dask: scheduler %s with %d workers", address, workers)
         else:
             try:
-                with dask.config.set(LOCAL_CLUSTER_CONFIG):
+                with dask.config.set(LOCAL_CLUSTER_CONFIG, **LOCAL_WORKER_PRELOAD):
                     self.cluster = LocalCluster(
                         n_workers=self.processes,
                         threads_per_worker=1,
@@ -230,11 +249,21 @@ class DaskExecutor(Executor):
 
         client.subscribe_topic(topic, onEvent)
         lastNews = time.monotonic()
+        stopBy: float | None = None
         try:
             while todo or futures:
+                if self.stop.requested and stopBy is None:
+                    # No worker starts another data ID of this run; those already
+                    # running may still finish (and are then recorded) for a few seconds.
+                    stopBy = time.monotonic() + STOP_GRACE
+                    todo.clear()
+                    with contextlib.suppress(Exception):
+                        client.run(stopJob, job.key, on_error="ignore")
+                if stopBy is not None and (time.monotonic() > stopBy or not futures):
+                    return
                 while todo and len(futures) < WINDOW:
                     submit(todo.popleft())
-                items = self._next(news, self._waitTime(running, timeout))
+                items = self._next(news, min(POLL_SECONDS, self._waitTime(running, timeout)))
                 if items:
                     lastNews = time.monotonic()
                 elif time.monotonic() - lastNews > QUIET_CHECK:
@@ -255,9 +284,11 @@ class DaskExecutor(Executor):
                 for index, outcome in self._outcomes(client, finished):
                     started = running.pop(index, None)
                     del futures[index]
+                    if outcome is None:  # the run stopped before this data ID started
+                        continue
                     if isinstance(outcome, BaseException):
                         lost = isinstance(outcome, KilledWorker) and started is None
-                        if lost and attempts[index] < RESUBMITS:
+                        if lost and attempts[index] < RESUBMITS and stopBy is None:
                             submit(index)  # it was only queued on the worker that died
                             continue
                         outcome = self._failure(dataIds[index], outcome, started, KilledWorker)

@@ -133,9 +133,19 @@ def _workerFor(job: Job) -> Worker:
     return worker
 
 
+#: Keys of the jobs whose run stopped: their data IDs no longer start in this worker.
+_stoppedJobs: set[str] = set()
+
+
+def stopJob(key: str) -> None:
+    """Start no more data IDs of job ``key`` here (run on every worker by ``Client.run``
+    when the run stops, so that every data ID that does run is waited for and recorded)."""
+    _stoppedJobs.add(key)
+
+
 def runOne(
     job: Job, index: int, attempt: int, dataId: dict[str, Any], topic: str, levels: dict[str, int]
-) -> Outcome:
+) -> Outcome | None:
     """Run data ID number ``index`` of ``job`` in this Dask worker.
 
     Parameters
@@ -154,10 +164,14 @@ def runOne(
 
     Returns
     -------
-    outcome : `pipetask.execution.Outcome`
-        Never raises for a failure of the task or of building it.
+    outcome : `pipetask.execution.Outcome` or `None`
+        Never raises for a failure of the task or of building it; `None` when the run
+        stopped before this data ID started (see :func:`stopJob`).
     """
     from distributed import get_worker
+
+    if job.key in _stoppedJobs:
+        return None
 
     daskWorker = get_worker()
     _forwardLogs(daskWorker, topic, levels)
@@ -186,6 +200,18 @@ def exitWorker() -> None:
 async def killFromNanny(dask_worker: Any) -> None:
     """Kill the worker process of this nanny (run on the nanny by ``Client.run``)."""
     await dask_worker.kill(timeout=1, reason="pipetask-timeout")
+
+
+def dask_setup(worker: Any) -> None:  # noqa: N802 - the name Dask's preload calls
+    """Preload of the local cluster's workers: end with the pipetask process.
+
+    Each worker process of a local cluster is a child of the pipetask process; if that
+    process dies (even by ``kill -9``), the worker ends too instead of waiting for a
+    scheduler that is gone.
+    """
+    from pipetask.execution.lifeline import dieWithParent
+
+    dieWithParent(os.getppid())
 
 
 class IgnoreInterrupts:
