@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -45,10 +46,17 @@ TARGETS = {"pipetask --help": 3.0, "pipetask run --help": 3.0, "pipetask list": 
 
 
 def buildInstall(source: Path, venv: Path) -> Path:
-    """A venv at ``venv`` with ``source``'s distributions installed regularly; its python."""
+    """A venv at ``venv`` with ``source``'s distributions installed regularly; its python.
+
+    The sources are copied beside the venv first, so that the build leaves nothing in
+    ``source``.
+    """
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    paths = [str(source / d) for d in DISTRIBUTIONS if (source / d / "pyproject.toml").exists()]
+    ignore = shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "__pycache__")
+    copy = venv.with_name(venv.name + "-src")
+    shutil.copytree(source, copy, ignore=ignore)
+    paths = [str(copy / d) for d in DISTRIBUTIONS if (copy / d / "pyproject.toml").exists()]
     subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--no-warn-script-location", *paths],
         check=True,

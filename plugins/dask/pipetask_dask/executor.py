@@ -5,19 +5,23 @@ interface with ``processes`` (``-j``) worker processes of one thread each, and s
 down when the run ends. With ``--scheduler ADDRESS`` it connects to that scheduler and
 leaves the cluster running.
 
-Each data ID is one Dask task (:func:`pipetask_dask.worker.runOne`); each worker builds
-the task and the Butler once and reuses them. Outcomes stream back as tasks complete. The
-worker sends a notice when it starts a data ID, so the client knows what each worker runs:
+Data IDs travel in batches: each Dask task (:func:`pipetask_dask.worker.runBatch`) runs
+several data IDs one after the other (:func:`batchSize`: about four batches per worker,
+at most :data:`MAX_BATCH` data IDs each), so that a run of many small data IDs does not
+pay the scheduler's cost per task for each. Each worker builds the task and the Butler
+once and reuses them. Outcomes come back as batches complete. A worker sends a notice
+when it starts a batch, so the client knows what each worker runs:
 
-- a worker that dies while running a data ID (killed, segfault, out of memory) fails that
-  data ID only (Dask's ``KilledWorker``); a data ID that was merely queued on it is sent
-  again (at most :data:`RESUBMITS` times);
-- a data ID running past ``timeout`` seconds fails with a ``TimeoutError``; its task is
-  cancelled and its worker process stopped (Dask cannot stop a running thread); the
-  worker's nanny starts a fresh one.
+- a worker that dies while running a batch (killed, segfault, out of memory) had its
+  batch's data IDs sent again one by one, so that a data ID that kills its worker fails
+  alone (Dask's ``KilledWorker``); a batch that was merely queued on it is sent again (at
+  most :data:`RESUBMITS` times);
+- with ``timeout``, data IDs travel one per task; one running past ``timeout`` seconds
+  fails with a ``TimeoutError``; its task is cancelled and its worker process stopped
+  (Dask cannot stop a running thread); the worker's nanny starts a fresh one.
 
-Log records of the tasks come back as Dask events labelled with their data ID; the
-parent's main thread hands them to its own log handlers, in order with the outcomes (and
+The log records of each data ID come back with its outcome, labelled with their data ID;
+the parent's main thread hands them to its own log handlers just before the outcome (and
 so cleanly around a progress bar).
 """
 
@@ -49,8 +53,11 @@ log = logging.getLogger("pipetask.run")
 CONNECT_TIMEOUT = 30.0
 #: Times a data ID lost with a dying worker before it started is submitted again.
 RESUBMITS = 2
-#: Most data IDs handed to the scheduler at once (the rest wait in the client).
+#: Most batches handed to the scheduler at once (the rest wait in the client).
 WINDOW = 1000
+#: Most data IDs in one Dask task, and the batches aimed at per worker.
+MAX_BATCH = 16
+BATCHES_PER_WORKER = 4
 #: Seconds without any news before the client checks that the cluster has workers.
 QUIET_CHECK = 30.0
 #: Seconds the client sleeps at most between looks at its deadlines.
@@ -126,6 +133,14 @@ def _emit(fields: dict[str, Any]) -> None:
     logging.getLogger(record.name).handle(record)
 
 
+def batchSize(dataIds: int, workers: int, timeout: float | None) -> int:
+    """Data IDs per Dask task: about :data:`BATCHES_PER_WORKER` per worker, at most
+    :data:`MAX_BATCH`; one with a timeout (it applies to each data ID)."""
+    if timeout:
+        return 1
+    return max(1, min(MAX_BATCH, -(-dataIds // (max(1, workers) * BATCHES_PER_WORKER))))
+
+
 def _failed(dataId: dict[str, Any], error: str, **kwargs: Any) -> Outcome:
     log.error("Failed on dataId=%s: %s", dataId, error)
     return Outcome(dataId, FAILED, error=error, **kwargs)
@@ -181,6 +196,7 @@ class DaskExecutor(Executor):
             workers = len(self.client.nthreads())
             log.info("dask: scheduler %s with %d workers", address, workers)
         else:
+            begin = time.perf_counter()
             try:
                 with dask.config.set(LOCAL_CLUSTER_CONFIG, **LOCAL_WORKER_PRELOAD):
                     self.cluster = LocalCluster(
@@ -198,9 +214,10 @@ class DaskExecutor(Executor):
                 self.close()
                 raise DaskExecutorError(f"cannot start a local Dask cluster: {exc}") from None
             log.info(
-                "dask: local cluster of %d worker processes at %s",
+                "dask: local cluster of %d worker processes at %s, started in %.2f s",
                 self.processes,
                 self.cluster.scheduler_address,
+                time.perf_counter() - begin,
             )
         return self.client
 
@@ -210,43 +227,51 @@ class DaskExecutor(Executor):
         client = self.connect()
         from distributed import KilledWorker
 
-        from .worker import runOne
+        from .worker import runBatch
 
         timeout = self.options.get("timeout") or None
         topic = f"pipetask-{job.key}"
         news: queue.Queue = queue.Queue()
         levels = currentLevels(skip=QUIET_LOGGERS)
+        workers = self.processes if self.cluster is not None else len(client.nthreads())
+        size = batchSize(len(dataIds), workers, timeout)
 
         def onEvent(event: tuple[float, dict[str, Any]]) -> None:
-            # Runs in the client's event loop: hand everything to the main thread, which
-            # writes log lines and the progress bar, in the order the news came.
+            # Runs in the client's event loop: hand it to the main thread.
             message = event[1]
-            if message.get("op") == "logs":
-                news.put(("logs", -1, -1, message["records"]))
-            elif message.get("op") == "start":
-                news.put(("start", message["index"], message["attempt"], message["worker"]))
+            if message.get("op") == "start":
+                news.put(("start", message["batch"], message["attempt"], message["worker"]))
 
-        futures: dict[int, Any] = {}  # data ID index -> future of its current attempt
+        batches: list[list[int]] = []  # batch number -> indices of its data IDs
+        futures: dict[int, Any] = {}  # batch number -> future of its current attempt
         attempts: dict[int, int] = {}
-        running: dict[int, tuple[str, float]] = {}  # index -> (worker, start time)
-        todo = deque(range(len(dataIds)))
+        running: dict[int, tuple[str, float]] = {}  # batch number -> (worker, start time)
+        todo: deque[int] = deque()
 
-        def submit(index: int) -> None:
-            attempt = attempts[index] = attempts.get(index, -1) + 1
+        def addBatch(indices: list[int]) -> None:
+            batches.append(indices)
+            todo.append(len(batches) - 1)
+
+        def submit(number: int) -> None:
+            attempt = attempts[number] = attempts.get(number, -1) + 1
+            batch = [(index, dataIds[index]) for index in batches[number]]
             future = client.submit(
-                runOne,
+                runBatch,
                 job,
-                index,
+                number,
+                batch,
                 attempt,
-                dataIds[index],
                 topic,
                 levels,
-                key=f"{job.taskName}-{job.key[:12]}-{index}-{attempt}",
+                key=f"{job.taskName}-{job.key[:12]}-{number}-{attempt}",
                 pure=False,
             )
-            futures[index] = future
-            future.add_done_callback(lambda f: news.put(("done", index, attempt, f)))
+            futures[number] = future
+            future.add_done_callback(lambda f: news.put(("done", number, attempt, f)))
 
+        for first in range(0, len(dataIds), size):
+            addBatch(list(range(first, min(first + size, len(dataIds)))))
+        log.debug("dask: %d data IDs in %d tasks of up to %d", len(dataIds), len(batches), size)
         client.subscribe_topic(topic, onEvent)
         lastNews = time.monotonic()
         stopBy: float | None = None
@@ -268,32 +293,38 @@ class DaskExecutor(Executor):
                     lastNews = time.monotonic()
                 elif time.monotonic() - lastNews > QUIET_CHECK:
                     lastNews = time.monotonic()
-                    self._checkWorkers(client, len(futures))
+                    self._checkWorkers(client, sum(len(batches[n]) for n in futures))
                 finished = []
-                for kind, index, attempt, payload in items:
-                    if kind == "logs":
-                        for fields in payload:
-                            _emit(fields)
-                        continue
-                    if attempts.get(index) != attempt or index not in futures:
+                for kind, number, attempt, payload in items:
+                    if attempts.get(number) != attempt or number not in futures:
                         continue  # news of an attempt that is over
                     if kind == "start":
-                        running[index] = (payload, time.monotonic())
+                        running[number] = (payload, time.monotonic())
                     else:
-                        finished.append((index, payload))
-                for index, outcome in self._outcomes(client, finished):
-                    started = running.pop(index, None)
-                    del futures[index]
-                    if outcome is None:  # the run stopped before this data ID started
+                        finished.append((number, payload))
+                for number, result in self._outcomes(client, finished):
+                    started = running.pop(number, None)
+                    del futures[number]
+                    indices = batches[number]
+                    if isinstance(result, BaseException):
+                        killed = isinstance(result, KilledWorker)
+                        if killed and stopBy is None:
+                            if started is None and attempts[number] < RESUBMITS:
+                                submit(number)  # it was only queued on the worker that died
+                                continue
+                            if len(indices) > 1:
+                                for index in indices:  # find the data ID that kills workers
+                                    addBatch([index])
+                                continue
+                        for index in indices:
+                            yield self._failure(dataIds[index], result, started, KilledWorker)
                         continue
-                    if isinstance(outcome, BaseException):
-                        lost = isinstance(outcome, KilledWorker) and started is None
-                        if lost and attempts[index] < RESUBMITS and stopBy is None:
-                            submit(index)  # it was only queued on the worker that died
-                            continue
-                        outcome = self._failure(dataIds[index], outcome, started, KilledWorker)
-                    yield outcome
-                yield from self._expire(running, futures, dataIds, timeout)
+                    for _index, outcome, records in result:
+                        for fields in records:
+                            _emit(fields)
+                        if outcome is not None:  # None: the run stopped before it started
+                            yield outcome
+                yield from self._expire(running, futures, batches, dataIds, timeout)
         finally:
             with contextlib.suppress(Exception):
                 client.cancel(list(futures.values()), force=True)
@@ -367,22 +398,25 @@ class DaskExecutor(Executor):
         self,
         running: dict[int, tuple[str, float]],
         futures: dict[int, Any],
+        batches: list[list[int]],
         dataIds: Sequence[dict[str, Any]],
         timeout: float | None,
     ) -> Iterator[Outcome]:
-        """Fail the data IDs running past ``timeout``; cancel them, restart their workers."""
+        """Fail the data IDs running past ``timeout`` (one per batch with a timeout);
+        cancel them, restart their workers."""
         if not timeout:
             return
         now = time.monotonic()
-        for index, (worker, started) in list(running.items()):
+        for number, (worker, started) in list(running.items()):
             if now - started <= timeout:
                 continue
-            del running[index]
-            future = futures.pop(index)
+            del running[number]
+            future = futures.pop(number)
             future.cancel(force=True)
             self._restart(worker)
             error = f"TimeoutError: no result after {timeout:g} s (--timeout); worker stopped"
-            yield _failed(dataIds[index], error, duration=now - started)
+            for index in batches[number]:
+                yield _failed(dataIds[index], error, duration=now - started)
 
     def _restart(self, worker: str) -> None:
         """Stop ``worker``, whose thread still runs a data ID past the timeout.
@@ -428,5 +462,7 @@ class DaskExecutor(Executor):
             with contextlib.suppress(Exception):
                 client.close(timeout=10)
         if cluster is not None:
+            begin = time.perf_counter()
             with contextlib.suppress(Exception):
                 cluster.close(timeout=20)
+            log.info("dask: local cluster shut down in %.2f s", time.perf_counter() - begin)
