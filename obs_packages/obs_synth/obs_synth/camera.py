@@ -13,6 +13,7 @@ from pipetask.butler.camera import Amplifier, BadFile, DatasetType, Detector, In
 from pipetask_image.fits_camera import FitsCamera, verifyFile
 
 EXPOSURE = "pipetask_image:Exposure"
+TABLE = "astropy.table:Table"
 #: Pixels per side of a CCD's data section, and overscan columns, as simulated by default.
 SIZE = 512
 OVERSCAN = 32
@@ -57,7 +58,10 @@ camera = SynthCamera(
             "postISRCCD", "postISRCCD/v{visit}/postISRCCD_v{visit}_c{ccd}.fits", EXPOSURE, "fits"
         ),
         DatasetType("calexp", "calexp/v{visit}/calexp_v{visit}_c{ccd}.fits", EXPOSURE, "fits"),
-        DatasetType("src", "src/v{visit}/src_v{visit}_c{ccd}.json", "builtins:dict", "json"),
+        DatasetType(
+            "calexpBackground", "calexp/v{visit}/bkgd_v{visit}_c{ccd}.fits", EXPOSURE, "fits"
+        ),
+        DatasetType("src", "src/v{visit}/src_v{visit}_c{ccd}.fits", TABLE, "fitsTable"),
         DatasetType("truth", "truth/v{visit}/truth_v{visit}_c{ccd}.json", "builtins:dict", "json"),
         DatasetType("bias", "bias/bias_c{ccd}.fits", EXPOSURE, "fits", calib=True),
         DatasetType("flat", "flat/flat_c{ccd}.fits", EXPOSURE, "fits", calib=True),

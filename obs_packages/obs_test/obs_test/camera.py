@@ -18,6 +18,7 @@ from pipetask.butler.camera import (
 from pipetask_image.fits_camera import FitsCamera
 
 EXPOSURE = "pipetask_image:Exposure"
+TABLE = "astropy.table:Table"
 
 
 camera = FitsCamera(
@@ -29,7 +30,8 @@ camera = FitsCamera(
             "postISRCCD", "postISRCCD/postISRCCD_v{visit}_f{filter}.fits", EXPOSURE, "fits"
         ),
         DatasetType("calexp", "calexp/calexp_v{visit}_f{filter}.fits", EXPOSURE, "fits"),
-        DatasetType("src", "src/src_v{visit}_f{filter}.json", "builtins:dict", "json"),
+        DatasetType("calexpBackground", "calexp/bkgd_v{visit}_f{filter}.fits", EXPOSURE, "fits"),
+        DatasetType("src", "src/src_v{visit}_f{filter}.fits", TABLE, "fitsTable"),
         DatasetType("bias", "bias/bias.fits.gz", EXPOSURE, "fits", calib=True),
         DatasetType("flat", "flat/flat_f{filter}.fits.gz", EXPOSURE, "fits", calib=True),
     ],

@@ -63,12 +63,15 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def encodePng(gray: np.ndarray, title: str = "") -> bytes:
-    """Encode a 2-D uint8 array as an 8-bit grayscale PNG (row 0 at the top)."""
-    height, width = gray.shape
-    rows = np.empty((height, width + 1), np.uint8)
+    """Encode a uint8 array as an 8-bit PNG (row 0 at the top): grayscale when 2-D,
+    RGB when of shape (rows, columns, 3)."""
+    height, width = gray.shape[:2]
+    colour = gray.ndim == 3
+    rowBytes = width * (3 if colour else 1)
+    rows = np.empty((height, rowBytes + 1), np.uint8)
     rows[:, 0] = 0  # filter type "none" for every row
-    rows[:, 1:] = gray
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    rows[:, 1:] = gray.reshape(height, rowBytes)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2 if colour else 0, 0, 0, 0)
     parts = [PNG_SIGNATURE, _chunk(b"IHDR", header)]
     if title:
         parts.append(_chunk(b"tEXt", b"Title\x00" + title.encode("latin-1", "replace")))
