@@ -11,4 +11,5 @@ def pipetask_tasks():
         Description("clipStats", "bench_tasks:ClipStatsTask", "numpy-heavy", kind="cmdline"),
         Description("benchStep", "bench_tasks:StepTask", "one-to-one pipeline step"),
         Description("benchGather", "bench_tasks:GatherTask", "per-visit gather"),
+        Description("benchNoop", "bench_tasks:NoopTask", "pipeline task that does nothing"),
     ]

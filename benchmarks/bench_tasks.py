@@ -114,6 +114,28 @@ class GatherTask(Task):
         butlerQC.put({"count": len(records)}, outputRefs.summary)
 
 
+class NoopConnections(Connections):
+    """One quantum per raw; nothing read, nothing written."""
+
+    raw = Input("raw", doc="the data ID's raw (not read)")
+
+
+class NoopConfig(Config):
+    connections = NoopConnections.makeField()
+
+
+class NoopTask(Task):
+    """A pipeline task that returns at once and writes nothing: what is left of a run's
+    time is the framework's."""
+
+    ConfigClass = NoopConfig
+    _DefaultName = "benchNoop"
+    storeConfig = False
+
+    def runQuantum(self, butlerQC, inputRefs, outputRefs):
+        return None
+
+
 GRAPH_PIPELINE = """\
 description = "two one-to-one steps and a per-visit gather"
 [tasks.step1]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -106,7 +105,7 @@ def _execute(taskClass, config, butler, dataIds, datasetType, options, executor)
     with bar, profiling(options.profile):
         run.collect(executor, job, todo, bar, options)
     elapsed = time.perf_counter() - start
-    why = _stopReason(stop)
+    why = stop.describe()
     failures = summarize(taskName, outcomes, len(dataIds), elapsed, why)
     notRun = _listNotRun(dataIds, outcomes, str(butler.outputRoot))
     if stop.exitStatus is not None:
@@ -189,14 +188,6 @@ def _openRecord(outputRoot: str, taskName: str, writes: bool) -> OutcomeLog | No
             raise
         log.warning("keeping no run record: %s (this task writes nothing else)", osErrorLine(exc))
         return None
-
-
-def _stopReason(stop: StopRequest) -> str:
-    if stop.signum == signal.SIGINT:
-        return "interrupted"
-    if stop.signum is not None:
-        return f"stopped by {signal.Signals(stop.signum).name}"
-    return f"stopped: {stop.reason}" if stop.reason else ""
 
 
 #: Data IDs listed by name when a run stops before them (the rest are counted).

@@ -59,11 +59,20 @@ def pipetask_formats():
 
 @hookspec
 def pipetask_executors():
-    """Executors that run a task over many data IDs.
+    """Executors that run the work of ``pipetask run`` (data IDs, or a pipeline's quanta).
 
     Returns a list of ``Description(name, target, summary)``; ``target`` imports an
     :class:`pipetask.execution.Executor` subclass. ``pipetask run --executor NAME``
     selects one; ``serial`` and ``process`` (``-j N``) are built in.
+
+    The executor contract, in short (the whole of it is the docstring of
+    :class:`pipetask.execution.base.Executor`): it is built as ``Executor(processes=N,
+    timeout=..., scheduler=...)``; ``run(job, work)`` takes ready items from ``work``
+    (``take()`` -> ``(number, item)`` or None; ``more``), runs each in any process with
+    ``pipetask.execution.job.processOne(job, item)`` and yields each
+    :class:`~pipetask.execution.Outcome` as it arrives, taking again after each yield
+    (a pipeline's next quanta become ready as outcomes are consumed); a dead or timed-out
+    worker fails only its item; workers never write the registry; ``close()`` ends it.
     """
 
 

@@ -6,7 +6,9 @@ with ``kill -9`` leaves a readable record:
 
 - ``{"run": {...}}`` first: task, pid, host, start time and how many data IDs it selected;
 - ``{"selected": [dataId, ...]}``: the selected data IDs, in slices of :data:`SLICE`;
-- one line per outcome: ``{"dataId": ..., "status": "ok"|"failed"|"skipped", ...}``;
+- one line per outcome: ``{"dataId": ..., "status": "ok"|"failed"|"skipped", ...}``; a
+  pipeline run's lines also carry the quantum's ``label`` (reports show it as the task),
+  and its status may be ``blocked`` (a failure upstream);
 - ``{"end": {...}}`` last: the exit status and, for a stopped run, why it stopped.
 
 A record without its ``end`` line belongs to a run that did not finish (killed, or still
@@ -80,6 +82,7 @@ class OutcomeLog:
                 "duration": round(outcome.duration, 6),
                 "taskTime": round(outcome.taskTime, 6),
                 "time": time.time(),
+                **outcome.extra.get("record", {}),  # a pipeline's per-quantum fields
             }
         )
 
@@ -186,7 +189,7 @@ def _add(record: RunRecord, item: Any) -> None:
     else:
         record.outcomes.append(
             RecordedOutcome(
-                record.task,
+                str(item.get("label") or record.task),  # a pipeline's quantum: its label
                 record.run,
                 dict(item["dataId"]),
                 str(item["status"]),

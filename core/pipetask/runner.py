@@ -31,6 +31,7 @@ class RunOptions:
 
     task: str
     repo: str | None = None
+    pipeline: str | None = None
     ids: list[list[str]] | None = None
     output: str | None = None
     calib: str | None = None
@@ -60,8 +61,9 @@ class RunOptions:
         """Options from the ``pipetask run`` argparse namespace."""
         logFormat = args.log_format or ("long" if args.longlog else "console")
         return cls(
-            task=args.task,
+            task=args.task or "",
             repo=args.repo,
+            pipeline=getattr(args, "pipeline", None),
             ids=args.ids,
             output=args.output,
             calib=args.calib,
@@ -122,6 +124,11 @@ def runTask(options: RunOptions) -> int:
 
 def _run(options: RunOptions) -> int:
     from .plugins import catalog, load
+
+    if options.pipeline:
+        from .run_pipeline import runPipeline
+
+        return runPipeline(options)
     from .setup import (
         applyOverrides,
         chooseExecutor,

@@ -15,7 +15,7 @@ from .errors import ConfigError
 if TYPE_CHECKING:
     from .config import Config
 
-SHOW_CHOICES = "config[=PATTERN], history=PATTERN, data, tasks, run"
+SHOW_CHOICES = "config[=PATTERN], history=PATTERN, data, tasks, pipeline, graph, run"
 
 
 @dataclass
@@ -26,6 +26,8 @@ class ShowRequest:
     history: list[str] = field(default_factory=list)
     data: bool = False
     tasks: bool = False
+    pipeline: bool = False
+    graph: bool = False
     run: bool = False
 
     @classmethod
@@ -40,7 +42,7 @@ class ShowRequest:
                 if not pattern:
                     raise ConfigError("--show history needs a pattern, e.g. --show history=stats.*")
                 request.history.append(pattern)
-            elif name in ("data", "tasks", "run") and not sep:
+            elif name in ("data", "tasks", "pipeline", "graph", "run") and not sep:
                 setattr(request, name, True)
             else:
                 raise ConfigError(f"unknown --show value {item!r}: choose from {SHOW_CHOICES}")
@@ -49,7 +51,9 @@ class ShowRequest:
     @property
     def any(self) -> bool:
         """Whether anything is to be shown."""
-        return bool(self.config or self.history or self.data or self.tasks)
+        return bool(
+            self.config or self.history or self.data or self.tasks or self.pipeline or self.graph
+        )
 
 
 def matches(name: str, pattern: str) -> bool:

@@ -8,6 +8,8 @@ plugin: in process by registering it, in a ``pipetask`` subprocess through a
 
 from __future__ import annotations
 
+import time
+
 from pipetask import Config, Field, Task
 from pipetask.pipeline import Connections, Input, Output, PrerequisiteInput
 from pipetask.plugins import Description, hookimpl
@@ -22,6 +24,7 @@ class CopyConfig(Config):
     connections = CopyConnections.makeField()
     threshold = Field(doc="a number for contracts", dtype=float, default=5.0)
     failVisit = Field(doc="fail the quanta of this visit (-1: none)", dtype=int, default=-1)
+    sleep = Field(doc="seconds to sleep per quantum", dtype=float, default=0.0)
 
 
 class CopyTask(Task):
@@ -29,6 +32,7 @@ class CopyTask(Task):
     _DefaultName = "ptCopy"
 
     def runQuantum(self, butlerQC, inputRefs, outputRefs):
+        time.sleep(self.config.sleep)
         if butlerQC.dataId.get("visit") == self.config.failVisit:
             raise RuntimeError(f"failing visit {self.config.failVisit} by request")
         butlerQC.put({"dataId": butlerQC.dataId, "label": self.getName()}, outputRefs.outputs)

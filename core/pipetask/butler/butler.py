@@ -4,6 +4,8 @@
 only (created on the first write, with ``repo`` as its parent) and reads from ``out`` first,
 then ``repo`` and its parents, depth first; ``repo`` is opened read-only and never modified.
 ``calib=CALIB`` names a repository searched first for calibration dataset types.
+``registryWrites=False`` opens the output's registry read-only: a worker of a pipeline
+run writes files (:meth:`Butler.writeFile`) and its main process registers them.
 """
 
 from __future__ import annotations
@@ -48,7 +50,9 @@ class Butler:
         repo: str | Path,
         output: str | Path | None = None,
         calib: str | Path | None = None,
+        registryWrites: bool = True,
     ) -> None:
+        self._registryWrites = registryWrites
         self._args = (
             str(repo),
             None if output is None else str(output),
@@ -62,12 +66,12 @@ class Butler:
         self.outputRoot = repoRoot if output is None else Path(output).resolve()
         self._output: Repository | None = None
         if self.outputRoot == repoRoot:
-            self._output = Repository(repoRoot, keys, writable=True)
+            self._output = Repository(repoRoot, keys, writable=registryWrites)
             self._inputs = self._chain(repoRoot, skipFirst=True)
         else:
             self._inputs = self._chain(repoRoot)
             if isRepository(self.outputRoot):
-                self._output = Repository(self.outputRoot, keys, writable=True)
+                self._output = Repository(self.outputRoot, keys, writable=registryWrites)
                 self._checkOutput(self._output)
             elif self.outputRoot.exists() and not self.outputRoot.is_dir():
                 raise ButlerError(f"output {str(self.outputRoot)!r} is not a directory")
@@ -76,7 +80,7 @@ class Butler:
         self._runtimeTypes: dict[str, DatasetType] = {}
 
     def __reduce__(self):
-        return (Butler, self._args)
+        return (Butler, (*self._args, self._registryWrites))
 
     def __repr__(self) -> str:
         return f"Butler({self._args[0]!r}, output={self._args[1]!r}, calib={self._args[2]!r})"
@@ -404,18 +408,44 @@ class Butler:
         merged = dict.fromkeys(row for rows in results for row in rows)
         return sorted(merged, key=_sortKey)
 
+    def writeFile(self, obj: Any, datasetType: str, dataId: Mapping[str, Any]) -> str:
+        """Write a dataset's file into the output atomically, without registering it.
+
+        For a worker of a run whose main process is the only writer of the registry: it
+        sends back ``(datasetType, dataId, path)`` and the main process calls
+        :meth:`registerWritten`. The dataset type must be known (the camera's, or defined
+        with :meth:`registerDatasetType` by the main process). Returns the path relative
+        to the output repository.
+        """
+        from . import atomic
+
+        dsType = self.getDatasetType(datasetType)
+        full = self._dataId(dataId, {})
+        relative = dsType.path(full)
+        fmt = self._format(dsType.format)
+        atomic.writeAtomic(self.outputRoot / relative, lambda tmp: fmt.write(obj, tmp))
+        return relative
+
+    def registerWritten(self, rows: Sequence[tuple[str, Mapping[str, Any], str]]) -> None:
+        """Register files written by :meth:`writeFile` (``(datasetType, dataId, path)``),
+        in one transaction of the output registry."""
+        if rows:
+            self.output.registry.registerMany(rows)
+
     def iterKeys(
         self,
         datasetType: str,
         keys: Sequence[str],
         where: str = "1",
         params: Sequence[Any] = (),
+        outputOnly: bool = False,
     ) -> Iterator[tuple]:
         """Distinct values of ``keys`` over the datasets of a type that satisfy a SQL
         condition (``IdQuery.where()``), across the search chain, in key order.
 
         Rows stream from the registry, so millions of data IDs cost no list of tuples.
-        A dataset type nobody has defined yet has no datasets.
+        A dataset type nobody has defined yet has no datasets. ``outputOnly``: look in
+        the output repository only.
         """
         try:
             dsType = self.getDatasetType(datasetType)
@@ -426,7 +456,8 @@ class Butler:
             f"SELECT DISTINCT {columns} FROM dataset WHERE dataset_type = ? AND ({where}) "
             f"ORDER BY {columns}"
         )
-        conns = [c for repo in self._searchChain(dsType) if (c := repo.registry.conn) is not None]
+        repos = self._searchChain(dsType, write=outputOnly)
+        conns = [c for repo in repos if (c := repo.registry.conn) is not None]
         cursors = [conn.execute(sql, [dsType.name, *params]) for conn in conns]
         if len(cursors) == 1:
             return iter(cursors[0])

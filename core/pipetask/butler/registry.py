@@ -379,6 +379,24 @@ class Registry:
         with self.transaction() as conn:
             conn.execute("DELETE FROM pending WHERE id = ?", [pendingId])
 
+    def addPendingMany(
+        self, rows: Iterable[tuple[str, Mapping[str, Any], str]], owner: str
+    ) -> None:
+        """Record writes another process will make, ``(datasetType, dataId, path)`` each, in
+        one transaction (no temporary name: recovery registers a file found in place)."""
+        now = time.time()
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO pending (dataset_type, data_id, path, tmp, owner, created) "
+                "VALUES (?, ?, ?, '', ?, ?)",
+                ((t, json.dumps(dict(d)), p, owner, now) for t, d, p in rows),
+            )
+
+    def dropPendingOf(self, owner: str) -> None:
+        """Forget every pending write recorded by ``owner``."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM pending WHERE owner = ?", [owner])
+
     def pendingRows(self) -> list[tuple[int, str, dict, str, str, str, float]]:
         """``(id, datasetType, dataId, path, tmp, owner, created)`` of every pending write."""
         conn = self.conn
@@ -388,6 +406,13 @@ class Registry:
             "SELECT id, dataset_type, data_id, path, tmp, owner, created FROM pending"
         ).fetchall()
         return [(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+
+    def registerMany(self, rows: Iterable[tuple[str, Mapping[str, Any], str]]) -> None:
+        """Register datasets whose files are in place, ``(datasetType, dataId, path)`` each,
+        in one transaction."""
+        sql = self._insertSql("INSERT OR REPLACE")
+        with self.transaction() as conn:
+            conn.executemany(sql, (self._rowValues(t, d, p) for t, d, p in rows))
 
     def resolvePending(self, pendingId: int, resolve: Callable[[str, str], str]) -> str:
         """Resolve one abandoned pending write under the write lock.

@@ -29,7 +29,8 @@ $PIPE_OUTPUT_ROOT and $PIPE_CALIB_ROOT when set.
 SHOW_HELP = (
     "print and exit without processing: config[=PATTERN] (the effective config as TOML "
     "that -C accepts), history=PATTERN (where each value was set), data (one line per "
-    "data ID), tasks (the subtask tree); add 'run' to process afterwards"
+    "data ID), tasks (the subtask tree), pipeline (labels, connections, config changes), "
+    "graph (every quantum, whether it runs and why); add 'run' to process afterwards"
 )
 
 
@@ -54,8 +55,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         fromfile_prefix_chars="@",
     )
     parser.convert_arg_line_to_args = run_options.argFileReader(parser)
-    parser.add_argument("task", metavar="TASK", help="task name (see 'pipetask list')")
+    parser.add_argument(
+        "task", metavar="TASK", nargs="?", help="task name (see 'pipetask list'); not with -p"
+    )
     parser.add_argument("repo", metavar="REPO", nargs="?", help="input repository")
+    parser.add_argument(
+        "-p",
+        "--pipeline",
+        metavar="FILE[#SUBSET]",
+        help="run a TOML pipeline file (or a subset, or labels L1,L2) instead of one TASK: "
+        "pipetask run -p FILE REPO ...",
+    )
     data = parser.add_argument_group("data")
     data.add_argument(
         "--id",
@@ -80,8 +90,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         dest="configValues",
         action=_OrderedOverride,
         nargs="+",
-        metavar="NAME=VALUE",
-        help="config override (repeatable)",
+        metavar="[LABEL:]NAME=VALUE",
+        help="config override (repeatable); with -p, prefix the label",
     )
     config.add_argument(
         "-C",
@@ -90,8 +100,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         dest="configFiles",
         action=_OrderedOverride,
         nargs="+",
-        metavar="FILE",
-        help="TOML config override file (repeatable)",
+        metavar="[LABEL:]FILE",
+        help="TOML config override file (repeatable); with -p, prefix the label",
     )
     config.add_argument(
         "--clobber-config",
@@ -163,7 +173,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     execution.add_argument(
         "--skip-existing",
         action="store_true",
-        help="skip data IDs whose outputs and metadata already exist (resume a run)",
+        help="resume: skip data IDs (quanta) whose outputs already exist, saying what is "
+        "redone and why",
     )
     run_options.addOptions(parser)
     parser.set_defaults(handler=run, overrides=[])
@@ -201,5 +212,23 @@ def _positiveFloat(text: str) -> float:
 def run(args: argparse.Namespace) -> int:
     from ..runner import RunOptions, runTask
 
+    _positionals(args)
     run_options.resolve(args)
     return runTask(RunOptions.fromArgs(args))
+
+
+def _positionals(args: argparse.Namespace) -> None:
+    """``run TASK REPO``, or ``run -p FILE REPO`` whose one positional is the repository."""
+    from ..errors import ConfigError
+
+    if args.pipeline:
+        if args.repo is not None:
+            raise ConfigError(
+                f"with -p give REPO only, not a task and a repository ({args.task} {args.repo})"
+            )
+        args.task, args.repo = "", args.task
+    elif not args.task:
+        raise ConfigError(
+            "the following arguments are required: TASK (pipetask run TASK REPO), or -p FILE "
+            "for a pipeline"
+        )

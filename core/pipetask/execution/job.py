@@ -120,7 +120,8 @@ def workerFor(job: Job) -> Worker:
     worker = _workers.get(job.key)
     if worker is None:
         _workers.clear()
-        worker = _workers[job.key] = Worker(job)
+        make = getattr(job, "makeWorker", None)  # a pipeline job brings its own worker
+        worker = _workers[job.key] = make() if make else Worker(job)
     return worker
 
 

@@ -16,14 +16,13 @@ import multiprocessing
 import os
 import signal
 import time
-from collections import deque
 from collections.abc import Iterator, Sequence
 from multiprocessing.connection import wait
 from typing import Any
 
 from ..logs import currentDataId, currentLevels
 from . import lifeline
-from .base import FAILED, Executor, Outcome
+from .base import FAILED, Executor, Outcome, workSource
 from .job import Job, processOne
 from .stop import POLL_SECONDS
 
@@ -193,17 +192,19 @@ class ProcessExecutor(Executor):
         ctx = multiprocessing.get_context(startMethod())
         levels = currentLevels()
         timeout = self.options.get("timeout")
-        todo = deque(enumerate(dataIds))
+        todo = workSource(dataIds)  # a list, or a pipeline's queue that grows as we go
         slots = [_Slot(ctx, job, levels) for _ in range(min(self.processes, len(dataIds)))]
         try:
-            while todo or any(slot.held for slot in slots):
+            while todo.more or any(slot.held for slot in slots):
                 if self.stop.requested:
                     yield from self._stopAll(slots)
                     return
                 for slot in slots:
-                    if slot.held is None and todo:
-                        slot.give(*todo.popleft())
+                    if slot.held is None and (work := todo.take()) is not None:
+                        slot.give(*work)
                 busy = [slot for slot in slots if slot.held]
+                if not busy:
+                    break
                 waitFor = [s.conn for s in busy] + [s.process.sentinel for s in busy]
                 ready = set(wait(waitFor, timeout=self._waitTime(busy, timeout)))
                 for i, slot in enumerate(slots):

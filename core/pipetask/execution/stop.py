@@ -46,6 +46,14 @@ class StopRequest:
         """``128 + signal number`` after a signal (130 for Ctrl-C, 143 for SIGTERM)."""
         return None if self.signum is None else 128 + self.signum
 
+    def describe(self) -> str:
+        """Why the run stopped, for its summary and record (``""`` if it did not)."""
+        if self.signum == signal.SIGINT:
+            return "interrupted"
+        if self.signum is not None:
+            return f"stopped by {signal.Signals(self.signum).name}"
+        return f"stopped: {self.reason}" if self.reason else ""
+
     def request(self, reason: str) -> None:
         """Ask the executor to stop (for a reason other than a signal, e.g. a full disk)."""
         if not self.requested:

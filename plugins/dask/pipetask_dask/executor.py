@@ -5,23 +5,19 @@ interface with ``processes`` (``-j``) worker processes of one thread each, and s
 down when the run ends. With ``--scheduler ADDRESS`` it connects to that scheduler and
 leaves the cluster running.
 
-Data IDs travel in batches: each Dask task (:func:`pipetask_dask.worker.runBatch`) runs
-several data IDs one after the other (:func:`batchSize`: about four batches per worker,
-at most :data:`MAX_BATCH` data IDs each), so that a run of many small data IDs does not
-pay the scheduler's cost per task for each. Each worker builds the task and the Butler
-once and reuses them. Outcomes come back as batches complete. A worker sends a notice
-when it starts a batch, so the client knows what each worker runs:
+Each data ID is one Dask task (:func:`pipetask_dask.worker.runOne`); each worker builds
+the task and the Butler once and reuses them. Outcomes stream back as tasks complete. The
+worker sends a notice when it starts a data ID, so the client knows what each worker runs:
 
-- a worker that dies while running a batch (killed, segfault, out of memory) had its
-  batch's data IDs sent again one by one, so that a data ID that kills its worker fails
-  alone (Dask's ``KilledWorker``); a batch that was merely queued on it is sent again (at
-  most :data:`RESUBMITS` times);
-- with ``timeout``, data IDs travel one per task; one running past ``timeout`` seconds
-  fails with a ``TimeoutError``; its task is cancelled and its worker process stopped
-  (Dask cannot stop a running thread); the worker's nanny starts a fresh one.
+- a worker that dies while running a data ID (killed, segfault, out of memory) fails that
+  data ID only (Dask's ``KilledWorker``); a data ID that was merely queued on it is sent
+  again (at most :data:`RESUBMITS` times);
+- a data ID running past ``timeout`` seconds fails with a ``TimeoutError``; its task is
+  cancelled and its worker process stopped (Dask cannot stop a running thread); the
+  worker's nanny starts a fresh one.
 
-The log records of each data ID come back with its outcome, labelled with their data ID;
-the parent's main thread hands them to its own log handlers just before the outcome (and
+Log records of the tasks come back as Dask events labelled with their data ID; the
+parent's main thread hands them to its own log handlers, in order with the outcomes (and
 so cleanly around a progress bar).
 """
 
@@ -35,12 +31,11 @@ import sys
 import threading
 import time
 import traceback
-from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pipetask.errors import PipetaskError
-from pipetask.execution.base import FAILED, Executor, Outcome
+from pipetask.execution.base import FAILED, Executor, Outcome, workSource
 from pipetask.execution.job import Job
 from pipetask.execution.stop import POLL_SECONDS
 from pipetask.logs import currentLevels
@@ -53,11 +48,8 @@ log = logging.getLogger("pipetask.run")
 CONNECT_TIMEOUT = 30.0
 #: Times a data ID lost with a dying worker before it started is submitted again.
 RESUBMITS = 2
-#: Most batches handed to the scheduler at once (the rest wait in the client).
+#: Most data IDs handed to the scheduler at once (the rest wait in the client).
 WINDOW = 1000
-#: Most data IDs in one Dask task, and the batches aimed at per worker.
-MAX_BATCH = 16
-BATCHES_PER_WORKER = 4
 #: Seconds without any news before the client checks that the cluster has workers.
 QUIET_CHECK = 30.0
 #: Seconds the client sleeps at most between looks at its deadlines.
@@ -133,14 +125,6 @@ def _emit(fields: dict[str, Any]) -> None:
     logging.getLogger(record.name).handle(record)
 
 
-def batchSize(dataIds: int, workers: int, timeout: float | None) -> int:
-    """Data IDs per Dask task: about :data:`BATCHES_PER_WORKER` per worker, at most
-    :data:`MAX_BATCH`; one with a timeout (it applies to each data ID)."""
-    if timeout:
-        return 1
-    return max(1, min(MAX_BATCH, -(-dataIds // (max(1, workers) * BATCHES_PER_WORKER))))
-
-
 def _failed(dataId: dict[str, Any], error: str, **kwargs: Any) -> Outcome:
     log.error("Failed on dataId=%s: %s", dataId, error)
     return Outcome(dataId, FAILED, error=error, **kwargs)
@@ -196,7 +180,6 @@ class DaskExecutor(Executor):
             workers = len(self.client.nthreads())
             log.info("dask: scheduler %s with %d workers", address, workers)
         else:
-            begin = time.perf_counter()
             try:
                 with dask.config.set(LOCAL_CLUSTER_CONFIG, **LOCAL_WORKER_PRELOAD):
                     self.cluster = LocalCluster(
@@ -214,10 +197,9 @@ class DaskExecutor(Executor):
                 self.close()
                 raise DaskExecutorError(f"cannot start a local Dask cluster: {exc}") from None
             log.info(
-                "dask: local cluster of %d worker processes at %s, started in %.2f s",
+                "dask: local cluster of %d worker processes at %s",
                 self.processes,
                 self.cluster.scheduler_address,
-                time.perf_counter() - begin,
             )
         return self.client
 
@@ -227,104 +209,98 @@ class DaskExecutor(Executor):
         client = self.connect()
         from distributed import KilledWorker
 
-        from .worker import runBatch
+        from .worker import runOne
 
         timeout = self.options.get("timeout") or None
         topic = f"pipetask-{job.key}"
         news: queue.Queue = queue.Queue()
         levels = currentLevels(skip=QUIET_LOGGERS)
-        workers = self.processes if self.cluster is not None else len(client.nthreads())
-        size = batchSize(len(dataIds), workers, timeout)
 
         def onEvent(event: tuple[float, dict[str, Any]]) -> None:
-            # Runs in the client's event loop: hand it to the main thread.
+            # Runs in the client's event loop: hand everything to the main thread, which
+            # writes log lines and the progress bar, in the order the news came.
             message = event[1]
-            if message.get("op") == "start":
-                news.put(("start", message["batch"], message["attempt"], message["worker"]))
+            if message.get("op") == "logs":
+                news.put(("logs", -1, -1, message["records"]))
+            elif message.get("op") == "start":
+                news.put(("start", message["index"], message["attempt"], message["worker"]))
 
-        batches: list[list[int]] = []  # batch number -> indices of its data IDs
-        futures: dict[int, Any] = {}  # batch number -> future of its current attempt
+        futures: dict[int, Any] = {}  # data ID index -> future of its current attempt
         attempts: dict[int, int] = {}
-        running: dict[int, tuple[str, float]] = {}  # batch number -> (worker, start time)
-        todo: deque[int] = deque()
+        running: dict[int, tuple[str, float]] = {}  # index -> (worker, start time)
+        todo = workSource(dataIds)  # a list, or a pipeline's queue that grows as we go
+        held: dict[int, Any] = {}  # index -> data ID (or quantum) handed out
+        name = getattr(job, "taskName", "pipeline")
 
-        def addBatch(indices: list[int]) -> None:
-            batches.append(indices)
-            todo.append(len(batches) - 1)
-
-        def submit(number: int) -> None:
-            attempt = attempts[number] = attempts.get(number, -1) + 1
-            batch = [(index, dataIds[index]) for index in batches[number]]
+        def submit(index: int) -> None:
+            attempt = attempts[index] = attempts.get(index, -1) + 1
             future = client.submit(
-                runBatch,
+                runOne,
                 job,
-                number,
-                batch,
+                index,
                 attempt,
+                held[index],
                 topic,
                 levels,
-                key=f"{job.taskName}-{job.key[:12]}-{number}-{attempt}",
+                key=f"{name}-{job.key[:12]}-{index}-{attempt}",
                 pure=False,
             )
-            futures[number] = future
-            future.add_done_callback(lambda f: news.put(("done", number, attempt, f)))
+            futures[index] = future
+            future.add_done_callback(lambda f: news.put(("done", index, attempt, f)))
 
-        for first in range(0, len(dataIds), size):
-            addBatch(list(range(first, min(first + size, len(dataIds)))))
-        log.debug("dask: %d data IDs in %d tasks of up to %d", len(dataIds), len(batches), size)
         client.subscribe_topic(topic, onEvent)
         lastNews = time.monotonic()
         stopBy: float | None = None
         try:
-            while todo or futures:
+            while todo.more or futures:
                 if self.stop.requested and stopBy is None:
                     # No worker starts another data ID of this run; those already
                     # running may still finish (and are then recorded) for a few seconds.
                     stopBy = time.monotonic() + STOP_GRACE
-                    todo.clear()
                     with contextlib.suppress(Exception):
                         client.run(stopJob, job.key, on_error="ignore")
                 if stopBy is not None and (time.monotonic() > stopBy or not futures):
                     return
-                while todo and len(futures) < WINDOW:
-                    submit(todo.popleft())
+                while stopBy is None and len(futures) < WINDOW:
+                    work = todo.take()
+                    if work is None:
+                        break
+                    held[work[0]] = work[1]
+                    submit(work[0])
+                if not futures:
+                    break
                 items = self._next(news, min(POLL_SECONDS, self._waitTime(running, timeout)))
                 if items:
                     lastNews = time.monotonic()
                 elif time.monotonic() - lastNews > QUIET_CHECK:
                     lastNews = time.monotonic()
-                    self._checkWorkers(client, sum(len(batches[n]) for n in futures))
+                    self._checkWorkers(client, len(futures))
                 finished = []
-                for kind, number, attempt, payload in items:
-                    if attempts.get(number) != attempt or number not in futures:
+                for kind, index, attempt, payload in items:
+                    if kind == "logs":
+                        for fields in payload:
+                            _emit(fields)
+                        continue
+                    if attempts.get(index) != attempt or index not in futures:
                         continue  # news of an attempt that is over
                     if kind == "start":
-                        running[number] = (payload, time.monotonic())
+                        running[index] = (payload, time.monotonic())
                     else:
-                        finished.append((number, payload))
-                for number, result in self._outcomes(client, finished):
-                    started = running.pop(number, None)
-                    del futures[number]
-                    indices = batches[number]
-                    if isinstance(result, BaseException):
-                        killed = isinstance(result, KilledWorker)
-                        if killed and stopBy is None:
-                            if started is None and attempts[number] < RESUBMITS:
-                                submit(number)  # it was only queued on the worker that died
-                                continue
-                            if len(indices) > 1:
-                                for index in indices:  # find the data ID that kills workers
-                                    addBatch([index])
-                                continue
-                        for index in indices:
-                            yield self._failure(dataIds[index], result, started, KilledWorker)
+                        finished.append((index, payload))
+                for index, outcome in self._outcomes(client, finished):
+                    started = running.pop(index, None)
+                    del futures[index]
+                    if outcome is None:  # the run stopped before this data ID started
                         continue
-                    for _index, outcome, records in result:
-                        for fields in records:
-                            _emit(fields)
-                        if outcome is not None:  # None: the run stopped before it started
-                            yield outcome
-                yield from self._expire(running, futures, batches, dataIds, timeout)
+                    if isinstance(outcome, BaseException):
+                        lost = isinstance(outcome, KilledWorker) and started is None
+                        if lost and attempts[index] < RESUBMITS and stopBy is None:
+                            submit(index)  # it was only queued on the worker that died
+                            continue
+                        outcome = self._failure(held[index], outcome, started, KilledWorker)
+                    del held[index]
+                    yield outcome
+                yield from self._expire(running, futures, held, timeout)
         finally:
             with contextlib.suppress(Exception):
                 client.cancel(list(futures.values()), force=True)
@@ -398,25 +374,22 @@ class DaskExecutor(Executor):
         self,
         running: dict[int, tuple[str, float]],
         futures: dict[int, Any],
-        batches: list[list[int]],
-        dataIds: Sequence[dict[str, Any]],
+        dataIds: Mapping[int, dict[str, Any]],
         timeout: float | None,
     ) -> Iterator[Outcome]:
-        """Fail the data IDs running past ``timeout`` (one per batch with a timeout);
-        cancel them, restart their workers."""
+        """Fail the data IDs running past ``timeout``; cancel them, restart their workers."""
         if not timeout:
             return
         now = time.monotonic()
-        for number, (worker, started) in list(running.items()):
+        for index, (worker, started) in list(running.items()):
             if now - started <= timeout:
                 continue
-            del running[number]
-            future = futures.pop(number)
+            del running[index]
+            future = futures.pop(index)
             future.cancel(force=True)
             self._restart(worker)
             error = f"TimeoutError: no result after {timeout:g} s (--timeout); worker stopped"
-            for index in batches[number]:
-                yield _failed(dataIds[index], error, duration=now - started)
+            yield _failed(dataIds[index], error, duration=now - started)
 
     def _restart(self, worker: str) -> None:
         """Stop ``worker``, whose thread still runs a data ID past the timeout.
@@ -462,7 +435,5 @@ class DaskExecutor(Executor):
             with contextlib.suppress(Exception):
                 client.close(timeout=10)
         if cluster is not None:
-            begin = time.perf_counter()
             with contextlib.suppress(Exception):
                 cluster.close(timeout=20)
-            log.info("dask: local cluster shut down in %.2f s", time.perf_counter() - begin)

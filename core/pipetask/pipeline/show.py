@@ -1,0 +1,34 @@
+"""What ``--show graph`` prints: every quantum, whether it runs, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..dataid import formatDataId
+from .graph import QuantumGraph
+
+
+def graphText(
+    graph: QuantumGraph, done: Iterable[tuple[str, int]] = (), resuming: bool = False
+) -> str:
+    """One header per label (task, keys, count), then one line per quantum: ``run`` with
+    what it reads that an earlier quantum writes, or ``skip`` when already done."""
+    done = set(done)
+    lines = [f"quantum graph: {len(graph)} quanta, {len(done)} done"]
+    for label, task in graph.tasks.items():
+        count = graph.count(label)
+        skipped = sum(1 for i in range(count) if (label, i) in done)
+        lines.append(
+            f"{label} ({task.taskName}): {count} quanta per "
+            f"({', '.join(task.connections.dimensions)}), {count - skipped} to run"
+        )
+        for i in range(count):
+            dataId = formatDataId(graph.dataId(label, i))
+            if (label, i) in done:
+                lines.append(f"  skip {dataId}: its outputs exist (--skip-existing)")
+                continue
+            why = "outputs missing" if resuming else "new"
+            after = sorted({producer for producer, _ in graph.upstream(label, i)})
+            waits = f", after {len(graph.upstream(label, i))} quanta of {', '.join(after)}"
+            lines.append(f"  run  {dataId}: {why}{waits if after else ''}")
+    return "\n".join(lines)
