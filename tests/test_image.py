@@ -10,7 +10,7 @@ import pytest
 from _shared_data import DATA_IDS, allFiles, exposurePath, obsTestData, rawPath
 from astropy.io import fits
 from pipetask.errors import PipetaskError
-from pipetask_image import DEFAULT_MASK_PLANES, Exposure, ImageError, MaskedImage
+from pipetask_image import DEFAULT_MASK_PLANES, Exposure, ImageError, MaskedImage, fits_fast
 from pipetask_image.fits_io import READERS
 from pipetask_image.formats import FitsFormat
 
@@ -77,13 +77,132 @@ def test_read_obs_test_both_forms(visit, filterName):
 
 
 @pytest.mark.parametrize("path", allFiles(), ids=lambda p: p.name)
-def test_fitsio_and_astropy_read_identical_pixels(path):
+def test_every_reader_reads_identical_pixels(path):
     obsTestData()
-    a, b = (MaskedImage.readFits(path, reader=r) for r in READERS)
-    assertSamePlanes(a, b)
+    assert fits_fast.readHdus(str(path)), "the fast path handles the obs_test files"
+    first, *others = (Exposure.readFits(path, reader=r) for r in READERS)
+    for other in others:
+        assertSamePlanes(first.maskedImage, other.maskedImage)
+        assert first.filter == other.filter
+        assert first.wcs.wcs.compare(other.wcs.wcs)
+        assert first.metadata == other.metadata
     with fits.open(path) as hdus:
         index = 0 if hdus[0].data is not None else 1
-        np.testing.assert_array_equal(a.image, hdus[index].data.astype(np.float32))
+        np.testing.assert_array_equal(first.image, hdus[index].data.astype(np.float32))
+
+
+def test_fast_raw_read_allocates_no_mask_or_variance():
+    obsTestData()
+    raw = Exposure.readFits(rawPath(1, "g"))
+    mi = raw.maskedImage
+    assert mi.maskOrNone is None and mi._variance is None
+    assert raw.filter == "g"
+    assert not mi.mask.any() and mi.maskOrNone is mi.mask  # allocated once asked for
+    assert not mi.variance.any()
+    exp = Exposure.readFits(exposurePath(1, "g"))
+    assert exp.maskedImage.maskOrNone is not None
+
+
+#: (BITPIX, BZERO, BSCALE) of the synthetic files: every pixel type, unscaled, the
+#: pseudo-unsigned offsets, and a general linear scaling.
+PIXEL_LAYOUTS = [
+    (bitpix, bzero, bscale)
+    for bitpix, unsigned in ((8, -128), (16, 32768), (32, 2**31), (64, 2**63))
+    for bzero, bscale in ((0, 1), (unsigned, 1), (100, 1), (-7.5, 0.25))
+] + [(bitpix, bzero, bscale) for bitpix in (-32, -64) for bzero, bscale in ((0, 1), (2.5, 3))]
+
+
+def _hduBytes(first: bool, data: np.ndarray | None, cards: list[tuple[str, object]]) -> bytes:
+    """One HDU written byte for byte: the header cards in order, then big-endian pixels."""
+    header = fits.Header()
+    header["SIMPLE" if first else "XTENSION"] = True if first else "IMAGE"
+    bitpix = {"u1": 8, "i2": 16, "i4": 32, "i8": 64, "f4": -32, "f8": -64}
+    header["BITPIX"] = 8 if data is None else bitpix[data.dtype.str[1:]]
+    header["NAXIS"] = 0 if data is None else 2
+    if data is not None:
+        header["NAXIS1"], header["NAXIS2"] = data.shape[1], data.shape[0]
+    if not first:
+        header["PCOUNT"], header["GCOUNT"] = 0, 1
+    for key, value in cards:
+        header[key] = value
+    body = b"" if data is None else data.astype(data.dtype.newbyteorder(">")).tobytes()
+    return header.tostring().encode() + body + b"\0" * (-len(body) % 2880)
+
+
+def _syntheticFile(path, bitpix: int, bzero, bscale, layout: str) -> None:
+    rng = np.random.default_rng(abs(bitpix))
+    raw = np.dtype(fits_fast._RAW_DTYPES[bitpix]).newbyteorder("=")
+    shape = (7, 11)
+    if raw.kind == "f":
+        stored = rng.normal(0, 1e3, shape).astype(raw)
+        stored.flat[3] = np.nan
+    else:
+        info = np.iinfo(raw)
+        stored = rng.integers(info.min, info.max, shape, dtype=raw, endpoint=True)
+        stored.flat[:2] = (info.min, info.max)
+    scaling = [("BZERO", bzero), ("BSCALE", bscale)] if (bzero, bscale) != (0, 1) else []
+    if layout == "raw":
+        content = _hduBytes(True, stored, [("FILTER", "i"), *scaling])
+    else:
+        mask = np.arange(77, dtype=np.int32).reshape(shape)
+        variance = rng.uniform(1, 2, shape).astype(np.float32)
+        content = b"".join(
+            [
+                _hduBytes(True, None, [("FILTER", "i")]),
+                _hduBytes(False, stored, [("EXTTYPE", "IMAGE"), *scaling]),
+                _hduBytes(False, mask, [("EXTTYPE", "MASK"), ("MP_EDGE", 4)]),
+                _hduBytes(False, variance, [("EXTTYPE", "VARIANCE")]),
+            ]
+        )
+    path.write_bytes(content)
+
+
+@pytest.mark.parametrize("layout", ["raw", "exposure"])
+@pytest.mark.parametrize(("bitpix", "bzero", "bscale"), PIXEL_LAYOUTS)
+@pytest.mark.parametrize("gz", [False, True])
+def test_fast_path_matches_astropy_for_every_pixel_type(
+    tmp_path, bitpix, bzero, bscale, layout, gz
+):
+    path = tmp_path / "synthetic.fits"
+    _syntheticFile(path, bitpix, bzero, bscale, layout)
+    if gz:
+        path = tmp_path / "synthetic.fits.gz"
+        path.write_bytes(gzip.compress((tmp_path / "synthetic.fits").read_bytes()))
+    hdus = fits_fast.readHdus(str(path))
+    assert hdus, "the fast path handles the file"
+    index = 0 if layout == "raw" else 1
+    with fits.open(path) as reference:
+        assert reference[index].header["BITPIX"] == bitpix
+        expected = reference[index].data
+        fastPixels = hdus[index].pixels()
+        assert fastPixels.dtype == expected.dtype.newbyteorder("=")
+        np.testing.assert_array_equal(fastPixels, expected)
+    fast = Exposure.readFits(path, reader="fast")
+    slow = Exposure.readFits(path, reader="astropy")
+    assertSamePlanes(fast.maskedImage, slow.maskedImage)
+    assert fast.filter == slow.filter == "i"
+
+
+def test_fast_path_declines_what_it_does_not_handle(tmp_path):
+    blank = fits.PrimaryHDU(np.arange(12, dtype=np.int16).reshape(3, 4))
+    blank.header["BLANK"] = 5
+    blank.header["BSCALE"] = 2.0
+    blank.writeto(tmp_path / "blank.fits")
+    compressed = fits.HDUList(
+        [fits.PrimaryHDU(), fits.CompImageHDU(np.arange(12, dtype=np.float32).reshape(3, 4))]
+    )
+    compressed.writeto(tmp_path / "tiles.fits")
+    for name in ("blank.fits", "tiles.fits"):
+        path = tmp_path / name
+        hdus = fits_fast.readHdus(str(path))
+        if hdus is not None:  # the layout parses, the pixels are declined
+            image = next(h for h in hdus if h.dims())
+            with pytest.raises(fits_fast.Decline):
+                image.pixels()
+        fast = Exposure.readFits(path)  # the astropy fallback reads it
+        slow = Exposure.readFits(path, reader="astropy")
+        assertSamePlanes(fast.maskedImage, slow.maskedImage)
+    assert np.isnan(Exposure.readFits(tmp_path / "blank.fits").image.flat[5])
 
 
 def test_obs_test_round_trip(tmp_path):

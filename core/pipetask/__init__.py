@@ -6,39 +6,83 @@ executors come from plugins found through the entry-point group ``pipetask``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import importlib
 
-from .config import (
-    ChoiceField,
-    Config,
-    ConfigChoiceField,
-    ConfigField,
-    ConfigurableField,
-    DictField,
-    Field,
-    ListField,
-    RangeField,
-    Registry,
-    RegistryField,
-    makeRegistry,
-    registerConfigurable,
-)
-from .errors import (
-    ButlerError,
-    ConfigError,
-    DataIdError,
-    FieldValidationError,
-    PipetaskError,
-    PluginError,
-    TaskError,
-)
-from .plugins import Description, hookimpl
-from .struct import Struct
-from .task import Task
-from .timer import timeMethod
+TYPE_CHECKING = False  # not typing's: importing typing costs the command's start-up
+
+#: Public name -> submodule that defines it. Names load on first use, so that the
+#: ``pipetask`` command (``pipetask.cli``) starts without loading the config machinery.
+_EXPORTS = {
+    **dict.fromkeys(
+        [
+            "ChoiceField",
+            "Config",
+            "ConfigChoiceField",
+            "ConfigField",
+            "ConfigurableField",
+            "DictField",
+            "Field",
+            "ListField",
+            "RangeField",
+            "Registry",
+            "RegistryField",
+            "makeRegistry",
+            "registerConfigurable",
+        ],
+        "config",
+    ),
+    **dict.fromkeys(
+        [
+            "ButlerError",
+            "ConfigError",
+            "DataIdError",
+            "FieldValidationError",
+            "PipetaskError",
+            "PluginError",
+            "TaskError",
+        ],
+        "errors",
+    ),
+    "Description": "plugins",
+    "hookimpl": "plugins",
+    "Struct": "struct",
+    "Task": "task",
+    "timeMethod": "timer",
+    "Butler": "butler",
+}
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .butler import Butler
+    from .config import (
+        ChoiceField,
+        Config,
+        ConfigChoiceField,
+        ConfigField,
+        ConfigurableField,
+        DictField,
+        Field,
+        ListField,
+        RangeField,
+        Registry,
+        RegistryField,
+        makeRegistry,
+        registerConfigurable,
+    )
+    from .errors import (
+        ButlerError,
+        ConfigError,
+        DataIdError,
+        FieldValidationError,
+        PipetaskError,
+        PluginError,
+        TaskError,
+    )
+    from .plugins import Description, hookimpl
+    from .struct import Struct
+    from .task import Task
+    from .timer import timeMethod
 
 __version__ = "0.1.0"
 
@@ -73,9 +117,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The Butler pulls in sqlite3; load it only when asked for.
-    if name == "Butler":
-        from .butler import Butler
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pipetask' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
-        return Butler
-    raise AttributeError(f"module 'pipetask' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

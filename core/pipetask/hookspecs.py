@@ -98,3 +98,15 @@ def pipetask_thumbnailers():
     as the source catalog to mark), or None when the dataset is not an image. Called only
     when a report is written.
     """
+
+
+@hookspec
+def pipetask_kernels():
+    """Compiled implementations of numeric kernels that another plugin has in numpy.
+
+    Returns a list of ``Description(name, target, summary)``; ``target`` imports a callable
+    with the contract that the asking plugin documents for ``name`` (for
+    ``sigmaClippedScan``: :func:`pipetask_stats.scan.scanChunk`), giving identical
+    results. The asking plugin uses an installed kernel instead of its own code and falls
+    back to it when none is. Called the first time such a computation runs.
+    """

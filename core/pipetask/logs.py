@@ -107,7 +107,24 @@ def _withException(text: str, eventDict: dict) -> str:
     return f"{text}\n{exception.rstrip()}" if exception else text
 
 
+class _ConsoleFormatter(logging.Formatter):
+    """The console renderings without structlog, whose import (asyncio included) a run
+    that logs only to the console does not need."""
+
+    def __init__(self, renderer: Any) -> None:
+        super().__init__()
+        self.renderer = renderer
+
+    def format(self, record: logging.LogRecord) -> str:
+        eventDict = _addContext(None, "", {"_record": record, "event": record.getMessage()})
+        if record.exc_info:
+            eventDict["exception"] = self.formatException(record.exc_info)
+        return self.renderer(None, "", eventDict)
+
+
 def _formatter(fmt: str, labelDataIds: bool = False) -> logging.Formatter:
+    if fmt == "console":
+        return _ConsoleFormatter(_consoleWithDataId if labelDataIds else _console)
     import structlog
 
     pre = [
@@ -118,10 +135,8 @@ def _formatter(fmt: str, labelDataIds: bool = False) -> logging.Formatter:
     if fmt == "json":
         renderer: Any = structlog.processors.JSONRenderer(sort_keys=False)
         pre.append(structlog.processors.EventRenamer("message"))
-    elif fmt == "long":
-        renderer = _long
     else:
-        renderer = _consoleWithDataId if labelDataIds else _console
+        renderer = _long
     return structlog.stdlib.ProcessorFormatter(
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         foreign_pre_chain=pre,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
 
     desc = catalog().get("task", args.task)
     task = load(desc.target)
+    import inspect
+
     doc = inspect.getdoc(task) or desc.summary
     print(f"{args.task} ({desc.target}, from {desc.distribution})")
     print()

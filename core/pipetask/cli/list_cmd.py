@@ -14,6 +14,7 @@ SECTIONS = (
     ("Storage formats", "format", None),
     ("Display backends", "display", None),
     ("Report thumbnails", "thumbnail", None),
+    ("Compiled kernels", "kernel", None),
 )
 
 

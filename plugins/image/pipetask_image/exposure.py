@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from astropy.io import fits
-
+from .fits_fast import FitsCards
 from .fits_io import buildHduList, readFitsPlanes, wcsCards, writeHduList
 from .masked_image import MaskedImage
+
+if TYPE_CHECKING:
+    from astropy.io import fits
 
 
 class Exposure:
@@ -21,7 +23,8 @@ class Exposure:
         The pixels. A file name reads the exposure from that file (LSST's
         ``ExposureF(path)``; see :meth:`readFits`), and then no other argument may be given.
     metadata : astropy.io.fits.Header, optional
-        Header keywords (the primary header of a file); empty by default.
+        Header keywords (the primary header of a file); empty by default. A header read
+        by the fast FITS path becomes an astropy ``Header`` when first asked for.
     wcs : astropy.wcs.WCS, optional
         World coordinates; by default read from the WCS keywords of ``metadata``.
     filter : str, optional
@@ -43,15 +46,31 @@ class Exposure:
             vars(self).update(vars(type(self).readFits(maskedImage)))
             return
         self._maskedImage = maskedImage
-        self._metadata = fits.Header() if metadata is None else metadata
-        self._wcsCards = wcsCards(self._metadata)
+        self._metadata: fits.Header | FitsCards | None = metadata
+        # Where the WCS cards come from (the metadata unless a reader says otherwise),
+        # turned into cards when first needed.
+        self._wcsSource: fits.Header | FitsCards | None = metadata
+        self._wcsCardsCache: fits.Header | None = None
         self._wcs = wcs
         if wcs is not None:
-            self._wcsCards = wcs.to_header(relax=True)
-        if filter is None:
-            value = self._metadata.get("FILTER")
+            self._wcsCardsCache = wcs.to_header(relax=True)
+        if filter is None and metadata is not None:
+            value = metadata.get("FILTER")
             filter = str(value).strip() if value is not None else None
         self._filter = filter
+
+    @property
+    def _wcsCards(self) -> fits.Header:
+        if self._wcsCardsCache is None:
+            source = self._wcsSource
+            if isinstance(source, FitsCards):
+                source = source.astropy()
+            if source is None:
+                from astropy.io import fits
+
+                source = fits.Header()
+            self._wcsCardsCache = wcsCards(source)
+        return self._wcsCardsCache
 
     @property
     def maskedImage(self) -> MaskedImage:
@@ -75,7 +94,13 @@ class Exposure:
 
     @property
     def metadata(self) -> fits.Header:
-        """Header keywords of the exposure."""
+        """Header keywords of the exposure (an astropy ``Header``)."""
+        if self._metadata is None:
+            from astropy.io import fits
+
+            self._metadata = fits.Header()
+        elif isinstance(self._metadata, FitsCards):
+            self._metadata = self._metadata.astropy()
         return self._metadata
 
     @property
@@ -100,7 +125,7 @@ class Exposure:
 
     def getMetadata(self) -> fits.Header:
         """The header metadata (LSST spelling)."""
-        return self._metadata
+        return self.metadata
 
     def getWcs(self) -> Any | None:
         """The WCS (LSST spelling)."""
@@ -120,8 +145,8 @@ class Exposure:
         ----------
         path : str or path-like
             The file.
-        reader : {"fitsio", "astropy"}, optional
-            Library to read with; the fastest installed one by default.
+        reader : {"fast", "fitsio", "astropy"}, optional
+            How to read: the fast path (astropy when it declines the file) by default.
 
         Raises
         ------
@@ -134,7 +159,7 @@ class Exposure:
         )
         exposure = cls(maskedImage, planes.primaryHeader)
         if planes.imageHeader is not planes.primaryHeader:
-            exposure._wcsCards = wcsCards(planes.imageHeader)
+            exposure._wcsSource = planes.imageHeader
             if exposure._filter is None and "FILTER" in planes.imageHeader:
                 exposure._filter = str(planes.imageHeader["FILTER"]).strip()
         return exposure
@@ -144,7 +169,7 @@ class Exposure:
 
         The metadata goes to HDU 0 (with ``FILTER``), the WCS to each plane's header.
         """
-        primary = self._metadata.copy()
+        primary = self.metadata.copy()
         if self._filter is not None:
             primary["FILTER"] = self._filter
         mi = self._maskedImage

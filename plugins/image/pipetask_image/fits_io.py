@@ -7,10 +7,12 @@ Two layouts are read:
 - a plain image in HDU 0 (or in HDU 1 after an empty primary), which gets an empty mask
   and a zero variance.
 
-Reading uses fitsio (cfitsio) when it is installed, because it decompresses ``.gz`` files
-faster than astropy with identical pixel values; astropy otherwise. Writing uses astropy
-and always produces the multi-extension form, gzip-compressed when the path ends in
-``.gz``, through a temporary file renamed into place.
+Reading takes the fast path of :mod:`.fits_fast` (zlib and numpy, no astropy) for the
+files it handles and astropy for the others; ``reader="fitsio"`` or ``"astropy"`` forces a
+library. All give identical pixel values. Headers read by the fast path stay text until
+someone asks for an astropy ``Header``. Writing uses astropy and always produces the
+multi-extension form, gzip-compressed when the path ends in ``.gz``, through a temporary
+file renamed into place. astropy and fitsio are imported only when used.
 """
 
 from __future__ import annotations
@@ -24,23 +26,23 @@ import warnings
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from astropy.io import fits
 from pipetask.butler.atomic import fileMode
 
+from . import fits_fast
 from .errors import ImageError
+from .fits_fast import FitsCards
 from .mask_planes import FITS_PREFIX, planesFromHeader
 
-try:
-    import fitsio
-except ImportError:  # pragma: no cover - fitsio is a declared dependency
-    fitsio = None
+if TYPE_CHECKING:
+    from astropy.io import fits
 
-#: Readers accepted by :func:`readFitsPlanes`.
-READERS = ("fitsio", "astropy")
-DEFAULT_READER = "fitsio" if fitsio is not None else "astropy"
+#: Readers accepted by :func:`readFitsPlanes`: the fast path (falling back to astropy for
+#: files it does not handle), fitsio, astropy.
+READERS = ("fast", "fitsio", "astropy")
+DEFAULT_READER = "fast"
 
 #: Keywords that describe the layout of an HDU and are never copied between headers.
 STRUCTURAL_KEYWORDS = frozenset(
@@ -64,8 +66,8 @@ class FitsPlanes:
     mask: np.ndarray | None
     variance: np.ndarray | None
     maskPlanes: dict[str, int] | None
-    primaryHeader: fits.Header
-    imageHeader: fits.Header
+    primaryHeader: fits.Header | FitsCards
+    imageHeader: fits.Header | FitsCards
 
 
 def _fail(path: str, reason: str) -> ImageError:
@@ -84,8 +86,8 @@ def readFitsPlanes(path: str | os.PathLike[str], *, reader: str | None = None) -
     ----------
     path : str or path-like
         The file.
-    reader : {"fitsio", "astropy"}, optional
-        Library to read with; the fastest installed one by default.
+    reader : {"fast", "fitsio", "astropy"}, optional
+        How to read: the fast path (astropy when it declines the file) by default.
 
     Raises
     ------
@@ -100,6 +102,10 @@ def readFitsPlanes(path: str | os.PathLike[str], *, reader: str | None = None) -
     if not os.path.isfile(path):
         raise _fail(path, "no such file")
     try:
+        if reader == "fast":
+            planes = _readFast(path)
+            if planes is not None:
+                return planes
         if reader == "fitsio":
             return _readWithFitsio(path)
         return _readWithAstropy(path)
@@ -136,7 +142,28 @@ def _chooseLayout(
     raise _fail(path, f"no 2-D image ({detail})")
 
 
+def _readFast(path: str) -> FitsPlanes | None:
+    hdus = fits_fast.readHdus(path)
+    if not hdus:
+        return None
+    dims: list[Shape] = [hdu.dims() for hdu in hdus]
+    exttypes = [str(hdu.cards.get("EXTTYPE", "")).strip() for hdu in hdus[:2]]
+    iImage, iMask, iVariance = _chooseLayout(path, dims, exttypes)
+    try:
+        image = hdus[iImage].pixels()
+        mask = variance = planes = None
+        if iMask is not None and iVariance is not None:
+            planes = planesFromHeader(hdus[iMask].cards.items())
+            mask = hdus[iMask].pixels()
+            variance = hdus[iVariance].pixels()
+    except fits_fast.Decline:
+        return None
+    return FitsPlanes(image, mask, variance, planes, hdus[0].cards, hdus[iImage].cards)
+
+
 def _readWithFitsio(path: str) -> FitsPlanes:
+    import fitsio
+
     with fitsio.FITS(path) as hdus:
         dims: list[Shape] = []
         for hdu in hdus:
@@ -163,6 +190,8 @@ def _readWithFitsio(path: str) -> FitsPlanes:
 
 
 def _astropyHeader(header: Any) -> fits.Header:
+    from astropy.io import fits
+
     text = "".join(record["card_string"].ljust(80)[:80] for record in header.records())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -170,6 +199,8 @@ def _astropyHeader(header: Any) -> fits.Header:
 
 
 def _readWithAstropy(path: str) -> FitsPlanes:
+    from astropy.io import fits
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", fits.verify.VerifyWarning)
         warnings.filterwarnings("error", message=".*truncated.*")
@@ -203,6 +234,8 @@ _WCS_KEYWORD = re.compile(
 
 def wcsCards(header: fits.Header) -> fits.Header:
     """The WCS cards of ``header`` (all alternate WCSs included), in their order."""
+    from astropy.io import fits
+
     cards = fits.Header()
     for card in header.cards:
         if _WCS_KEYWORD.match(card.keyword):
@@ -214,6 +247,8 @@ def copyCards(source: fits.Header | None, target: fits.Header) -> None:
     """Copy the non-structural cards (comments and history included) of ``source``."""
     if source is None:
         return
+    from astropy.io import fits
+
     # Copying the 80-character card images and parsing them once is several times faster
     # than building each card anew (a raw header has hundreds), and keeps them as written.
     images = [
@@ -237,6 +272,8 @@ def buildHduList(
 
     ``primaryCards`` go to HDU 0, ``imageCards`` (the WCS) to each plane's header.
     """
+    from astropy.io import fits
+
     with warnings.catch_warnings():
         # Keywords longer than 8 characters become HIERARCH cards, as LSST writes them.
         warnings.simplefilter("ignore", fits.verify.VerifyWarning)
@@ -251,6 +288,8 @@ def _buildHduList(
     primaryCards: fits.Header | None,
     imageCards: fits.Header | None,
 ) -> fits.HDUList:
+    from astropy.io import fits
+
     primary = fits.PrimaryHDU()
     copyCards(primaryCards, primary.header)
     hdus = [primary]
@@ -272,6 +311,8 @@ def writeHduList(hdus: fits.HDUList, path: str | os.PathLike[str]) -> None:
     The bytes go to a temporary file in the same directory, renamed over ``path`` once
     complete, so a crash never leaves a truncated file under the final name.
     """
+    from astropy.io import fits
+
     path = os.fspath(path)
     buffer = io.BytesIO()
     with warnings.catch_warnings():

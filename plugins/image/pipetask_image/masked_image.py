@@ -40,9 +40,10 @@ class MaskedImage:
         reads the planes of that file (LSST's ``MaskedImageF(path)``; see :meth:`readFits`),
         and then no other argument may be given.
     mask : array-like, optional
-        Integer bit mask of the same shape; all zero by default.
+        Integer bit mask of the same shape; all zero by default, allocated when first used.
     variance : array-like, optional
-        Per-pixel variance of the same shape; all zero by default.
+        Per-pixel variance of the same shape; all zero by default, allocated when first
+        used.
     maskPlanes : mapping of str to int, optional
         Plane name -> bit; the LSST default planes (``BAD``, ``SAT``, ``INTRP``, ``CR``,
         ``EDGE``, ``DETECTED``, ``DETECTED_NEGATIVE``, ``SUSPECT``, ``NO_DATA``) by default.
@@ -70,14 +71,10 @@ class MaskedImage:
             return
         self._image = _plane("image", image, IMAGE_DTYPE, None)
         shape = self._image.shape
-        if mask is None:
-            self._mask = np.zeros(shape, MASK_DTYPE)
-        else:
-            self._mask = _plane("mask", mask, MASK_DTYPE, shape)
-        if variance is None:
-            self._variance = np.zeros(shape, VARIANCE_DTYPE)
-        else:
-            self._variance = _plane("variance", variance, VARIANCE_DTYPE, shape)
+        self._mask = None if mask is None else _plane("mask", mask, MASK_DTYPE, shape)
+        self._variance = (
+            None if variance is None else _plane("variance", variance, VARIANCE_DTYPE, shape)
+        )
         planes = DEFAULT_MASK_PLANES if maskPlanes is None else maskPlanes
         self._maskPlanes = checkedPlanes(planes)
 
@@ -88,12 +85,21 @@ class MaskedImage:
 
     @property
     def mask(self) -> np.ndarray:
-        """The mask plane (int32 bits)."""
+        """The mask plane (int32 bits); an all-zero one is allocated on first use."""
+        if self._mask is None:
+            self._mask = np.zeros(self._image.shape, MASK_DTYPE)
+        return self._mask
+
+    @property
+    def maskOrNone(self) -> np.ndarray | None:
+        """The mask plane, or None while it is all zero and not yet allocated."""
         return self._mask
 
     @property
     def variance(self) -> np.ndarray:
-        """The variance plane (float32)."""
+        """The variance plane (float32); an all-zero one is allocated on first use."""
+        if self._variance is None:
+            self._variance = np.zeros(self._image.shape, VARIANCE_DTYPE)
         return self._variance
 
     @property
@@ -156,7 +162,7 @@ class MaskedImage:
         """Write the LSST multi-extension form (gzip if ``path`` ends in ``.gz``)."""
         from .fits_io import buildHduList, writeHduList
 
-        hdus = buildHduList(self._image, self._mask, self._variance, self._maskPlanes)
+        hdus = buildHduList(self._image, self.mask, self.variance, self._maskPlanes)
         writeHduList(hdus, path)
 
     def __repr__(self) -> str:

@@ -21,6 +21,10 @@ How it stays within a few passes over memory, without sorting or partitioning th
    are the core sums plus the copied-out pixels inside it, once it is proved to contain
    the core.
 
+The streaming pass over each chunk is :func:`pipetask_stats.scan.scanChunk`, or the
+compiled kernel ``sigmaClippedScan`` when a plugin provides one (pipetask-stats-numba):
+both give identical bits.
+
 Whenever a proof fails (an unrepresentative sample, a pathological image) that step falls
 back to an exact full computation, so the result never depends on the sample; only the
 speed does. Images of up to ``DIRECT_LIMIT`` pixels go straight to the full computation.
@@ -30,11 +34,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
 
 import numpy as np
 
 from .moments import CHUNK, Moments, Sums, windowSums
 from .order import QUARTILE_FRACTIONS, float32Window, interpolationRanks, lerp
+from .scan import scanChunk
+
+#: Name of the compiled kernel a plugin may provide through ``pipetask_kernels``.
+KERNEL_NAME = "sigmaClippedScan"
 
 #: IQR of a unit normal distribution is 1 / 0.741301109252802.
 IQR_TO_SIGMA = 0.741301109252802
@@ -50,6 +60,30 @@ CORE_MARGIN = 0.03
 SCAN_CHUNK = 1 << 18
 
 
+@cache
+def compiledKernel() -> tuple[Any, str] | None:
+    """The installed compiled ``sigmaClippedScan`` kernel and its distribution, or None."""
+    from pipetask.plugins import catalog, load
+
+    description = catalog().items["kernel"].get(KERNEL_NAME)
+    if description is None:
+        return None
+    return load(description.target), description.distribution
+
+
+def chooseKernel(kernel: str) -> tuple[Any, str]:
+    """``(scanChunk, name)`` for ``kernel`` ``"auto"`` (compiled when installed), ``"numpy"``
+    or ``"compiled"`` (a ``ValueError`` when none is installed)."""
+    if kernel not in ("auto", "numpy", "compiled"):
+        raise ValueError(f"kernel must be 'auto', 'numpy' or 'compiled', not {kernel!r}")
+    compiled = None if kernel == "numpy" else compiledKernel()
+    if compiled is not None:
+        return compiled
+    if kernel == "compiled":
+        raise ValueError(f"no plugin provides the compiled kernel {KERNEL_NAME!r}")
+    return scanChunk, "numpy"
+
+
 @dataclass
 class ClipResult:
     """Moments of every iteration (the last is the result) and how they were found."""
@@ -59,6 +93,7 @@ class ClipResult:
     quartiles: tuple[float, float, float]
     path: str
     fallbacks: list[str] = field(default_factory=list)
+    kernel: str = "numpy"
 
     @property
     def moments(self) -> Moments:
@@ -212,52 +247,48 @@ class _ScannedSource:
     """Quartiles and window sums from one streaming pass guided by a :class:`_Plan`."""
 
     def __init__(
-        self, pixels: np.ndarray, mask: np.ndarray | None, badBits: int, plan: _Plan
+        self, pixels: np.ndarray, mask: np.ndarray | None, badBits: int, plan: _Plan, kernel
     ) -> None:
         self.pixels, self.mask, self.badBits, self.plan = pixels, mask, badBits, plan
+        self.kernel = kernel
         self.shift = plan.shift
         self.fallbacks: list[str] = []
         self._scan()
 
     def _scan(self) -> None:
-        pixels, mask, badBits, plan = self.pixels, self.mask, self.badBits, self.plan
+        pixels, mask, plan = self.pixels, self.mask, self.plan
+        scanChunk = self.kernel
         size = pixels.size
         k = min(SCAN_CHUNK, size)
-        core, below, inBracket, special = (np.empty(k, bool) for _ in range(4))
-        diff = np.empty(k, np.float64)
-        bits = np.empty(k, mask.dtype) if mask is not None else None
-        countsBelow = [0] * len(plan.brackets)
+        special, specialMasked = np.empty(k, np.float32), np.empty(k, bool)
+        lows = np.array([low for low, _ in plan.brackets], np.float32)
+        highs = np.array([high for _, high in plan.brackets], np.float32)
+        countsBelow = np.zeros(len(plan.brackets), np.int64)
         parts, maskedParts = [], []
         s1 = s2 = 0.0
         shift32 = np.float32(self.shift)
         for start in range(0, size, SCAN_CHUNK):
-            chunk = pixels[start : start + SCAN_CHUNK]
-            k = chunk.size
-            c, lo, inb, sp, d = core[:k], below[:k], inBracket[:k], special[:k], diff[:k]
-            np.greater_equal(chunk, plan.coreLow, out=c)
-            np.less_equal(chunk, plan.coreHigh, out=lo)
-            np.logical_and(c, lo, out=c)
-            np.logical_not(c, out=sp)  # outside the core, NaN and inf included
-            for b, (bracketLow, bracketHigh) in enumerate(plan.brackets):
-                np.less(chunk, bracketLow, out=lo)
-                countsBelow[b] += int(np.count_nonzero(lo))
-                np.less_equal(chunk, bracketHigh, out=inb)
-                np.greater(inb, lo, out=inb)  # <= high and not < low
-                np.logical_or(sp, inb, out=sp)
-            if bits is not None:
-                np.bitwise_and(mask[start : start + SCAN_CHUNK], badBits, out=bits[:k])
-                np.logical_or(sp, bits[:k], out=sp)
-            where = np.flatnonzero(sp)
-            parts.append(chunk[where])
-            if bits is not None:
-                maskedParts.append(bits[where] != 0)
-            # Exact for every core pixel: the plan chose the shift so (Sterbenz lemma).
-            np.subtract(chunk, shift32, out=d)
-            d[where] = 0.0
-            s1 += float(d.sum())
-            s2 += float(np.square(d, out=d).sum())
+            stop = start + SCAN_CHUNK
+            count, c1, c2 = scanChunk(
+                pixels[start:stop],
+                None if mask is None else mask[start:stop],
+                self.badBits,
+                plan.coreLow,
+                plan.coreHigh,
+                lows,
+                highs,
+                shift32,
+                special,
+                specialMasked,
+                countsBelow,
+            )
+            parts.append(special[:count].copy())
+            if mask is not None:
+                maskedParts.append(specialMasked[:count].copy())
+            s1 += c1
+            s2 += c2
         special_values = np.concatenate(parts)
-        masked = np.concatenate(maskedParts) if bits is not None else None
+        masked = np.concatenate(maskedParts) if mask is not None else None
         good = np.isfinite(special_values)
         if masked is not None:
             good &= ~masked
@@ -267,32 +298,30 @@ class _ScannedSource:
         bad = special_values[~good]
         self.n = self.plainCount + self.special.size
         self.countsBelow = [
-            count - int(np.count_nonzero(bad < low))
+            int(count) - int(np.count_nonzero(bad < low))
             for count, (low, _) in zip(countsBelow, plan.brackets, strict=True)
         ]
 
     def quartiles(self) -> tuple[float, float, float] | None:
         """Exact quartiles from the brackets, or None if a rank is outside its bracket.
 
-        The order statistics are taken from the copied-out pixels directly: the candidate
-        of overall rank ``r`` has rank ``r - countBelow + (copied-out pixels below the
-        bracket)`` among them, once ``r`` is proved to fall inside the bracket.
+        Every candidate inside a bracket was copied out, so the candidate of overall rank
+        ``r`` is the one of rank ``r - countBelow`` among the copied-out pixels inside
+        that bracket, once ``r`` is proved to fall inside it; each bracket's few pixels
+        are partitioned on their own.
         """
         special = self.special
-        positions, plan = [], []
+        result = []
         for p, countBelow, (low, high) in zip(
             QUARTILE_FRACTIONS, self.countsBelow, self.plan.brackets, strict=True
         ):
             i, j, t = interpolationRanks(self.n, p)
-            copiedBelow = int(np.count_nonzero(special < low))
-            copiedInside = int(np.count_nonzero(special <= high)) - copiedBelow
-            if not countBelow <= i <= j < countBelow + copiedInside:
+            inside = special[(special >= low) & (special <= high)]
+            if not countBelow <= i <= j < countBelow + inside.size:
                 return None
-            offset = copiedBelow - countBelow
-            plan.append((i + offset, j + offset, t))
-            positions += [i + offset, j + offset]
-        ordered = selectInPlace(special.copy(), positions)
-        return tuple(lerp(float(ordered[a]), float(ordered[b]), t) for a, b, t in plan)
+            ordered = selectInPlace(inside, [i - countBelow, j - countBelow])
+            result.append(lerp(float(ordered[i - countBelow]), float(ordered[j - countBelow]), t))
+        return result[0], result[1], result[2]
 
     def sums(self, low: np.float32, high: np.float32) -> Sums:
         """Sums over the candidates in ``[low, high]``; exact whatever the plan was."""
@@ -349,6 +378,7 @@ def sigmaClippedMoments(
     numIter: int = 2,
     *,
     method: str = "auto",
+    kernel: str = "auto",
 ) -> ClipResult:
     """Sigma-clipped mean and unbiased variance of an image, as LSST afw defines them.
 
@@ -368,6 +398,11 @@ def sigmaClippedMoments(
         ``"direct"`` copies the candidates out and partitions them; ``"scan"`` forces the
         streaming method (falling back to direct when the sample is too small);
         ``"auto"`` picks by size. All give the same result.
+    kernel : {"auto", "numpy", "compiled"}
+        Who runs the streaming pass: the compiled kernel when a plugin provides one
+        (``"auto"``), the numpy code, or the compiled kernel or a ``ValueError``. Results
+        are identical; ``ClipResult.kernel`` says which ran (``"numpy"`` or the plugin's
+        distribution).
 
     Returns
     -------
@@ -387,11 +422,12 @@ def sigmaClippedMoments(
     if method == "scan" or (method == "auto" and flat.size > DIRECT_LIMIT):
         plan = _plan(flat, flatMask, badBits, rowLength, numSigmaClip, numIter)
     if plan is not None:
-        source = _ScannedSource(flat, flatMask, badBits, plan)
+        scan, kernelName = chooseKernel(kernel)
+        source = _ScannedSource(flat, flatMask, badBits, plan, scan)
         quartiles = source.quartiles()
         if quartiles is not None and source.n > 0:
             iterations = _iterate(source, quartiles, numSigmaClip, numIter)
-            return ClipResult(iterations, source.n, quartiles, "scan", source.fallbacks)
+            return ClipResult(iterations, source.n, quartiles, "scan", source.fallbacks, kernelName)
     direct = _DirectSource(candidates(flat, flatMask, badBits))
     path = "direct" if plan is None else "scan, quartiles outside brackets: direct"
     if direct.n == 0:

@@ -79,9 +79,11 @@ class SigmaClippedStatsTask(Task):
 
         mi = asMaskedImage(maskedImage)
         badBits = mi.getPlaneBitMask(list(self.config.badMaskPlanes))
+        # An unallocated mask is all zero: no pixel is masked, nothing to read.
         result = sigmaClippedMoments(
-            mi.image, mi.mask, badBits, self.config.numSigmaClip, self.config.numIter
+            mi.image, mi.maskOrNone, badBits, self.config.numSigmaClip, self.config.numIter
         )
+        self.log.debug("%s path, %s kernel", result.path, result.kernel)
         self.metadata["numPixels"] = result.numCandidates
         self.metadata["numClippedPixels"] = result.moments.n
         for fallback in result.fallbacks:

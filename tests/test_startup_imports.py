@@ -1,0 +1,79 @@
+"""What the command loads: entry points read cheaply, ``--help`` without the config
+machinery, and a run that imports only what it uses (no astropy when the fast FITS path
+reads, no structlog or asyncio for console logging)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import subprocess
+import sys
+from pathlib import Path
+
+from _shared_data import obsTestData
+from pipetask import plugins
+
+PIPETASK = str(Path(sys.executable).with_name("pipetask"))
+
+
+def topLevelImports(stderr: str) -> set[str]:
+    """Top-level package names in ``-X importtime`` output."""
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+def importsOf(*args: str, cwd: Path | None = None) -> tuple[set[str], str]:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", PIPETASK, *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=cwd,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return topLevelImports(done.stderr), done.stderr
+
+
+def test_entry_points_read_cheaply_match_importlib_metadata():
+    ours = {(name, value) for name, value, _ in plugins.entryPoints("pipetask")}
+    reference = {(ep.name, ep.value) for ep in importlib.metadata.entry_points(group="pipetask")}
+    assert ours == reference and ours
+    distributions = {value: dist for _, value, dist in plugins.entryPoints("pipetask")}
+    for ep in importlib.metadata.entry_points(group="pipetask"):
+        assert distributions[ep.value] == ep.dist.metadata["Name"]
+
+
+def test_help_loads_neither_config_nor_plugin_manager():
+    for args in (["--help"], ["run", "--help"]):
+        modules, stderr = importsOf(*args)
+        assert "pipetask" in modules
+        loaded = {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines() if "|" in line}
+        assert "pipetask.config" not in loaded and "pipetask.plugins" not in loaded
+        assert "pluggy" not in modules, args
+
+
+def test_list_reads_no_distribution_metadata_wholesale():
+    modules, stderr = importsOf("list")
+    assert "pluggy" in modules
+    loaded = {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines() if "|" in line}
+    assert "importlib.metadata" not in loaded and "email" not in modules
+
+
+def test_a_console_run_imports_only_what_it_uses(tmp_path):
+    data = obsTestData()
+    repo = tmp_path / "repo"
+    subprocess.run(
+        [PIPETASK, "ingest", str(repo), str(data / "raw"), "--camera", "test"],
+        check=True,
+        capture_output=True,
+    )
+    modules, stderr = importsOf("run", "exampleTask", str(repo), "--id", "visit=1")
+    assert "clipped mean=" in stderr
+    assert "numpy" in modules  # the parse works: the run did use numpy
+    for unused in ("astropy", "fitsio", "structlog", "asyncio"):
+        assert unused not in modules, unused
+    # Long log lines use structlog: it loads then, and only then.
+    modules, _ = importsOf("run", "exampleTask", str(repo), "--id", "visit=1", "--longlog")
+    assert "structlog" in modules and "astropy" not in modules
