@@ -84,10 +84,10 @@ def outputLock(outputRoot: str) -> Iterator[None]:
     when the ``with`` block ends (a set-up error, no data) is removed again.
     """
     created = not os.path.isdir(outputRoot)
-    if created and os.path.lexists(outputRoot):
-        raise ButlerError(f"output {outputRoot!r} exists and is not a directory")
     try:
-        os.makedirs(outputRoot, exist_ok=True)
+        os.makedirs(outputRoot, exist_ok=True)  # another run may create it at this moment
+    except FileExistsError:
+        raise ButlerError(f"output {outputRoot!r} exists and is not a directory") from None
     except OSError as exc:
         raise ButlerError(f"cannot create the output repository: {osErrorLine(exc)}") from None
     path = os.path.join(outputRoot, LOCK_NAME)
