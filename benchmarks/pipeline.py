@@ -116,6 +116,10 @@ def resumeDecision(root: Path, quanta: int) -> tuple[float, int, int, float]:
         butler.output.registry.insertMany(
             "benchStep1", finished, lambda r: step.path({"visit": r[0], "ccd": r[1]})
         )
+        for visit, ccd in finished:  # resume checks that each registered file is there
+            path = out / step.path({"visit": visit, "ccd": ccd})
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
         saveGraph(graph, butler.outputRoot)
         start = time.perf_counter()  # what --skip-existing does: read the graph, decide
         stored = storedGraph(pipeline, [IdQuery()], butler.outputRoot)

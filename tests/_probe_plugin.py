@@ -8,7 +8,7 @@ installed plugin, and nothing is installed into the environment.
 - ``probeTask``: a data ID can kill its own process (``killWhen``) or hang (``hangWhen``);
 - ``serialProbe``: the same, declaring that it cannot run in parallel;
 - ``slowProbe``: sleeps ``seconds`` per data ID (``stubborn``: ignoring SIGTERM meanwhile)
-  and stores its metadata, which ``--skip-existing`` looks at.
+  and then writes ``slowDone`` (one small JSON dataset), which ``--skip-existing`` looks at.
 """
 
 from __future__ import annotations
@@ -68,10 +68,11 @@ class SlowConfig(Config):
 
 
 class SlowTask(Task):
-    """Sleeps, then stores its metadata: what --skip-existing looks at."""
+    """Sleeps, then writes slowDone: what --skip-existing looks at."""
     ConfigClass = SlowConfig
     _DefaultName = "slowProbe"
     storeConfig = False
+    outputDatasetTypes = ("slowDone",)
 
     def runDataRef(self, dataRef):
         self.log.info("Sleeping on data ID %s in process %d", dataRef.dataId, os.getpid())
@@ -80,6 +81,7 @@ class SlowTask(Task):
         time.sleep(self.config.seconds)
         if self.config.stubborn:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        dataRef.put({"seconds": self.config.seconds}, "slowDone")
         return Struct()
 
 

@@ -9,6 +9,7 @@ import pytest
 from _shared_data import makeEmptyRepo, makeSynthRepo
 from pipetask import Butler
 from pipetask.butler.repository import Repository
+from pipetask.dataid import selectDataIds
 from pipetask.errors import ButlerError, DataIdError, NoResults
 
 
@@ -125,7 +126,7 @@ def test_output_chains_to_input_and_input_is_never_modified(repo, tmp_path):
     assert alone.get("note", visit=1, ccd=0) == {"v": "out"}
     assert alone.datasetExists("raw", visit=2, ccd=2)
     assert len(alone.subset("raw")) == 6
-    assert alone.selectDataIds([["visit=2"]]) == [{"visit": 2, "ccd": c} for c in range(3)]
+    assert selectDataIds(alone, [["visit=2"]]) == [{"visit": 2, "ccd": c} for c in range(3)]
 
 
 def test_reads_prefer_the_output(repo, tmp_path):

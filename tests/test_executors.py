@@ -281,7 +281,7 @@ def test_ctrl_c_stops_a_dask_run_and_skip_existing_finishes_it(synthRepo, probeE
         preexec_fn=sigintDefault,
     )
     try:
-        done = out / "metadata" / "slowProbe"
+        done = out / "slowDone"
         deadline = time.monotonic() + 90
         while len(list(done.rglob("*.json"))) < 2:
             assert process.poll() is None and time.monotonic() < deadline, "no progress"

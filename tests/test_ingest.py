@@ -15,6 +15,7 @@ import pytest
 from _shared_data import REPO_ROOT, obsTestExposures, obsTestRaws
 from pipetask import Butler
 from pipetask.butler.ingest import ingest
+from pipetask.dataid import selectDataIds
 from pipetask.errors import ButlerError
 
 PIPETASK = str(REPO_ROOT / ".venv" / "bin" / "pipetask")
@@ -44,7 +45,7 @@ def test_ingest_obs_test_raws_via_cli(tmp_path):
         stem = raw.name.split(".")[0]
         _, v, f = stem.split("_")
         expected.append({"visit": int(v[1:]), "filter": f[1:]})
-    assert butler.selectDataIds([[]]) == sorted(expected, key=lambda d: d["visit"])
+    assert selectDataIds(butler, [[]]) == sorted(expected, key=lambda d: d["visit"])
     for raw, dataId in zip(raws, expected, strict=True):
         stored = butler.getUri("raw", dataId)
         assert stored.read_bytes() == raw.read_bytes()
@@ -109,7 +110,7 @@ def test_bad_truncated_and_unidentified_files_are_reported_and_skipped(tmp_path)
     assert len(_lines(out, "ingested")) == 1
     assert "1 ingested, 0 duplicate, 4 bad, 1 unidentified (of 6 files)" in out
     butler = Butler(repo)
-    assert butler.selectDataIds([[]]) == [{"visit": 14, "filter": "g"}]
+    assert selectDataIds(butler, [[]]) == [{"visit": 14, "filter": "g"}]
     assert sorted(p.name for p in (repo / "raw").iterdir()) == ["raw_v14_fg.fits.gz"]
 
 

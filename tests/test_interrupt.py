@@ -66,7 +66,7 @@ def test_interrupt_then_skip_existing(repo, tmp_path, jobs):
         assert set(json.loads(path.read_text())) == {"mean", "meanErr", "stdDev", "stdDevErr"}
     assert len(written) >= done
 
-    # Resume: only the data IDs without outputs and metadata run.
+    # Resume: only the data IDs without outputs run.
     proc = subprocess.run(
         [*[PIPETASK], *args, "--skip-existing"], capture_output=True, text=True, timeout=300
     )

@@ -9,6 +9,7 @@ import pytest
 from _shared_data import makeSynthRepo, obsTestExposures, obsTestRaws
 from pipetask import Butler
 from pipetask.butler.camera import Camera, UnidentifiedFile, loadCamera
+from pipetask.dataid import selectDataIds
 from pipetask.plugins import catalog
 
 
@@ -164,4 +165,4 @@ def test_synth_repository_reads_back_through_the_fits_format(tmp_path):
     if image is None:
         image = exposure.maskedImage.image
     assert np.array_equal(np.asarray(image), expected)
-    assert butler.selectDataIds([["ccd=1"]]) == [{"visit": 1, "ccd": 1}]
+    assert selectDataIds(butler, [["ccd=1"]]) == [{"visit": 1, "ccd": 1}]

@@ -162,8 +162,15 @@ def statsFile(out: Path, visit: int) -> Path:
     return out / "imageStats" / f"visit={visit}" / f"filter={FILTERS[visit]}.json"
 
 
-def metadataFile(out: Path, visit: int, task: str = "statsWriter") -> Path:
-    return out / "metadata" / task / f"visit={visit}" / f"filter={FILTERS[visit]}.json"
+def recordedRuns(out: Path, task: str = "statsWriter") -> dict[int, dict]:
+    """visit -> the latest successful record line of each data ID (its metadata, maxRss)."""
+    found = {}
+    for path in sorted((out / "runs" / task).glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            item = json.loads(line)
+            if item.get("status") == "ok":
+                found[item["dataId"]["visit"]] = item
+    return found
 
 
 def assertStatsFile(out: Path, visit: int, reference: tuple[float, ...]) -> None:
@@ -693,8 +700,11 @@ def test_stats_writer_writes_outputs_and_leaves_the_input_unchanged(writerRun):
     assert processedVisits(proc.stderr, "statsWriter") == [1, 2, 3]
     for visit in FILTERS:
         assertStatsFile(out, visit, clippedReference(visit, *DEFAULT))
-        metadata = readJson(metadataFile(out, visit))["statsWriter"]
+        recorded = recordedRuns(out)[visit]  # metadata goes into the run record
+        metadata = recorded["metadata"]["statsWriter"]
         assert metadata["runDataRefEndWallTime"] >= metadata["runDataRefStartWallTime"]
+        assert recorded["maxRss"] > 0 and recorded["configHash"]
+    assert not (out / "metadata").exists()  # no file per data ID
     stored = tomllib.loads((out / "config" / "statsWriter.toml").read_text())
     assert stored["stats"]["numSigmaClip"] == 3.0 and stored["stats"]["numIter"] == 2
     packages = readJson(out / "config" / "packages.json")
@@ -813,14 +823,15 @@ def test_skip_existing_runs_only_the_missing_data_id(obsRepo, tmp_path):
     out = tmp_path / "out"
     assert _statsWriter(obsRepo, out).returncode == 0
     kept = {v: statsFile(out, v).read_bytes() for v in (1, 3)}
-    statsFile(out, 2).unlink()
-    metadataFile(out, 2).unlink()
+    first = recordedRuns(out)[2]["time"]
+    statsFile(out, 2).unlink()  # removed behind the registry's back: run again
     proc = _statsWriter(obsRepo, out, "--skip-existing")
     assert proc.returncode == 0, output(proc)
     assert processedVisits(proc.stderr, "statsWriter") == [2]
     assert "1 succeeded, 0 failed, 2 skipped of 3 data IDs" in proc.stderr
+    assert "redo 1: statsWriter: an output's file was removed" in proc.stderr
     assertStatsFile(out, 2, clippedReference(2, *DEFAULT))
-    assert metadataFile(out, 2).is_file()
+    assert recordedRuns(out)[2]["time"] > first
     assert {v: statsFile(out, v).read_bytes() for v in (1, 3)} == kept
     assertConsistentRegistry(out)
 

@@ -29,10 +29,10 @@ def test_skip_existing_reruns_failed_data_ids(repo, tmp_path):
     first = pipetask("run", "statsWriter", str(repo), "--id", "--output", str(out))
     assert first.returncode == 1, first.stderr
     assert "3 succeeded, 1 failed" in first.stderr
-    # A failed data ID leaves no metadata, so a resume runs it again and it fails again.
-    metadata = out / "metadata" / "statsWriter"
-    assert (metadata / "visit=2" / "ccd=0.json").is_file()
-    assert not (metadata / "visit=2" / "ccd=1.json").exists()
+    # A failed data ID leaves no output, so a resume runs it again and it fails again.
+    stats = out / "imageStats"
+    assert (stats / "visit=2" / "ccd=0.json").is_file()
+    assert not (stats / "visit=2" / "ccd=1.json").exists()
     again = pipetask(
         "run", "statsWriter", str(repo), "--id", "--output", str(out), "--skip-existing"
     )

@@ -102,6 +102,7 @@ def assertConsistent(out: Path) -> None:
         if p.is_file()
         and p.relative_to(out).parts[0] not in ("runs", "config")
         and not p.name.startswith(("registry.sqlite3", "repo.toml", ".pipetask-run.lock"))
+        and p.name != "quantum_graph.qgraph"  # the run's graph, for report and resume
     }
     assert data <= registered, data - registered
     assert not [p for p in out.rglob(".tmp-*")], list(out.rglob(".tmp-*"))
@@ -109,10 +110,10 @@ def assertConsistent(out: Path) -> None:
     assert not lock.exists() or lock.read_text() == "", "the lock names a holder after the run"
 
 
-def metadataDone(out: Path) -> set[tuple[int, int]]:
-    """(visit, ccd) of the data IDs whose metadata (the last thing a data ID writes) exists."""
+def outputsDone(out: Path) -> set[tuple[int, int]]:
+    """(visit, ccd) of the data IDs whose output (the last thing a data ID writes) exists."""
     done = set()
-    for path in (out / "metadata" / "slowProbe").rglob("*.json"):
+    for path in (out / "slowDone").rglob("*.json"):
         if path.name.startswith(".tmp-"):
             continue  # being written
         keys = dict(part.split("=") for part in path.with_suffix("").parts[-2:])
@@ -150,7 +151,7 @@ def startSlowRun(repo: Path, out: Path, env: dict[str, str], *options: str) -> s
 
 def waitForProgress(process: subprocess.Popen, out: Path, count: int) -> None:
     deadline = time.monotonic() + 120
-    while len(metadataDone(out)) < count:
+    while len(outputsDone(out)) < count:
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
         assert time.monotonic() < deadline, "no progress"
         time.sleep(0.05)
@@ -165,7 +166,7 @@ def resume(repo: Path, out: Path, env: dict[str, str], *options: str) -> str:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert re.search(rf"(\d+) succeeded, 0 failed, (\d+) skipped of {TOTAL} data IDs", done.stderr)
-    assert len(metadataDone(out)) == TOTAL
+    assert len(outputsDone(out)) == TOTAL
     assertConsistent(out)
     return done.stderr
 
@@ -244,10 +245,10 @@ def test_sigterm_stops_like_ctrl_c(synthRepo, probeEnv, tmp_path, name):
     lines = readRecord(out)
     assert lines[-1]["end"]["status"] == 143
     assert lines[-1]["end"]["stopped"] == "stopped by SIGTERM"
-    # Every data ID that finished (its metadata is the last thing it writes) is recorded,
+    # Every data ID that finished (its output is the last thing it writes) is recorded,
     # including those that finished while the run was stopping, and only those.
-    assert recordedOk(lines) == metadataDone(out)
-    assert int(summary[1]) == len(metadataDone(out))
+    assert recordedOk(lines) == outputsDone(out)
+    assert int(summary[1]) == len(outputsDone(out))
     assert stderr.count("  not run {") == int(summary[2])
     assertConsistent(out)
     shown = report(out)
@@ -277,7 +278,7 @@ def test_ctrl_c_three_times_with_a_worker_slow_to_stop(synthRepo, probeEnv, tmp_
     assert "not run (interrupted)" in stderr
     if stopping > 1.0:  # the later signals came while the run was stopping
         assert "the run is already stopping" in stderr
-    assert recordedOk(readRecord(out)) == metadataDone(out)
+    assert recordedOk(readRecord(out)) == outputsDone(out)
     assertConsistent(out)
     resume(synthRepo, out, env, *_executor(name))
 
@@ -302,7 +303,7 @@ def test_two_runs_started_together_into_one_new_output(synthRepo, probeEnv, tmp_
             assert "Traceback" not in stderr and "no such table" not in stderr, stderr
             if status == 2:
                 assert "another pipetask run (pid " in stderr, stderr
-        assert len(metadataDone(out)) == TOTAL
+        assert len(outputsDone(out)) == TOTAL
         assertConsistent(out)
 
 

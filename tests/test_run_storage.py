@@ -125,7 +125,8 @@ def test_disk_filling_mid_run_stops_at_the_first_error(repo, tmp_path, jobs):
     lines = recordLines(after)
     assert lines[0]["run"]["selected"] == TOTAL
     ok = [x for x in lines if x.get("status") == "ok"]
-    assert len(ok) == len(list((after / "metadata").rglob("*.json")))
+    assert len(ok) == len(list((after / "imageStats").rglob("*.json")))
+    assert all(x["maxRss"] > 0 for x in ok)
     assert 0 < len(ok) < TOTAL
 
     status, err = step(tmp_path, "resume")

@@ -102,3 +102,14 @@ def storageError(exc: BaseException) -> str | None:
         exc = exc.__cause__ or exc.__context__
         seen += 1
     return None
+
+
+#: Exit status of a set-up problem (a user's mistake, an OS error before anything ran).
+EXIT_USAGE = 2
+#: A run's exit status is its number of failures, capped so it never wraps to 0.
+MAX_FAILURE_STATUS = 100
+
+
+def exitStatus(failures: int) -> int:
+    """The exit status of a run with ``failures`` failed data IDs (0 when none)."""
+    return min(failures, MAX_FAILURE_STATUS)

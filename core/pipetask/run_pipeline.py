@@ -37,7 +37,7 @@ def labelledOverrides(overrides: list[tuple[str, str]], labels: list[str]) -> li
         if found is not None and (found.group(1) in labels or len(labels) > 1):
             out.append(Override(found.group(1), kind, found.group(2)))
         elif len(labels) == 1:
-            out.append(Override(labels[0], kind, value))
+            out.append(Override(labels[0], kind, value, labelled=False))
         else:
             form = "LABEL:FILE" if kind == "file" else "LABEL:NAME=VALUE"
             raise ConfigError(
@@ -95,7 +95,8 @@ def showPipelineConfig(show: ShowRequest, pipeline: Pipeline) -> None:
         if many and (show.config or show.history or show.tasks):
             print(f"# label {label} ({node.taskName})")
         for pattern in show.config:
-            print(configText(node.config, pattern), end="" if pattern is None else "\n")
+            text = configText(node.config, pattern, node.taskName)
+            print(text, end="" if pattern is None else "\n")
         for pattern in show.history:
             print(historyText(node.config, pattern))
         if show.tasks:
@@ -103,10 +104,11 @@ def showPipelineConfig(show: ShowRequest, pipeline: Pipeline) -> None:
 
 
 def runPipeline(options: RunOptions) -> int:
-    """``pipetask run -p FILE REPO ...``: build the plan, show or run it; the exit status."""
+    """``pipetask run -p FILE REPO ...`` and ``pipetask run TASK REPO ...`` (a one-task
+    pipeline): build the plan, show or run it; the exit status."""
     from .butler import Butler
     from .dataid import parseId
-    from .pipeline import buildGraph
+    from .pipeline.graph import EmptyGraphError
     from .pipeline.pipeline_file import splitLocation
     from .pipeline.plan import RunPlan, RunSettings
     from .pipeline.run import executePlan
@@ -114,11 +116,12 @@ def runPipeline(options: RunOptions) -> int:
     from .setup import inputCamera, runPaths
 
     show = ShowRequest.parse(options.show)
+    oneTask = not options.pipeline
     if options.file:
         raise ConfigError("--file runs one task on one file; it does not combine with -p")
     if not options.repo:
         raise ConfigError("a repository is required: pipetask run -p FILE REPO")
-    paths = runPaths(options)
+    paths = runPaths(options.repo, options.output, options.calib)
     camera = inputCamera(paths)
     queries = [parseId(tokens, camera.keys) for tokens in options.ids or []]
     pipeline = loadPipeline(options, camera)
@@ -131,24 +134,21 @@ def runPipeline(options: RunOptions) -> int:
         return 0
     if not options.ids:
         log.warning("no --id given: nothing to process (use --id with no values to select all)")
+        if oneTask:
+            log.warning(NOTHING_TO_DO)
         return 0
     willRun = not (show.any and not show.run)
     # Everything the command line can get wrong is checked before anything is written.
     executor = _executor(pipeline, options) if willRun else None
     # Read-only here: the output is opened for writing only under the run's lock.
-    output = paths.output if paths.outputGiven else None
     butler = Butler(paths.repo, output=output, calib=paths.calib, registryWrites=False)
-    graph = None
-    if options.skipExisting and sweep is None:
-        from .pipeline.resume import storedGraph
-
-        graph = storedGraph(pipeline, queries, paths.output)
-    if graph is None:
-        graph = buildGraph(pipeline, butler, queries)
-    if sweep is not None:
-        from .pipeline.sweep import combinedGraph
-
-        graph = combinedGraph(graph, *sweep)
+    try:
+        graph = _graph(options, pipeline, butler, queries, paths.output, sweep)
+    except EmptyGraphError:
+        if not oneTask:
+            raise
+        log.warning(NOTHING_TO_DO)
+        return 0
     settings = RunSettings(
         executor=options.executor,
         processes=options.processes,
@@ -157,6 +157,7 @@ def runPipeline(options: RunOptions) -> int:
         doraise=options.doraise,
         skipExisting=options.skipExisting,
         clobberConfig=options.clobberConfig,
+        clobberVersions=options.clobberVersions,
         noBackupConfig=options.noBackupConfig,
         noVersions=options.noVersions,
         debugFile=_debugFile(options, pipeline),
@@ -169,7 +170,8 @@ def runPipeline(options: RunOptions) -> int:
         from .show import dataIdLine
 
         for label, i in graph.quanta():
-            print(f"{label} {dataIdLine(graph.dataId(label, i))}")
+            line = dataIdLine(graph.dataId(label, i))
+            print(line if oneTask else f"{label} {line}")
     if show.graph:
         if sweep is not None:
             from .pipeline.sweep_run import sweepDone
@@ -191,6 +193,44 @@ def runPipeline(options: RunOptions) -> int:
     return executePlan(plan, executor)
 
 
+#: What a one-task run says when its selection is empty (as LSST's command-line tasks do).
+NOTHING_TO_DO = (
+    "Not running the task because there is no data to process; "
+    "you may preview data with --show data"
+)
+
+
+def _graph(options: RunOptions, pipeline: Pipeline, butler: Any, queries, output, sweep):
+    """The run's graph: the stored one when resuming a run it fits, else built."""
+    from .pipeline import buildGraph
+
+    graph = None
+    if options.skipExisting and sweep is None:
+        from .pipeline.resume import storedGraph
+
+        graph = storedGraph(pipeline, queries, output)
+    if graph is None:
+        graph = buildGraph(pipeline, butler, queries)
+        _logSelection(graph)
+    if sweep is not None:
+        from .pipeline.sweep import combinedGraph
+
+        graph = combinedGraph(graph, *sweep)
+    return graph
+
+
+def _logSelection(graph: Any) -> None:
+    """At DEBUG: how many quanta of each label were selected, and each of them."""
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    from .dataid import formatDataId
+
+    for label in graph.tasks:
+        log.debug("selected %d data IDs for %s", graph.count(label), label)
+        for i in range(graph.count(label)):
+            log.debug("selected %s", formatDataId(graph.dataId(label, i)))
+
+
 def resumedQuanta(plan: Any, butler: Any) -> list:
     """What ``--skip-existing`` would skip (nothing without it)."""
     if not plan.settings.skipExisting:
@@ -202,26 +242,29 @@ def resumedQuanta(plan: Any, butler: Any) -> list:
 
 def _executor(pipeline: Pipeline, options: RunOptions) -> Any:
     """The executor; a label whose task cannot run in parallel makes the run serial."""
-    from .setup import chooseExecutor
+    from .setup import ExecutorRequest, chooseExecutor
 
-    serialOnly = [
-        n for n in pipeline.nodes.values() if not getattr(n.taskClass, "canMultiprocess", True)
-    ]
-    taskClass = (
-        serialOnly[0].taskClass if serialOnly else next(iter(pipeline.nodes.values())).taskClass
+    nodes = pipeline.nodes.values()
+    serialOnly = [n.label for n in nodes if not getattr(n.taskClass, "canMultiprocess", True)]
+    request = ExecutorRequest(
+        options.executor, options.processes, options.timeout, options.scheduler
     )
-    return chooseExecutor(taskClass, options)
+    return chooseExecutor(request, serialOnly[0] if serialOnly else None)
 
 
 def _debugFile(options: RunOptions, pipeline: Pipeline) -> str | None:
-    """The ``--debug`` file, loaded once here so a bad one fails before anything runs."""
+    """The ``--debug`` file, loaded once here so a bad one fails before anything runs
+    (its tables checked against the names of every label's task and subtasks)."""
     from .debug import checkTables, findDefaultFile, loadDebugFile, runNames
 
     if not options.debug:
         return None
     path = options.debugFile or findDefaultFile()
     if path is None:
-        log.warning("--debug: no debug.toml or debug.py in the working directory")
+        log.warning(
+            "--debug: no debug.toml or debug.py in the working directory "
+            "(nor a debug.py on $PYTHONPATH)"
+        )
         return None
     loadDebugFile(path)
     names = [

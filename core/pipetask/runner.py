@@ -7,22 +7,18 @@ handing ``-c`` values to the config layer and ``--id`` tokens to the data-ID gra
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError, PipetaskError, osErrorLine
-from .runlock import outputLock
+from .errors import EXIT_USAGE, ConfigError, PipetaskError, osErrorLine
+from .setup import rootedPath  # noqa: F401 - the CLI's commands take it from here
 from .show import ShowRequest
 
 log = logging.getLogger("pipetask")
 
-EXIT_USAGE = 2
-MAX_FAILURE_STATUS = 100
 
 
 @dataclass
@@ -94,19 +90,6 @@ class RunOptions:
         )
 
 
-def rootedPath(path: str | None, envName: str) -> str | None:
-    """``path`` under ``$envName`` when it is relative and the variable is set."""
-    if path is None:
-        return None
-    from .butler.repository import checkPathEncoding
-
-    base = os.environ.get(envName)
-    if base and not os.path.isabs(path):
-        path = os.path.join(base, path)
-    checkPathEncoding(path)  # refused before anything is created under it
-    return os.path.abspath(path)
-
-
 def runTask(options: RunOptions) -> int:
     """Run a command-line task as ``pipetask run`` does; returns the exit status."""
     from .logs import configureLogging
@@ -130,120 +113,50 @@ def runTask(options: RunOptions) -> int:
 
 
 def _run(options: RunOptions) -> int:
-    from .config import validateForTask
     from .plugins import catalog, load
 
-    if options.pipeline or options.sweeps:
-        from .run_pipeline import runPipeline
-
-        return runPipeline(options)
-    from .setup import (
-        applyOverrides,
-        chooseExecutor,
-        inputCamera,
-        openButler,
-        runPaths,
-        taskWrites,
-    )
-
-    show = ShowRequest.parse(options.show)
-    desc = catalog().get("task", options.task)
-    taskClass = load(desc.target)
-    if not callable(getattr(taskClass, "runDataRef", None)):
-        cmdline = ", ".join(catalog().names("task", "cmdline")) or "none installed"
-        raise ConfigError(
-            f"task {options.task!r} is not a command-line task (it has no runDataRef); "
-            f"command-line tasks: {cmdline}"
-        )
-    if options.file:
-        from .single_file import fileCamera, runOnFiles
-
-        def makeConfig(camera):
-            return applyOverrides(taskClass, options, camera=camera)
-
-        if show.any:
-            camera, _ = fileCamera(os.path.abspath(options.file[0]), options.task)
-            if _show(show, options, taskClass, makeConfig(camera), []):
-                return 0
-        return runOnFiles(taskClass, options, makeConfig)
-    if not options.repo:
+    if not options.pipeline:
+        taskClass = load(catalog().get("task", options.task).target)
+        if not any(callable(getattr(taskClass, m, None)) for m in ("runDataRef", "runQuantum")):
+            cmdline = ", ".join(catalog().names("task", "cmdline")) or "none installed"
+            raise ConfigError(
+                f"task {options.task!r} is not a command-line task (it has no runDataRef); "
+                f"command-line tasks: {cmdline}"
+            )
+        if options.file and not options.sweeps:
+            return _runOnFiles(options, taskClass)
+    if not options.repo and not options.file:
         hint = ""
         eaten = [t for tokens in options.ids or [] for t in tokens if "=" not in t]
         if eaten:
             hint = f" ({eaten[-1]!r} was read as an --id value: put REPO before the options)"
-        raise ConfigError(
-            f"a repository is required: pipetask run TASK REPO (or --file PATH){hint}"
-        )
-    paths = runPaths(options)
-    camera = inputCamera(paths)
-    _checkIds(options.ids, camera.keys)  # a bad --id is an error even for --show config
-    config = applyOverrides(taskClass, options, camera=camera)
-    stop = (show.config or show.history or show.tasks) and _show(
-        show, options, taskClass, config, None
-    )
-    if stop and not show.data:
-        return 0
-    validateForTask(config, options.task)
-    config.freeze()
-    willRun = not (show.any and not show.run)
-    # Everything the command line can get wrong is checked before anything is written.
-    executor = chooseExecutor(taskClass, options) if willRun else None
-    writes = willRun and taskWrites(taskClass)
-    if options.clobberOutput and paths.outputGiven and willRun:
-        from .clobber_output import clobberOutput
+        what = "-p FILE REPO" if options.pipeline else "TASK REPO (or --file PATH)"
+        raise ConfigError(f"a repository is required: pipetask run {what}{hint}")
+    from .run_pipeline import runPipeline
 
-        clobberOutput(paths.repo, paths.output)
-    # Lock first, then open (and perhaps create) the output: two runs started together
-    # into one new output must not see each other's half-made repository.
-    lock = outputLock(paths.output) if writes else contextlib.nullcontext()
-    with lock:
-        butler = openButler(paths)
-        datasetType = getattr(taskClass, "inputDatasetType", None) or camera.rawDatasetType
-        dataIds = butler.selectDataIds(options.ids, datasetType)
-        _logSelection(dataIds, datasetType)
-        if show.data:
-            from .show import dataIdLine
+    return runPipeline(options)
 
-            for dataId in dataIds:
-                print(dataIdLine(dataId))
-        if executor is None:
+
+def _runOnFiles(options: RunOptions, taskClass: type) -> int:
+    """``pipetask run TASK --file PATH ...``."""
+    from .pipeline.pipeline import taskConfig
+    from .run_pipeline import labelledOverrides
+    from .single_file import fileCamera, runOnFiles
+
+    overrides = labelledOverrides(options.overrides, [options.task])
+
+    def makeConfig(camera):
+        return taskConfig(options.task, camera, overrides)
+
+    show = ShowRequest.parse(options.show)
+    if show.any:
+        camera, _ = fileCamera(os.path.abspath(options.file[0]), options.task)
+        if _show(show, options, taskClass, makeConfig(camera)):
             return 0
-        gatherKeys = getattr(taskClass, "gatherKeys", None)
-        if callable(gatherKeys):  # one unit of work per group (see pipetask.gather)
-            from .gather import gatherDataIds
-
-            dataIds = gatherDataIds(dataIds, gatherKeys(camera))
-        if not dataIds:
-            log.warning(
-                "Not running the task because there is no data to process; "
-                "you may preview data with --show data"
-            )
-            return 0
-        from .execute import execute
-
-        return execute(taskClass, config, butler, dataIds, datasetType, options, executor)
+    return runOnFiles(taskClass, options, makeConfig)
 
 
-def _checkIds(ids: list[list[str]] | None, keys: dict[str, type]) -> None:
-    """Parse every ``--id`` against the camera's keys (no registry query); raise if bad."""
-    from .dataid import parseId
-
-    for tokens in ids or []:
-        parseId(tokens, keys)
-
-
-def _logSelection(dataIds: list[dict[str, Any]], datasetType: str) -> None:
-    """At DEBUG: how many data IDs of which dataset type were selected, and each of them."""
-    if not log.isEnabledFor(logging.DEBUG):
-        return
-    from .dataid import formatDataId
-
-    log.debug("selected %d data IDs of dataset type %r", len(dataIds), datasetType)
-    for dataId in dataIds:
-        log.debug("selected %s", formatDataId(dataId))
-
-
-def _show(show: ShowRequest, options: RunOptions, taskClass, config, dataIds) -> bool:
+def _show(show: ShowRequest, options: RunOptions, taskClass, config) -> bool:
     """Print config, history and task tree requests; whether to stop here."""
     from .show import configText, historyText, taskTree
 
@@ -254,41 +167,3 @@ def _show(show: ShowRequest, options: RunOptions, taskClass, config, dataIds) ->
     if show.tasks:
         print(taskTree(options.task, taskClass, config))
     return show.any and not show.run
-
-
-def summarize(taskName: str, outcomes: list, total: int, elapsed: float, stopped: str = "") -> int:
-    """Log the summary of a run (``stopped`` says why it stopped early); the failures."""
-    from .dataid import formatDataId
-    from .execution.base import FAILED, OK, SKIPPED
-
-    counts = {OK: 0, FAILED: 0, SKIPPED: 0}
-    for outcome in outcomes:
-        counts[outcome.status] += 1
-    notRun = total - len(outcomes)
-    tail = ""
-    if notRun:
-        tail = f"; {notRun} not run" + (f" ({stopped})" if stopped else "")
-    log.info(
-        "%s: %d succeeded, %d failed, %d skipped of %d data IDs in %.2f s%s",
-        taskName,
-        counts[OK],
-        counts[FAILED],
-        counts[SKIPPED],
-        total,
-        elapsed,
-        tail,
-    )
-    for outcome in outcomes:
-        if outcome.status == FAILED:
-            log.info("  failed %s: %s", formatDataId(outcome.dataId), outcome.error)
-    return counts[FAILED]
-
-
-def exitStatus(failures: int) -> int:
-    """The number of failures, capped so it never wraps to 0."""
-    return min(failures, MAX_FAILURE_STATUS)
-
-
-def elapsedSince(start: float) -> float:
-    """Seconds since ``start`` (a ``time.perf_counter`` value)."""
-    return time.perf_counter() - start

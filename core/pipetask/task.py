@@ -47,7 +47,8 @@ class Task:
     #: Whether a run stores this task's metadata for each data ID that succeeds.
     storeMetadata: ClassVar[bool] = True
     # A gathering task (one output from several inputs, like makeBias) also defines the
-    # classmethod ``gatherKeys(camera) -> list[str]``: see :mod:`pipetask.gather`.
+    # classmethod ``gatherKeys(camera) -> list[str]``: see
+    # :func:`pipetask.pipeline.connections.gatherDimensions`.
 
     def __init__(
         self,

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..dataid import IdQuery, formatDataId, parseId, selectDataIds
+from ..dataid import IdQuery, formatDataId
 from ..errors import ButlerError, DataIdError, NoResults
 from .camera import Camera, DatasetType, loadCamera
 from .repository import Repository, isRepository, readRepoConfig
@@ -458,11 +458,10 @@ class Butler:
         chain = self._searchChain(dsType)
         return DataRef(self, datasetType, self._complete(dsType, full, chain) if chain else full)
 
-    def queryDataIds(self, datasetType: str, query: IdQuery | Sequence[str]) -> list[tuple]:
-        """Key tuples (camera order) of a dataset type matching one ``--id``: one SQL query
-        per repository of the chain, merged without duplicates in key order."""
-        if not isinstance(query, IdQuery):
-            query = parseId(list(query), self.camera.keys)
+    def queryDataIds(self, datasetType: str, query: IdQuery) -> list[tuple]:
+        """Key tuples (camera order) of a dataset type matching one parsed ``--id`` (see
+        :func:`pipetask.dataid.parseId`; the Butler never reads command-line text): one
+        SQL query per repository of the chain, merged without duplicates in key order."""
         dsType = self.getDatasetType(datasetType)
         where, params = query.where(datasetType=dsType.name)
         results = [
@@ -530,12 +529,6 @@ class Butler:
             return iter(cursors[0])
         merged = dict.fromkeys(row for cursor in cursors for row in cursor)
         return iter(sorted(merged, key=_sortKey))
-
-    def selectDataIds(
-        self, idArgs: Sequence[Sequence[str]] | None, datasetType: str | None = None
-    ) -> list[dict[str, Any]]:
-        """The data IDs selected by several ``--id`` token lists (see :mod:`pipetask.dataid`)."""
-        return selectDataIds(self, idArgs, datasetType)
 
 
 def _logIo(verb: str, datasetType: str, dataId: Mapping[str, Any], path: Any, start: float):

@@ -1,105 +1,39 @@
-"""A job (what every worker needs, picklable) and the worker that runs it per data ID.
+"""A job (what every worker needs, picklable) and the one worker per process that runs it.
 
-A worker builds the task and the Butler once, from the job, and then processes any number
-of data IDs; executors keep one worker per process.
+A job builds its worker once per process (:meth:`Job.makeWorker`: for a pipeline run,
+the stored graph, the Butler, each task on first use); the worker then processes any
+number of items. Executors keep one worker per process.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import traceback
-import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from ..errors import storageError
-from ..gather import DataIdGroup, groupRef
 from ..logs import dataIdContext
-from .base import FAILED, OK, Outcome
-from .failure import failureOutcome
+from .base import FAILED, Outcome
 
 log = logging.getLogger("pipetask")
 
 
-@dataclass(frozen=True)
-class Job:
-    """Everything needed to run one task over data IDs, in any process.
+class Worker(Protocol):
+    """What a job's worker offers: :meth:`process` runs one item, never raising for a
+    failure of the task."""
 
-    The config travels as TOML text and the task as an import path, so a job pickles
-    cheaply and each worker rebuilds exactly the parent's task.
-    """
+    job: Any
 
-    taskName: str
-    taskTarget: str
-    configText: str
-    repo: str
-    output: str | None = None
-    calib: str | None = None
-    datasetType: str = "raw"
-    storeMetadata: bool = True
-    doraise: bool = False
-    debugFile: str | None = None
-    logLevels: tuple[str, ...] = ()
-    key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    def process(self, item: dict[str, Any]) -> Outcome: ...
 
 
-class Worker:
-    """Builds the task and Butler of a job once; :meth:`process` runs one data ID."""
+class Job(Protocol):
+    """What an executor ships to its workers (see
+    :class:`~pipetask.pipeline.quantum.PipelineJob`): picklable, with a ``key`` unique to
+    the run and :meth:`makeWorker`."""
 
-    def __init__(self, job: Job) -> None:
-        from ..butler import Butler
-        from ..debug import loadDebugFile
-        from ..plugins import load
+    key: str
 
-        self.job = job
-        if job.debugFile:
-            loadDebugFile(job.debugFile)
-        taskClass = load(job.taskTarget)
-        config = taskClass.ConfigClass.fromToml(job.configText, source="<job>")
-        self.task = taskClass(config=config)
-        self.butler = Butler(job.repo, output=job.output, calib=job.calib)
-
-    def process(self, dataId: dict[str, Any]) -> Outcome:
-        """Run the task on one data ID; never raises for a failure of the task."""
-        start = time.perf_counter()
-        job, task = self.job, self.task
-        with dataIdContext(dataId):
-            taskTime = 0.0
-            try:
-                if isinstance(dataId, DataIdGroup):  # a gathering task (see pipetask.gather)
-                    ref = groupRef(self.butler, job.datasetType, dataId)
-                else:
-                    ref = self.butler.dataRef(job.datasetType, dataId)
-                task.emptyMetadata()
-                t0 = time.perf_counter()
-                try:
-                    task.runDataRef(ref)
-                finally:
-                    taskTime = time.perf_counter() - t0
-                outcome = Outcome(dataId, OK)
-            except Exception as exc:  # a failing data ID must not stop the run
-                outcome = self._failure(dataId, exc)
-            if job.storeMetadata and outcome.ok:
-                outcome = self._storeMetadata(dataId) or outcome
-        outcome.taskTime = taskTime
-        outcome.duration = time.perf_counter() - start
-        return outcome
-
-    def _failure(self, dataId: dict[str, Any], exc: Exception) -> Outcome:
-        return failureOutcome(
-            dataId, exc, f"dataId={dataId}", self.butler.outputRoot, self.job.doraise
-        )
-
-    def _storeMetadata(self, dataId: dict[str, Any]) -> Outcome | None:
-        """Store the task's metadata; a failed outcome when the storage itself failed."""
-        try:
-            self.butler.put(self.task.getFullMetadata(), f"{self.job.taskName}_metadata", dataId)
-        except Exception as exc:
-            if storageError(exc) is not None:
-                return self._failure(dataId, exc)
-            log.warning("Could not persist metadata for dataId=%s: %s", dataId, exc)
-        return None
+    def makeWorker(self) -> Worker: ...
 
 
 _workers: dict[str, Worker] = {}
@@ -110,13 +44,12 @@ def workerFor(job: Job) -> Worker:
     worker = _workers.get(job.key)
     if worker is None:
         _workers.clear()
-        make = getattr(job, "makeWorker", None)  # a pipeline job brings its own worker
-        worker = _workers[job.key] = make() if make else Worker(job)
+        worker = _workers[job.key] = job.makeWorker()
     return worker
 
 
 def setupFailure(dataId: dict[str, Any], exc: Exception) -> Outcome:
-    """The outcome of a data ID whose worker could not be built (task, config or Butler)."""
+    """The outcome of an item whose worker could not be built (task, config or Butler)."""
     outcome = Outcome(
         dataId,
         FAILED,
@@ -129,7 +62,7 @@ def setupFailure(dataId: dict[str, Any], exc: Exception) -> Outcome:
 
 
 def processOne(job: Job, dataId: dict[str, Any]) -> Outcome:
-    """Run one data ID of ``job`` in this process (the unit executors ship to workers);
+    """Run one item of ``job`` in this process (the unit executors ship to workers);
     never raises for a failure of the task or of building it."""
     try:
         worker = workerFor(job)

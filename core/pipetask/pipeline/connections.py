@@ -181,18 +181,38 @@ def declaredConnections(
 
     A task without declared connections (a plain command-line task) reads its
     ``inputDatasetType`` (the camera's raw type by default) and writes its
-    ``outputDatasetTypes``, all with the keys of that input.
+    ``outputDatasetTypes``, all with the keys of that input; a gathering task (one that
+    defines ``gatherKeys``, see :func:`gatherDimensions`) reads all its input's data IDs of
+    one group, so that input is ``multiple``.
     """
     declared = connectionsClass(config)
     if declared is None:
         raw = getattr(taskClass, "inputDatasetType", None) or camera.rawDatasetType
         outputs = getattr(taskClass, "outputDatasetTypes", ())
-        return [("input", INPUT, raw, None, False)] + [(n, OUTPUT, n, None, False) for n in outputs]
+        gathers = gatherDimensions(taskClass, camera) is not None
+        return [("input", INPUT, raw, None, gathers)] + [
+            (n, OUTPUT, n, None, False) for n in outputs
+        ]
     names = getattr(config, CONFIG_FIELD)
     return [
         (n, c.kind, getattr(names, n), c.dimensions, c.multiple)
         for n, c in declared.allConnections.items()
     ]
+
+
+def gatherDimensions(taskClass: type, camera: Any) -> tuple[str, ...] | None:
+    """The keys a gathering task without declared connections groups its input by (its
+    quanta's keys), or None for a task that does not gather.
+
+    A command-line task that combines several inputs into one output (a master bias from
+    the bias frames of each detector, LSST's ``constructBias``) defines
+    ``gatherKeys(camera) -> sequence of str``. Its one-task pipeline has one quantum per
+    group (the selected data IDs with the same values of those keys), and its
+    ``runDataRef`` receives one data reference per group, whose data ID holds the group's
+    keys and whose ``members`` lists a reference to each data ID of the group.
+    """
+    gatherKeys = getattr(taskClass, "gatherKeys", None)
+    return tuple(gatherKeys(camera)) if callable(gatherKeys) else None
 
 
 def resolveConnections(
@@ -211,7 +231,7 @@ def resolveConnections(
     cameraKeys = camera.keys
     specs = declaredConnections(taskClass, config, camera)
     declared = connectionsClass(config)
-    taskDims = None if declared is None else declared.dimensions
+    taskDims = gatherDimensions(taskClass, camera) if declared is None else declared.dimensions
 
     def storedKeys(datasetType: str) -> tuple[str, ...] | None:
         if knownKeys and datasetType in knownKeys:

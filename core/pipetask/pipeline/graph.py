@@ -30,6 +30,11 @@ class GraphError(PipelineError):
     """The graph cannot be built: a missing input, or nothing to do."""
 
 
+class EmptyGraphError(GraphError):
+    """A label has no quanta: nothing matches ``--id`` (or nothing upstream writes its
+    input)."""
+
+
 class KeyCodec:
     """Data-ID values as integers: ints stand for themselves, strings get codes."""
 
@@ -223,20 +228,24 @@ class _Builder:
         if found is not None:
             return found[0]
         dims = conn.dimensions
-        where, params = "1", []
-        if constrained:
-            parts = []
-            for query in self.queries:
-                terms = tuple(t for t in query.terms if t.key in dims)
-                text, values = IdQuery(terms).where()
-                parts.append(f"({text})")
-                params.extend(values)
-            where = " OR ".join(parts) or "0"
+        selections: list[tuple[str, list]] = [("1", [])]
+        if constrained:  # one query per --id: the first --id's data IDs come first
+            selections = [
+                IdQuery(tuple(t for t in query.terms if t.key in dims)).where()
+                for query in self.queries
+            ] or [("0", [])]
+        rows = (
+            row
+            for where, params in selections
+            for row in self.butler.iterKeys(conn.datasetType, dims, where, params)
+        )
+        if len(selections) > 1:
+            rows = iter(dict.fromkeys(rows))  # a data ID two --id select, once
         columns = tuple(array("q") for _ in dims)
         encode = self.codec.encode
         strKeys = [self.codec.keys[k] is str for k in dims]
         appends = [c.append for c in columns]
-        for row in self.butler.iterKeys(conn.datasetType, dims, where, params):
+        for row in rows:
             for append, isStr, key, value in zip(appends, strKeys, dims, row, strict=True):
                 append(encode(key, value) if isStr else value)
         index = self._addTable(Table(dims, columns))
@@ -287,7 +296,7 @@ class _Builder:
             )
         quanta = self.tables[quantaIndex]
         if not len(quanta):
-            raise GraphError(self._emptyMessage(node.label, driving, producer))
+            raise EmptyGraphError(self._emptyMessage(node.label, driving, producer))
         for conn in c.inputs:
             if conn is not driving:
                 edges[conn.name] = self._edge(node.label, conn, quanta, quantaIndex, False)

@@ -9,11 +9,12 @@ then each ``-c label:NAME=VALUE``, in command-line order.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import Config, applyOverride
+from ..config import Config, applyOverride, validateForTask
 from ..config.toml_io import tomlKey, tomlValue
 from ..errors import PipetaskError
 from .connections import (
@@ -28,6 +29,8 @@ from .connections import (
 from .contracts import checkContracts
 from .pipeline_file import PipelineError, PipelineSpec, TaskSpec, loadPipelineFile, splitLocation
 
+log = logging.getLogger("pipetask")
+
 
 @dataclass(frozen=True)
 class Override:
@@ -36,6 +39,8 @@ class Override:
     label: str
     kind: str
     value: str
+    #: whether the command line named the label (a one-task run's overrides do not)
+    labelled: bool = True
 
 
 @dataclass
@@ -102,7 +107,7 @@ class Pipeline:
     def fromTask(cls, taskName: str, camera: Any, overrides: Iterable[Override] = ()) -> Pipeline:
         """A one-task pipeline: the label is the task's name."""
         spec = PipelineSpec(path=f"task {taskName}")
-        spec.tasks[taskName] = TaskSpec(taskName, taskName, spec.path)
+        spec.tasks[taskName] = TaskSpec(taskName, taskName, spec.path)  # see taskConfig
         return cls._build(spec, [taskName], camera, list(overrides), spec.path)
 
     @classmethod
@@ -233,7 +238,15 @@ def configChanges(taskClass: type, config: Config) -> list[tuple[str, str]]:
 
 def _option(override: Override) -> str:
     flag = "-C" if override.kind == "file" else "-c"
-    return f"{flag} {override.label}:{override.value}"
+    label = f"{override.label}:" if override.labelled else ""
+    return f"{flag} {label}{override.value}"
+
+
+def taskConfig(taskName: str, camera: Any, overrides: Iterable[Override] = ()) -> Config:
+    """The frozen, validated config of one task as a one-task run builds it: defaults,
+    the camera's override files (none when ``camera`` is None), then each override."""
+    spec = TaskSpec(taskName, taskName, f"task {taskName}")
+    return _buildConfig(spec, camera, list(overrides))[1]
 
 
 def _buildConfig(spec: TaskSpec, camera: Any, overrides: list[Override]) -> tuple[type, Config]:
@@ -245,8 +258,12 @@ def _buildConfig(spec: TaskSpec, camera: Any, overrides: list[Override]) -> tupl
         raise PipelineError(f"{spec.where}: label {spec.label!r}: {exc}") from None
     config = taskClass.ConfigClass()
     try:
-        for path in camera.configOverrideFiles(spec.task):
-            config.loadToml(str(path), label="camera override")
+        for path in camera.configOverrideCandidates(spec.task) if camera is not None else ():
+            if not path.is_file():
+                log.debug("no camera config override file %s (optional)", path)
+                continue
+            log.debug("applying camera config override file %s", path)
+            config.loadToml(str(path), label="camera override", task=spec.task)
         for source, table in spec.config:
             text = "\n".join(f"{tomlKey(k)} = {tomlValue(v)}" for k, v in table.items())
             config.loadTomlString(text, source=source)
@@ -270,17 +287,23 @@ def _buildConfig(spec: TaskSpec, camera: Any, overrides: list[Override]) -> tupl
     for override in overrides:
         if override.label != spec.label:
             continue
+        log.debug("applying %s", _option(override))
         try:
             if override.kind == "file":
-                config.loadToml(override.value, label=f"-C {spec.label}:")
+                flag = f"-C {spec.label}:" if override.labelled else "-C"
+                config.loadToml(override.value, label=flag, task=spec.task)
             else:
                 applyOverride(config, override.value, source=_option(override))
         except PipetaskError as exc:
+            if not override.labelled:
+                raise  # a one-task run: the message is the option's own
             raise PipelineError(f"{_option(override)}: {exc}") from None
     try:
-        config.validate()
+        validateForTask(config, spec.task)
     except PipetaskError as exc:
-        raise PipelineError(f"label {spec.label!r}: invalid config: {exc}") from None
+        if spec.where.startswith("task "):  # a one-task run
+            raise
+        raise PipelineError(f"label {spec.label!r}: {exc}") from None
     config.freeze()
     return taskClass, config
 

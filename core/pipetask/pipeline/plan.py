@@ -25,6 +25,7 @@ class RunSettings:
     doraise: bool = False
     skipExisting: bool = False
     clobberConfig: bool = False
+    clobberVersions: bool = False
     noBackupConfig: bool = False
     noVersions: bool = False
     debugFile: str | None = None

@@ -88,8 +88,10 @@ class QuantumDataRef(DataRef):
     """The data reference a ``runDataRef`` task gets: reads as usual, writes through the
     quantum (so the run's main process registers what it wrote)."""
 
-    def __init__(self, context: QuantumContext, datasetType: str) -> None:
-        super().__init__(context.butler, datasetType, context.dataId)
+    def __init__(
+        self, context: QuantumContext, datasetType: str, dataId: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(context.butler, datasetType, context.dataId if dataId is None else dataId)
         self._context = context
 
     def put(self, obj: Any, datasetType: str | None = None, **kw: Any) -> Any:
@@ -184,6 +186,21 @@ class QuantumWorker:
         outputs = {c.name: DatasetRef(c.datasetType, dataId) for c in spec.connections.outputs}
         return Struct(**inputs), Struct(**outputs)
 
+    def dataRef(self, context: QuantumContext, label: str, index: int) -> QuantumDataRef:
+        """What a ``runDataRef`` task gets: a reference to its first input; for a gather
+        (see :func:`~pipetask.pipeline.connections.gatherDimensions`) its ``members``
+        refer to each gathered data ID."""
+        spec = self.graph.tasks[label]
+        first = spec.connections.inputs[0]
+        ref = QuantumDataRef(context, first.datasetType)
+        if first.multiple:
+            edge = spec.edges[first.name]
+            ref.members = [
+                QuantumDataRef(context, first.datasetType, self.graph.rowDataId(edge.source, r))
+                for r in edge.rows(index)
+            ]
+        return ref
+
     def process(self, item: QuantumItem) -> Outcome:
         """Run one quantum; never raises for a failure of the task."""
         start = time.perf_counter()
@@ -193,7 +210,6 @@ class QuantumWorker:
         with dataIdContext(dict(item)):
             try:
                 task = self.task(label)
-                spec = self.graph.tasks[label]
                 context = QuantumContext(self.butlerOf(label), dict(item))
                 task.emptyMetadata()
                 t0 = time.perf_counter()
@@ -202,8 +218,7 @@ class QuantumWorker:
                         inputRefs, outputRefs = self.refs(label, index)
                         task.runQuantum(context, inputRefs, outputRefs)
                     else:
-                        first = spec.connections.inputs[0].datasetType
-                        task.runDataRef(QuantumDataRef(context, first))
+                        task.runDataRef(self.dataRef(context, label, index))
                 finally:
                     taskTime = time.perf_counter() - t0
                 extra["written"] = context.written
@@ -217,6 +232,8 @@ class QuantumWorker:
         return outcome
 
     def _failure(self, item: QuantumItem, exc: Exception, extra: dict[str, Any]) -> Outcome:
-        where = f"quantum {item.label} {dict(item)}"
+        # A one-task run's quanta are its data IDs, and are named so.
+        one = len(self.graph.tasks) == 1
+        where = f"dataId={dict(item)}" if one else f"quantum {item.label} {dict(item)}"
         output = self.butlerOf(item.label).outputRoot
         return failureOutcome(item, exc, where, output, self.job.doraise, extra)

@@ -9,11 +9,15 @@ hash, the attempt number) — no file per quantum.
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ..outcomes import RUNS_DIR
+from ..errors import osErrorLine
+from ..outcomes import RUNS_DIR, OutcomeLog
+
+log = logging.getLogger("pipetask")
 
 
 def recordFields(outcome: Any, attempt: int) -> dict[str, Any]:
@@ -62,3 +66,54 @@ def previousQuanta(outputRoot: str | Path, runName: str) -> tuple[Counter, set]:
             if item["status"] == "ok":
                 succeeded.add(key)
     return attempts, succeeded
+
+
+class RecordWriter:
+    """The run record, written as outcomes arrive (see :class:`~pipetask.outcomes.OutcomeLog`).
+
+    A record that can no longer be written (a full disk) stops the run: the outcomes that
+    follow could not be accounted for. A run that writes nothing else (``required`` false)
+    goes without a record when it cannot make one (a read-only repository), and says so.
+    """
+
+    def __init__(self, outputRoot: str, runName: str, stop: Any, required: bool = True) -> None:
+        self.stop = stop
+        self.log: OutcomeLog | None = None
+        try:
+            self.log = OutcomeLog(outputRoot, runName)
+        except OSError as exc:
+            if required:
+                raise
+            log.warning(
+                "keeping no run record: %s (this task writes nothing else)", osErrorLine(exc)
+            )
+
+    def _write(self, method: str, *args: Any, **kw: Any) -> None:
+        if self.log is None:
+            return
+        try:
+            getattr(self.log, method)(*args, **kw)
+        except OSError as exc:
+            log.error("cannot write the run record %s: %s", self.log.path, osErrorLine(exc))
+            self.stop.request(f"the run record could not be written: {osErrorLine(exc)}")
+            self.log.close()
+            self.log = None
+
+    def start(self, selected: list, **about: Any) -> None:
+        """The run's start (and the data IDs a one-task run selected)."""
+        self._write("start", selected, **about)
+
+    def record(self, outcome: Any) -> None:
+        """One outcome."""
+        self._write("record", outcome)
+
+    def end(self, status: int, stopped: str = "") -> None:
+        """How the run ended; closes the record."""
+        self._write("end", status, stopped)
+        if self.log is not None:
+            self.log.close()
+
+    def close(self) -> None:
+        """Close the record (after :meth:`end`, nothing is left to close)."""
+        if self.log is not None:
+            self.log.close()

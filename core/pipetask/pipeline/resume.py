@@ -1,7 +1,8 @@
 """Resume (``--skip-existing``): which quanta of a stored graph are already done, and why
 the others run again.
 
-A quantum is done when every output it writes is registered in the output repository;
+A quantum is done when every output it writes is registered in the output repository
+(and its file is there);
 a quantum that writes nothing is done when the run records of the output say it
 succeeded. A label whose config changed is redone only when the user replaced the stored
 config (``--clobber-config``); otherwise the run is refused before anything runs.
@@ -10,6 +11,7 @@ config (``--clobber-config``); otherwise the run is refused before anything runs
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -98,11 +100,14 @@ def doneQuanta(
                 values = keys  # int keys are their own codes: no decoding
             else:
                 values = [tuple(decode(d, v) for d, v in zip(dims, k, strict=True)) for k in keys]
+            files = _FileCheck(where, [c.datasetType for c in outputs])
             for i, value in enumerate(values):
-                if all(value in s for s in found):
-                    done.append((label, i))
-                else:
+                if not all(value in s for s in found):
                     reasons[f"{label}: outputs missing"] += 1
+                elif not files.present(graph.dataId(label, i)):
+                    reasons[f"{label}: an output's file was removed"] += 1
+                else:
+                    done.append((label, i))
         else:
             for i, key in enumerate(keys):
                 dataId = {d: decode(d, v) for d, v in zip(dims, key, strict=True)}
@@ -111,6 +116,18 @@ def doneQuanta(
                 else:
                     reasons[f"{label}: no recorded success (it writes no dataset)"] += 1
     return _withDoneInputs(graph, done, reasons), reasons
+
+
+class _FileCheck:
+    """Whether the files of a quantum's registered outputs are still there (a file
+    removed behind the registry's back makes its quantum run again)."""
+
+    def __init__(self, butler: Any, datasetTypes: list[str]) -> None:
+        self.root = str(butler.outputRoot)
+        self.types = [butler.getDatasetType(t) for t in datasetTypes]
+
+    def present(self, dataId: dict[str, Any]) -> bool:
+        return all(os.path.exists(os.path.join(self.root, t.path(dataId))) for t in self.types)
 
 
 def _withDoneInputs(graph: QuantumGraph, done: list, reasons: Counter) -> list:

@@ -23,6 +23,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ..butler.atomic import TMP_PREFIX, owner, ownerIsDead
@@ -49,7 +50,7 @@ def defineOutputTypes(plan: RunPlan, butler: Any) -> None:
                 continue
             except ButlerError:
                 pass
-            declared = node.taskClass.ConfigClass().connections
+            declared = getattr(node.taskClass.ConfigClass(), "connections", None)
             default = butler.camera.datasetType(getattr(declared, conn.name, ""))
             fmt = default.format if default is not None else "json"
             butler.registerDatasetType(conn.datasetType, keys=list(conn.dimensions), format=fmt)
@@ -71,20 +72,40 @@ def storeProvenance(plan: RunPlan, butler: Any) -> set[str]:
         if checkConfig(butler, label, node.config, settings.clobberConfig, backup) == "replaced":
             replaced.add(label)
     if stores and not settings.noVersions:
-        checkPackages(
-            butler, None, settings.clobberConfig, backup, hint="--clobber-config (or --no-versions)"
-        )
+        clobber = settings.clobberConfig or settings.clobberVersions
+        checkPackages(butler, None, clobber, backup, hint="--clobber-versions (or --no-versions)")
     return replaced
+
+
+def planWrites(plan: RunPlan) -> bool:
+    """Whether the run writes into its output (datasets or a stored config): a run that
+    writes nothing needs no lock and runs on a read-only repository."""
+    return any(
+        node.connections.outputs or getattr(node.taskClass, "storeConfig", True)
+        for node in plan.pipeline.nodes.values()
+    )
 
 
 class RunState:
     """The outcomes of one run as they arrive, and what they mean for the rest."""
 
-    def __init__(self, plan: RunPlan, butler: Any, queue: QuantumQueue, consumers: list) -> None:
+    def __init__(
+        self,
+        plan: RunPlan,
+        butler: Any,
+        queue: QuantumQueue,
+        consumers: list,
+        writes: bool = True,
+    ) -> None:
         self.plan = plan
         self.butler = butler
         self.queue = queue
         self.consumers = consumers
+        #: whether the run writes into its output (else it leaves the output untouched)
+        self.writes = writes
+        #: (label, index) of every quantum with an outcome, and of those done (ok, skipped)
+        self.seen: set[tuple[str, int]] = set()
+        self.done: set[tuple[str, int]] = set()
         self.counts: dict[str, Counter] = {label: Counter() for label in plan.graph.tasks}
         self.failures: list[Outcome] = []
         self.hashes = {
@@ -98,6 +119,9 @@ class RunState:
     def dropPending(self) -> None:
         """Forget the pending rows this process left (what was not written), and resolve
         those of the run's ended workers; a full disk leaves them to the next command."""
+        if not self.writes:
+            return
+        self.removeUnregistered()
         repository = self.butler.output
         try:
             repository.registry.dropPendingOf(owner())
@@ -105,9 +129,34 @@ class RunState:
             log.warning("pending writes left for the next command to resolve: %s", exc)
         repository.recoverAtShutdown()
 
+    def removeUnregistered(self) -> None:
+        """Remove the output files of quanta that did not succeed and that nobody
+        registered: a worker stopped after writing, or a task that failed after writing one
+        of its outputs. Registry rows and files then agree with the run record."""
+        graph = self.plan.graph
+        for label, task in graph.tasks.items():
+            if not task.connections.outputs:
+                continue
+            butler = self.butlerOf(label)
+            types = [butler.getDatasetType(c.datasetType) for c in task.connections.outputs]
+            for i in range(graph.count(label)):
+                if (label, i) in self.done:
+                    continue
+                dataId = graph.dataId(label, i)
+                for dsType in types:
+                    path = butler.outputRoot / dsType.path(dataId)
+                    if path.exists() and not butler.datasetExists(dsType.name, dataId, write=True):
+                        log.debug("removing %s: its quantum did not succeed", path)
+                        with contextlib.suppress(OSError):
+                            path.unlink()
+
     def emit(self, outcome: Outcome) -> None:
         label = outcome.extra["label"]
         self.counts[label][outcome.status] += 1
+        key = (label, outcome.extra["quantum"])
+        self.seen.add(key)
+        if outcome.status in (OK, SKIPPED):
+            self.done.add(key)
         outcome.extra["configHash"] = self.hashes[label]
         for consumer in self.consumers:
             consumer(outcome)
@@ -187,11 +236,18 @@ def pendingOutputs(plan: RunPlan, butler: Any, done: set) -> list[tuple[str, dic
     return rows
 
 
-def prepare(plan: RunPlan, butler: Any, succeeded: Callable[[], list]) -> tuple:
-    """Everything before the first quantum; ``(queue, job, number done)``."""
-    butler.output  # noqa: B018 - created here, once, not by N workers
-    defineOutputTypes(plan, butler)
-    replaced = storeProvenance(plan, butler)
+def prepare(
+    plan: RunPlan, butler: Any, succeeded: Callable[[], list], graphFolder: str | None = None
+) -> tuple:
+    """Everything before the first quantum; ``(queue, job, number done)``. A run that
+    writes nothing gives ``graphFolder`` (where its graph goes when the output cannot
+    take it) and leaves the output untouched otherwise."""
+    writes = graphFolder is None
+    replaced: set[str] = set()
+    if writes:
+        butler.output  # noqa: B018 - created here, once, not by N workers
+        defineOutputTypes(plan, butler)
+        replaced = storeProvenance(plan, butler)
     done: list[tuple[str, int]] = []
     if plan.settings.skipExisting:
         start = time.perf_counter()
@@ -205,17 +261,30 @@ def prepare(plan: RunPlan, butler: Any, succeeded: Callable[[], list]) -> tuple:
         )
         for reason, count in sorted(reasons.items()):
             log.info("  redo %d: %s", count, reason)
-    saveGraph(plan.graph, butler.outputRoot)
+    path = storeGraph(plan, butler.outputRoot, graphFolder)
     queue = QuantumQueue(plan.graph, done)
-    doneSet = set(done)
-    butler.output.registry.addPendingMany(pendingOutputs(plan, butler, doneSet), owner())
-    return queue, pipelineJob(plan, butler.outputRoot), done
+    if writes:
+        doneSet = set(done)
+        butler.output.registry.addPendingMany(pendingOutputs(plan, butler, doneSet), owner())
+    return queue, pipelineJob(plan, butler.outputRoot, path), done
 
 
-def pipelineJob(plan: RunPlan, outputRoot: Any) -> PipelineJob:
+def storeGraph(plan: RunPlan, outputRoot: Any, graphFolder: str | None) -> Path:
+    """Store the graph in the output (``report`` and resume read it there); a run that
+    writes nothing on a read-only output keeps it in ``graphFolder`` for its workers."""
+    try:
+        Path(outputRoot).mkdir(parents=True, exist_ok=True)
+        return saveGraph(plan.graph, outputRoot)
+    except OSError:
+        if graphFolder is None:
+            raise
+        return saveGraph(plan.graph, graphFolder)
+
+
+def pipelineJob(plan: RunPlan, outputRoot: Any, path: Path | None = None) -> PipelineJob:
     """What every worker of the run needs: the stored graph and where to read and write."""
     return PipelineJob(
-        graphPath=str(graphPath(outputRoot)),
+        graphPath=str(path or graphPath(outputRoot)),
         repo=plan.repo,
         output=str(outputRoot),
         calib=plan.calib,
@@ -236,21 +305,48 @@ def skippedOutcomes(plan: RunPlan, done: list[tuple[str, int]]) -> list[Outcome]
     ]
 
 
+#: Quanta listed by name when a run stops before them (the rest are counted).
+MAX_LISTED = 10
+
+
+def noun(graph: Any) -> str:
+    """What a run's units are called: a one-task run's quanta are its data IDs."""
+    return "data IDs" if len(graph.tasks) == 1 else "quanta"
+
+
 def summaryLines(state: RunState, elapsed: float, stopped: str = "") -> list[str]:
-    """The summary: one line per label, then each failure."""
+    """The summary: one line per label (with the time, for a one-task run), the total
+    time, each failure, then the quanta that did not run (the first few by name)."""
+    graph = state.plan.graph
+    one = len(graph.tasks) == 1
     lines = []
     for label, counts in state.counts.items():
-        total = state.plan.graph.count(label)
+        total = graph.count(label)
         notRun = total - sum(counts.values())
         tail = f"; {notRun} not run" + (f" ({stopped})" if stopped else "") if notRun else ""
-        lines.append(
-            f"{label}: {counts[OK]} succeeded, {counts[FAILED]} failed, {counts[BLOCKED]} "
-            f"blocked, {counts[SKIPPED]} skipped of {total} quanta{tail}"
-        )
-    lines.append(f"{len(state.plan.graph)} quanta in {elapsed:.2f} s")
+        if one:
+            lines.append(
+                f"{label}: {counts[OK]} succeeded, {counts[FAILED]} failed, {counts[SKIPPED]} "
+                f"skipped of {total} data IDs in {elapsed:.2f} s{tail}"
+            )
+        else:
+            lines.append(
+                f"{label}: {counts[OK]} succeeded, {counts[FAILED]} failed, {counts[BLOCKED]} "
+                f"blocked, {counts[SKIPPED]} skipped of {total} quanta{tail}"
+            )
+    if not one:
+        lines.append(f"{len(graph)} quanta in {elapsed:.2f} s")
     for outcome in state.failures:
-        label = outcome.extra.get("label", "")
-        lines.append(f"  failed {label} {_format(dict(outcome.dataId))}: {outcome.error}")
+        label = "" if one else f"{outcome.extra.get('label', '')} "
+        lines.append(f"  failed {label}{_format(dict(outcome.dataId))}: {outcome.error}")
+    notRun = [key for key in graph.quanta() if key not in state.seen]
+    for label, i in notRun[:MAX_LISTED]:
+        lines.append(f"  not run {'' if one else label + ' '}{_format(graph.dataId(label, i))}")
+    if len(notRun) > MAX_LISTED:
+        lines.append(
+            f"  ... and {len(notRun) - MAX_LISTED} more not run (pipetask report "
+            f"{state.butler.outputRoot} lists them all)"
+        )
     return lines
 
 
@@ -277,16 +373,24 @@ def executePlan(plan: RunPlan, executor: Any, body: Callable[..., int] | None = 
 
 
 def _executePlan(plan: RunPlan, executor: Any) -> int:
+    import tempfile
+
     from ..butler import Butler
     from ..runlock import outputLock
     from .record import previousQuanta
 
-    with outputLock(plan.output):
+    writes = planWrites(plan)
+    # Lock first, then open (and perhaps create) the output: two runs started together
+    # into one new output must not see each other's half-made repository.
+    with outputLock(plan.output) if writes else contextlib.nullcontext():
         executor.start()  # a cluster that cannot start is a set-up error: nothing written yet
-        butler = Butler(plan.repo, output=plan.output, calib=plan.calib)
+        butler = Butler(plan.repo, output=plan.output, calib=plan.calib, registryWrites=writes)
         attempts, succeeded = previousQuanta(butler.outputRoot, plan.runName)
-        queue, job, done = prepare(plan, butler, lambda: succeeded)
-        status = drive(RunState(plan, butler, queue, []), job, done, attempts, executor)
+        with contextlib.ExitStack() as stack:
+            folder = None if writes else stack.enter_context(tempfile.TemporaryDirectory())
+            queue, job, done = prepare(plan, butler, lambda: succeeded, folder)
+            state = RunState(plan, butler, queue, [], writes)
+            status = drive(state, job, done, attempts, executor)
     butler.close()
     return status
 
@@ -295,16 +399,18 @@ def drive(state: RunState, job: Any, done: list, attempts: Counter, executor: An
     """Feed the queue's ready quanta to the executor and record each outcome in the run
     record (started and ended here); logs the summary; the exit status."""
     from .. import progress
-    from ..outcomes import OutcomeLog
+    from ..errors import EXIT_USAGE, exitStatus
     from ..profiling import profiling
     from ..progress import Progress
-    from ..runner import EXIT_USAGE, exitStatus
-    from .record import quantumKey, recordFields
+    from .record import RecordWriter, quantumKey, recordFields
 
     plan, butler, queue = state.plan, state.butler, state.queue
+    graph = plan.graph
     stop = executor.stop
-    record = OutcomeLog(str(butler.outputRoot), plan.runName)
-    record.start([], quanta=len(plan.graph), labels=list(plan.graph.tasks))
+    record = RecordWriter(str(butler.outputRoot), plan.runName, stop, required=state.writes)
+    # A one-task run lists its data IDs, so a report can name those that did not run.
+    selected = [graph.dataId(*key) for key in graph.quanta()] if len(graph.tasks) == 1 else []
+    record.start(selected, quanta=len(graph), labels=list(graph.tasks))
 
     def write(outcome: Outcome) -> None:
         if outcome.status in (OK, FAILED):
@@ -355,9 +461,9 @@ def drive(state: RunState, job: Any, done: list, attempts: Counter, executor: An
     if stop.exitStatus is not None:
         status = stop.exitStatus
     elif stop.requested:
-        notRun = len(plan.graph) - sum(sum(c.values()) for c in state.counts.values())
+        notRun = len(graph) - len(state.seen)
         print(
-            f"pipetask: error: the run stopped: {stop.reason}; {notRun} quanta not run "
+            f"pipetask: error: the run stopped: {stop.reason}; {notRun} {noun(graph)} not run "
             f"(--skip-existing runs them once the cause is fixed)",
             file=sys.stderr,
         )

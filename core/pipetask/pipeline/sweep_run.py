@@ -42,6 +42,7 @@ class SweepState(RunState):
         return self.butlers.get(label, self.butler)
 
     def dropPending(self) -> None:
+        self.removeUnregistered()
         for butler in {id(b): b for b in [self.butler, *self.butlers.values()]}.values():
             butler.output.registry.dropPendingOf(owner())
 

@@ -129,8 +129,7 @@ def _workerFor(job: Job) -> Worker:
     worker = getattr(_local, "worker", None)
     if worker is None or worker.job.key != job.key:
         _local.worker = None
-        make = getattr(job, "makeWorker", None)  # a pipeline job brings its own worker
-        worker = _local.worker = make() if make else Worker(job)
+        worker = _local.worker = job.makeWorker()
     return worker
 
 

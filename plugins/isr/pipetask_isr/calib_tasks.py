@@ -1,9 +1,10 @@
 """``makeBias`` and ``makeFlat``: master calibrations from several frames (LSST's
 ``constructBias`` / ``constructFlat``).
 
-Both are gathering command-line tasks (see :mod:`pipetask.gather`): ``--id`` selects the
-input frames and each detector (for ``makeFlat`` on a camera whose filter is a data-ID
-key, each detector and filter) becomes one master. Each frame goes through the ``isr``
+Both are gathering command-line tasks (see
+:func:`pipetask.pipeline.connections.gatherDimensions`): ``--id`` selects the input
+frames and each detector (for ``makeFlat`` on a camera whose filter is a data-ID key, each
+detector and filter) becomes one master. Each frame goes through the ``isr``
 subtask (overscan, assembly, gain; a flat's also bias subtraction from ``--calib``);
 the frames are combined pixel by pixel with a clipped mean; a flat is normalised to a
 mean of 1. The master is written to the output repository as ``bias`` or ``flat``, with
