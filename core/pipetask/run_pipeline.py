@@ -140,13 +140,18 @@ def runPipeline(options: RunOptions) -> int:
     willRun = not (show.any and not show.run)
     # Everything the command line can get wrong is checked before anything is written.
     executor = _executor(pipeline, options) if willRun else None
+    if getattr(options, "clobberOutput", False) and paths.outputGiven and willRun:
+        from .clobber_output import clobberOutput
+
+        clobberOutput(paths.repo, paths.output)  # before the graph: the old output is gone
     # Read-only here: the output is opened for writing only under the run's lock.
     butler = Butler(paths.repo, output=output, calib=paths.calib, registryWrites=False)
     try:
         graph = _graph(options, pipeline, butler, queries, paths.output, sweep)
-    except EmptyGraphError:
+    except EmptyGraphError as exc:
         if not oneTask:
             raise
+        log.warning("no data found: %s", exc)
         log.warning(NOTHING_TO_DO)
         return 0
     settings = RunSettings(
@@ -182,10 +187,6 @@ def runPipeline(options: RunOptions) -> int:
     butler.close()
     if executor is None:
         return 0
-    if getattr(options, "clobberOutput", False) and paths.outputGiven:
-        from .clobber_output import clobberOutput
-
-        clobberOutput(paths.repo, paths.output)
     if sweep is not None:
         from .pipeline.sweep_run import executeSweep
 

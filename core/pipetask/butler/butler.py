@@ -76,7 +76,7 @@ class Butler:
                 self._output = Repository(self.outputRoot, keys, writable=registryWrites)
                 self._checkOutput(self._output)
             elif self.outputRoot.exists() and not self.outputRoot.is_dir():
-                raise ButlerError(f"output {str(self.outputRoot)!r} is not a directory")
+                raise ButlerError(f"output {str(self.outputRoot)!r} exists and is not a directory")
         self._calibs = [] if calib is None else self._chain(Path(calib).resolve())
         self._formats: dict[str, Any] = {}
         self._runtimeTypes: dict[str, DatasetType] = {}
@@ -489,7 +489,11 @@ class Butler:
         full = self._dataId(dataId, {})
         relative = dsType.path(full)
         fmt = self._format(dsType.format)
-        atomic.writeAtomic(self.outputRoot / relative, lambda tmp: fmt.write(obj, tmp))
+        start = time.perf_counter()
+        path = self.outputRoot / relative
+        atomic.writeAtomic(path, lambda tmp: fmt.write(obj, tmp))
+        if log.isEnabledFor(logging.DEBUG):
+            _logIo("wrote", datasetType, full, path, start)
         return relative
 
     def registerWritten(self, rows: Sequence[tuple[str, Mapping[str, Any], str]]) -> None:
