@@ -6,8 +6,8 @@ visit reading all its CCDs. With C CCDs per visit a visit gives 2C + 1 quanta. T
 registry holds raw rows only (no files), bulk-inserted, for about 10^5 and 10^6 quanta.
 
 For each size it prints, against a baseline measured in the same run on the same
-registry (``Butler.selectDataIds`` of every raw: what one ``pipetask run TASK --id``
-selects today, one dict per data ID):
+registry (``pipetask.dataid.selectDataIds`` of every raw: one dict per data ID, what a
+command-line selection of every raw costs):
 
 - the build time of the graph (best of ``--repeat``) and its ratio to the baseline's;
 - bytes of memory per quantum that the graph keeps, and the peak while building
@@ -78,6 +78,7 @@ def memory(fn) -> tuple[int, int, object]:
 def run(root: Path, visits: int, ccds: int, repeat: int) -> dict[str, float]:
     import bench_tasks
     from pipetask import Butler
+    from pipetask.dataid import selectDataIds
     from pipetask.pipeline import Pipeline, buildGraph, loadGraph, saveGraph
     from pipetask.pipeline.graph_io import graphPath
 
@@ -87,10 +88,10 @@ def run(root: Path, visits: int, ccds: int, repeat: int) -> dict[str, float]:
     butler = Butler(root)
     pipeline = Pipeline.fromFile(str(pipelineFile), butler.camera)
 
-    baseSeconds, dataIds = best(lambda: butler.selectDataIds([[]]), repeat)
+    baseSeconds, dataIds = best(lambda: selectDataIds(butler, [[]]), repeat)
     nIds = len(dataIds)  # type: ignore[arg-type]
     del dataIds
-    baseKept, basePeak, _ = memory(lambda: butler.selectDataIds([[]]))
+    baseKept, basePeak, _ = memory(lambda: selectDataIds(butler, [[]]))
 
     seconds, graph = best(lambda: buildGraph(pipeline, butler), repeat)
     quanta = len(graph)  # type: ignore[arg-type]

@@ -2,7 +2,8 @@
 
 Builds a repository whose registry holds 125,000 visits x 8 CCDs of ``raw`` (rows only,
 no files; bulk insert), then times, through the same code ``pipetask run --id`` uses
-(``Butler.selectDataIds``: one SQL query per ``--id``, rows turned into data-ID dicts):
+(``pipetask.dataid.selectDataIds``: one SQL query per ``--id``, rows turned into data-ID
+dicts):
 
 - ``--id visit=1..1000000:7 ccd=3^5`` (target: under 0.5 s);
 - ``--id`` with no tokens (everything);
@@ -42,13 +43,14 @@ def build(root: Path, visits: int, ccds: int) -> float:
 def timeSelection(root: Path, tokens: list[str], repeat: int) -> tuple[float, int]:
     """Best wall time of selecting ``--id tokens`` (fresh Butler each time) and its count."""
     from pipetask import Butler
+    from pipetask.dataid import selectDataIds
 
     best = float("inf")
     count = 0
     for _ in range(repeat):
         butler = Butler(root)
         start = time.perf_counter()
-        dataIds = butler.selectDataIds([tokens])
+        dataIds = selectDataIds(butler, [tokens])
         best = min(best, time.perf_counter() - start)
         count = len(dataIds)
         butler.close()

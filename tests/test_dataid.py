@@ -8,7 +8,7 @@ import logging
 import pytest
 from _shared_data import makeEmptyRepo
 from pipetask import Butler
-from pipetask.dataid import IdQuery, Range, parseId
+from pipetask.dataid import IdQuery, Range, parseId, selectDataIds
 from pipetask.errors import DataIdError
 
 KEYS = {"visit": int, "filter": str}
@@ -115,12 +115,12 @@ def _expected(rows, predicate):
 )
 def test_selection_matches_a_plain_python_filter(grid, tokens, predicate):
     butler, rows = grid
-    assert butler.selectDataIds([tokens]) == _expected(rows, predicate)
+    assert selectDataIds(butler, [tokens]) == _expected(rows, predicate)
 
 
 def test_several_ids_union_without_duplicates_in_stable_order(grid):
     butler, rows = grid
-    got = butler.selectDataIds([["visit=5", "ccd=1"], ["visit=2^5", "ccd=1^2"], ["visit=5"]])
+    got = selectDataIds(butler, [["visit=5", "ccd=1"], ["visit=2^5", "ccd=1^2"], ["visit=5"]])
     first = _expected(rows, lambda v, c: v == 5 and c == 1)
     second = _expected(rows, lambda v, c: v in (2, 5) and c in (1, 2))
     third = _expected(rows, lambda v, c: v == 5)
@@ -138,7 +138,7 @@ def test_one_sql_query_per_id(grid):
     statements = []
     conn.set_trace_callback(statements.append)
     try:
-        butler.selectDataIds([["visit=1..9:2"], ["ccd=3"], []])
+        selectDataIds(butler, [["visit=1..9:2"], ["ccd=3"], []])
     finally:
         conn.set_trace_callback(None)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
@@ -149,28 +149,28 @@ def test_one_sql_query_per_id(grid):
 def test_no_match_warns_and_returns_nothing(grid, caplog):
     butler, _ = grid
     with caplog.at_level(logging.WARNING, logger="pipetask.dataid"):
-        assert butler.selectDataIds([["visit=999"]]) == []
+        assert selectDataIds(butler, [["visit=999"]]) == []
     assert "no data found for --id visit=999" in caplog.text
 
 
 def test_no_id_at_all_warns_and_selects_nothing(grid, caplog):
     butler, _ = grid
     with caplog.at_level(logging.WARNING, logger="pipetask.dataid"):
-        assert butler.selectDataIds(None) == []
+        assert selectDataIds(butler, None) == []
     assert "no --id given" in caplog.text
 
 
 def test_errors_surface_through_the_butler(grid):
     butler, _ = grid
     with pytest.raises(DataIdError, match="valid keys: visit, ccd"):
-        butler.selectDataIds([["filter=g"]])
+        selectDataIds(butler, [["filter=g"]])
 
 
 def test_query_matches_agrees_with_sql(grid):
     butler, rows = grid
     query: IdQuery = parseId(["visit=4..30:3^1", "ccd=1..4:2"], SYNTH)
     expected = [{"visit": v, "ccd": c} for v, c in rows if query.matches({"visit": v, "ccd": c})]
-    assert butler.selectDataIds([["visit=4..30:3^1", "ccd=1..4:2"]]) == expected
+    assert selectDataIds(butler, [["visit=4..30:3^1", "ccd=1..4:2"]]) == expected
     assert expected  # the expression does select something
 
 
@@ -191,7 +191,7 @@ def test_any_number_of_alternatives_on_one_key(grid, form, count):
     if form == "stepped":
         want |= {v + 3 for v in visits}
     expected = [{"visit": v, "ccd": c} for v, c in rows if v in want and c in (1, 3)]
-    assert butler.selectDataIds([tokens]) == expected
+    assert selectDataIds(butler, [tokens]) == expected
     assert expected
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from pipetask import Butler
+from pipetask.dataid import selectDataIds
 
 PIPETASK = str(Path(sys.executable).parent / "pipetask")
 FILES = 16
@@ -122,7 +123,7 @@ def test_concurrent_ingests_register_each_file_once(simulated, tmp_path, modes, 
         registry = butler.output.registry
         registered = sorted(registry.paths())
         assert registry.count("raw") == FILES == len(registered)
-        assert len(butler.selectDataIds([[]])) == FILES
+        assert len(selectDataIds(butler, [[]])) == FILES
         assert registry.pendingRows() == []
     onDisk = sorted(str(p.relative_to(repo)) for p in (repo / "raw").rglob("*") if not p.is_dir())
     assert onDisk == registered

@@ -8,7 +8,6 @@ else travels as a frozen :class:`~pipetask.pipeline.plan.RunPlan`.
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,34 +15,11 @@ from .errors import ConfigError
 from .show import ShowRequest
 
 if TYPE_CHECKING:
+    from .options import RunOptions
     from .pipeline import Pipeline
     from .pipeline.pipeline import Override
-    from .runner import RunOptions
 
 log = logging.getLogger("pipetask")
-_LABEL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):(.*)$", re.DOTALL)
-
-
-def labelledOverrides(overrides: list[tuple[str, str]], labels: list[str]) -> list[Override]:
-    """``-c``/``-C`` values split into label and value. ``label:`` may be left out when
-    the pipeline has one label."""
-    from .pipeline.pipeline import Override
-
-    out = []
-    for kind, value in overrides:
-        flag = "-C" if kind == "file" else "-c"
-        head = value if kind == "file" else value.partition("=")[0]
-        found = _LABEL.match(value) if ":" in head else None
-        if found is not None and (found.group(1) in labels or len(labels) > 1):
-            out.append(Override(found.group(1), kind, found.group(2)))
-        elif len(labels) == 1:
-            out.append(Override(labels[0], kind, value, labelled=False))
-        else:
-            form = "LABEL:FILE" if kind == "file" else "LABEL:NAME=VALUE"
-            raise ConfigError(
-                f"{flag} {value}: name the label, {flag} {form} (labels: {', '.join(labels)})"
-            )
-    return out
 
 
 def pipelineLabels(options: RunOptions) -> list[str]:
@@ -60,6 +36,7 @@ def loadPipeline(options: RunOptions, camera: Any, extra: list[Override] | None 
     """The pipeline of ``-p FILE[#subset]`` (or the one-task pipeline of TASK); ``extra``
     overrides apply after the command line's (a sweep variant's values)."""
     from .pipeline import Pipeline
+    from .pipeline.pipeline import labelledOverrides
 
     overrides = labelledOverrides(options.overrides, pipelineLabels(options)) + list(extra or [])
     if options.pipeline:

@@ -10,84 +10,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
-from typing import Any
 
 from .errors import EXIT_USAGE, ConfigError, PipetaskError, osErrorLine
+from .options import RunOptions
 from .setup import rootedPath  # noqa: F401 - the CLI's commands take it from here
 from .show import ShowRequest
 
 log = logging.getLogger("pipetask")
 
-
-
-@dataclass
-class RunOptions:
-    """Everything ``pipetask run`` was asked to do, independent of argparse."""
-
-    task: str
-    repo: str | None = None
-    pipeline: str | None = None
-    ids: list[list[str]] | None = None
-    output: str | None = None
-    calib: str | None = None
-    file: list[str] | None = None
-    overrides: list[tuple[str, str]] = field(default_factory=list)
-    clobberConfig: bool = False
-    noBackupConfig: bool = False
-    noVersions: bool = False
-    show: list[str] = field(default_factory=list)
-    debug: bool = False
-    debugFile: str | None = None
-    doraise: bool = False
-    logLevels: list[str] = field(default_factory=list)
-    logFormat: str = "console"
-    logFile: str | None = None
-    processes: int = 1
-    executor: str | None = None
-    scheduler: str | None = None
-    timeout: float | None = None
-    skipExisting: bool = False
-    clobberVersions: bool = False
-    clobberOutput: bool = False
-    profile: str | None = None
-    sweeps: list[str] = field(default_factory=list)
-    sweepZip: bool = False
-
-    @classmethod
-    def fromArgs(cls, args: Any) -> RunOptions:
-        """Options from the ``pipetask run`` argparse namespace."""
-        logFormat = args.log_format or ("long" if args.longlog else "console")
-        return cls(
-            task=args.task or "",
-            repo=args.repo,
-            pipeline=getattr(args, "pipeline", None),
-            ids=args.ids,
-            output=args.output,
-            calib=args.calib,
-            file=args.file,
-            overrides=list(args.overrides or []),
-            clobberConfig=args.clobber_config,
-            noBackupConfig=args.no_backup_config,
-            noVersions=args.no_versions,
-            show=[item for group in (args.show or []) for item in group],
-            debug=args.debug or bool(args.debug_file),
-            debugFile=args.debug_file,
-            doraise=args.doraise,
-            logLevels=[level for group in args.logLevels for level in group],
-            logFormat=logFormat,
-            logFile=args.log_file,
-            processes=args.processes,
-            executor=args.executor,
-            scheduler=args.scheduler,
-            timeout=args.timeout,
-            skipExisting=args.skip_existing,
-            clobberVersions=getattr(args, "clobber_versions", False),
-            clobberOutput=getattr(args, "clobber_output", False),
-            profile=getattr(args, "profile", None),
-            sweeps=list(getattr(args, "sweeps", None) or []),
-            sweepZip=getattr(args, "sweep_zip", False),
-        )
 
 
 def runTask(options: RunOptions) -> int:
@@ -139,8 +69,7 @@ def _run(options: RunOptions) -> int:
 
 def _runOnFiles(options: RunOptions, taskClass: type) -> int:
     """``pipetask run TASK --file PATH ...``."""
-    from .pipeline.pipeline import taskConfig
-    from .run_pipeline import labelledOverrides
+    from .pipeline.pipeline import labelledOverrides, taskConfig
     from .single_file import fileCamera, runOnFiles
 
     overrides = labelledOverrides(options.overrides, [options.task])

@@ -23,7 +23,7 @@ from .errors import ButlerError, ConfigError, NoResults, PipetaskError
 if TYPE_CHECKING:
     from .butler.camera import Camera
     from .config import Config
-    from .runner import RunOptions
+    from .options import RunOptions
 
 log = logging.getLogger("pipetask")
 

@@ -10,13 +10,14 @@ then each ``-c label:NAME=VALUE``, in command-line order.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..config import Config, applyOverride, validateForTask
 from ..config.toml_io import tomlKey, tomlValue
-from ..errors import PipetaskError
+from ..errors import ConfigError, PipetaskError
 from .connections import (
     CONFIG_FIELD,
     INPUT,
@@ -30,6 +31,7 @@ from .contracts import checkContracts
 from .pipeline_file import PipelineError, PipelineSpec, TaskSpec, loadPipelineFile, splitLocation
 
 log = logging.getLogger("pipetask")
+_LABEL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):(.*)$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,26 @@ class Pipeline:
             for name, value in configChanges(node.taskClass, node.config):
                 lines.append(f"  config {name} = {value}")
         return "\n".join(lines)
+
+
+def labelledOverrides(overrides: list[tuple[str, str]], labels: list[str]) -> list[Override]:
+    """``-c``/``-C`` values split into label and value. ``label:`` may be left out when
+    the pipeline has one label."""
+    out = []
+    for kind, value in overrides:
+        flag = "-C" if kind == "file" else "-c"
+        head = value if kind == "file" else value.partition("=")[0]
+        found = _LABEL.match(value) if ":" in head else None
+        if found is not None and (found.group(1) in labels or len(labels) > 1):
+            out.append(Override(found.group(1), kind, found.group(2)))
+        elif len(labels) == 1:
+            out.append(Override(labels[0], kind, value, labelled=False))
+        else:
+            form = "LABEL:FILE" if kind == "file" else "LABEL:NAME=VALUE"
+            raise ConfigError(
+                f"{flag} {value}: name the label, {flag} {form} (labels: {', '.join(labels)})"
+            )
+    return out
 
 
 def configChanges(taskClass: type, config: Config) -> list[tuple[str, str]]:

@@ -107,7 +107,7 @@ def _range(found: re.Match, alt: str, where: str) -> list[str]:
 def parseAxes(texts: list[str], labels: list[str]) -> list[SweepAxis]:
     """The ``--sweep`` options, each ``[LABEL:]FIELD=VALUES`` (the label may be left out
     when the pipeline has one)."""
-    from ..run_pipeline import labelledOverrides
+    from .pipeline import labelledOverrides
 
     axes: list[SweepAxis] = []
     seen: set[tuple[str, str]] = set()
