@@ -117,6 +117,8 @@ def runPipeline(options: RunOptions) -> int:
     willRun = not (show.any and not show.run)
     # Everything the command line can get wrong is checked before anything is written.
     executor = _executor(pipeline, options) if willRun else None
+    if willRun:
+        _buildTasks(pipeline)
     if getattr(options, "clobberOutput", False) and paths.outputGiven and willRun:
         from .clobber_output import clobberOutput
 
@@ -216,6 +218,14 @@ def resumedQuanta(plan: Any, butler: Any) -> list:
     from .pipeline.resume import doneQuanta
 
     return doneQuanta(plan.graph, butler)[0]
+
+
+def _buildTasks(pipeline: Pipeline) -> None:
+    """Build each label's task once here, so a task that cannot be built with its config
+    (a retargeted subtask whose library is missing) is a set-up error, before anything is
+    written, and not a failure of every quantum."""
+    for label, node in pipeline.nodes.items():
+        node.taskClass(config=node.config, name=label)
 
 
 def _executor(pipeline: Pipeline, options: RunOptions) -> Any:

@@ -19,7 +19,6 @@ from .show import ShowRequest
 log = logging.getLogger("pipetask")
 
 
-
 def runTask(options: RunOptions) -> int:
     """Run a command-line task as ``pipetask run`` does; returns the exit status."""
     from .logs import configureLogging

@@ -15,6 +15,7 @@ import logging.handlers
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from multiprocessing.connection import wait
@@ -60,6 +61,7 @@ def _workerMain(conn: Any, job: Job, levels: dict[str, int], parentPid: int) -> 
     # Stopped by the parent (Ctrl-C, --timeout) or orphaned: unwind, so writes remove
     # their temporary files.
     signal.signal(signal.SIGTERM, _raiseInterrupt)
+    sys.unraisablehook = _quietInterrupt
     try:
         lifeline.dieWithParent(parentPid)
     except KeyboardInterrupt:  # the parent is already gone
@@ -96,6 +98,13 @@ def _serve(conn: Any, job: Job) -> None:
 
 def _raiseInterrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
+
+
+def _quietInterrupt(unraisable: Any) -> None:
+    """A stop that lands in a callback Python cannot raise from (an import's lock
+    cleanup) is the stop itself, not an error to print; anything else is printed."""
+    if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+        sys.__unraisablehook__(unraisable)
 
 
 def _emit(record: logging.LogRecord) -> None:
