@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
+from astropy.table import Table
 
 OBS_TEST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "obs_test"
 PIPETASK = str(Path(sys.executable).with_name("pipetask"))
@@ -44,6 +45,23 @@ SATURATION = 54464.75
 
 def plainIsr(rawPath: Path, defectsPath: Path, outPath: Path) -> np.ndarray:
     """The ISR of obs_test as a plain script; returns the image it wrote."""
+    image, mask, variance, header = plainIsrArrays(rawPath, defectsPath)
+    hdus = fits.HDUList(
+        [
+            fits.PrimaryHDU(header=header),
+            fits.ImageHDU(image, name="IMAGE"),
+            fits.ImageHDU(mask, name="MASK"),
+            fits.ImageHDU(variance, name="VARIANCE"),
+        ]
+    )
+    tmp = outPath.with_name(".tmp-" + outPath.name)
+    hdus.writeto(tmp, overwrite=True)
+    os.replace(tmp, outPath)
+    return image
+
+
+def plainIsrArrays(rawPath: Path, defectsPath: Path):
+    """The ISR of obs_test as plain calls: (image, mask, variance, header)."""
     with fits.open(rawPath) as hdus:
         raw = hdus[0].data.astype(np.float32)
         header = hdus[0].header.copy()
@@ -65,10 +83,9 @@ def plainIsr(rawPath: Path, defectsPath: Path, outPath: Path) -> np.ndarray:
     wide[:, 1:] |= grown[:, :-1]
     wide[:, :-1] |= grown[:, 1:]
     bad = np.zeros(image.shape, bool)
-    with fits.open(defectsPath) as hdus:
-        table = hdus[1].data
-        for x0, y0, w, h in zip(*(table[c] for c in ("x0", "y0", "width", "height")), strict=True):
-            bad[y0 : y0 + h, x0 : x0 + w] = True
+    table = Table.read(defectsPath)  # ECSV (as obs_test ships it) or FITS
+    for x0, y0, w, h in zip(*(table[c] for c in ("x0", "y0", "width", "height")), strict=True):
+        bad[y0 : y0 + h, x0 : x0 + w] = True
     interpolate = wide | bad
     columns = np.arange(image.shape[1])
     for row in np.nonzero(interpolate.any(axis=1))[0]:
@@ -79,18 +96,7 @@ def plainIsr(rawPath: Path, defectsPath: Path, outPath: Path) -> np.ndarray:
         | (wide.astype(np.int32) << 1)
         | (interpolate.astype(np.int32) << 2)
     )
-    hdus = fits.HDUList(
-        [
-            fits.PrimaryHDU(header=header),
-            fits.ImageHDU(image, name="IMAGE"),
-            fits.ImageHDU(mask, name="MASK"),
-            fits.ImageHDU(variance, name="VARIANCE"),
-        ]
-    )
-    tmp = outPath.with_name(".tmp-" + outPath.name)
-    hdus.writeto(tmp, overwrite=True)
-    os.replace(tmp, outPath)
-    return image
+    return image, mask, variance, header
 
 
 def main() -> int:

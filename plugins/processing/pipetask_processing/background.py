@@ -34,10 +34,21 @@ class SubtractBackgroundConfig(Config):
         default=3,
         min=1,
     )
+    statisticsProperty = ChoiceField(
+        doc="Level of the sky. Every backend estimates each box by SExtractor's clipped mode "
+        "(2.5 median - 1.5 mean); MODE keeps that mesh as is; MEANCLIP (LSST's statistic) "
+        "shifts it so that the clipped mean of the sky left after subtraction is zero (the "
+        "mode of a Poisson sky sits about half a count below its mean, which biases faint "
+        "fluxes up by a percent)",
+        dtype=str,
+        default="MEANCLIP",
+        allowed={"MEANCLIP": "mode mesh, clipped-mean level", "MODE": "mode mesh as is"},
+        optional=False,
+    )
 
 
 class BackgroundTaskBase(Task):
-    """Shared driver: the mask of ignored pixels, subtraction and the result."""
+    """Shared driver: the mask of ignored pixels, the level, subtraction and the result."""
 
     ConfigClass = SubtractBackgroundConfig
     _DefaultName = "background"
@@ -58,33 +69,21 @@ class BackgroundTaskBase(Task):
         binSize = min(self.config.binSize, *mi.shape)
         model, rms = self.estimate(mi.image, ignored, binSize)
         model = np.asarray(model, np.float32)
+        if self.config.statisticsProperty == "MEANCLIP":
+            offset, _ = clippedStd(sample(mi.image - model, ~ignored))
+            if np.isfinite(offset):
+                model += np.float32(offset)
         mi.image[...] -= model
         return Struct(background=model, rms=float(rms))
 
     def estimate(self, image: np.ndarray, ignored: np.ndarray, binSize: int):
-        """The background model and the global rms (backends implement this)."""
+        """The clipped-mode mesh interpolated to every pixel, and the global rms
+        (backends implement this)."""
         raise NotImplementedError
-
-
-class SepBackgroundConfig(SubtractBackgroundConfig):
-    """sep's mesh, with LSST's statistic for its level."""
-
-    statisticsProperty = ChoiceField(
-        doc="Level of the sky: MODE keeps sep's SExtractor mode estimate per box; MEANCLIP "
-        "(LSST's statistic) shifts sep's mesh so that the clipped mean of the sky left "
-        "after subtraction is zero (the mode of a Poisson sky sits about half a count "
-        "below its mean, which biases faint fluxes up by a percent)",
-        dtype=str,
-        default="MEANCLIP",
-        allowed={"MEANCLIP": "sep's mesh, clipped-mean level", "MODE": "sep's mesh as is"},
-        optional=False,
-    )
 
 
 class SepBackgroundTask(BackgroundTaskBase):
     """Background mesh by sep (SExtractor's clipped mode per box, bicubic spline)."""
-
-    ConfigClass = SepBackgroundConfig
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -96,29 +95,19 @@ class SepBackgroundTask(BackgroundTaskBase):
         bkg = self._sep.Background(
             data, mask=np.ascontiguousarray(ignored), bw=binSize, bh=binSize, fw=size, fh=size
         )
-        model = bkg.back()
-        if self.config.statisticsProperty == "MEANCLIP":
-            offset, _ = clippedStd(sample(image - model, ~ignored))
-            if np.isfinite(offset):
-                model += np.float32(offset)
-        return model, bkg.globalrms
+        return bkg.back(), bkg.globalrms
 
 
 class PhotutilsBackgroundConfig(SubtractBackgroundConfig):
-    """photutils' Background2D, with LSST's choice of statistic per box."""
+    """photutils' Background2D with SExtractor's estimator."""
 
-    statisticsProperty = ChoiceField(
-        doc="Statistic of each box",
-        dtype=str,
-        default="MEANCLIP",
-        allowed={"MEANCLIP": "clipped mean", "MEDIAN": "median", "MEAN": "unclipped mean"},
-        optional=False,
+    numSigmaClip = Field(
+        doc="Clipping threshold of each box's pixels (sigma)", dtype=float, default=3.0
     )
-    numSigmaClip = Field(doc="Clipping threshold for MEANCLIP (sigma)", dtype=float, default=3.0)
 
 
 class PhotutilsBackgroundTask(BackgroundTaskBase):
-    """Background mesh by photutils ``Background2D`` (clipped statistic, spline)."""
+    """Background mesh by photutils ``Background2D`` (SExtractor's estimator, spline)."""
 
     ConfigClass = PhotutilsBackgroundConfig
 
@@ -129,25 +118,14 @@ class PhotutilsBackgroundTask(BackgroundTaskBase):
     def estimate(self, image, ignored, binSize):
         from astropy.stats import SigmaClip
 
-        bg = self._bg
-        estimator = {
-            "MEANCLIP": bg.MeanBackground,
-            "MEDIAN": bg.MedianBackground,
-            "MEAN": bg.MeanBackground,
-        }[self.config.statisticsProperty]()
-        clip = (
-            None
-            if self.config.statisticsProperty == "MEAN"
-            else SigmaClip(sigma=self.config.numSigmaClip, maxiters=10)
-        )
         size = self.config.filterSize
-        result = bg.Background2D(
+        result = self._bg.Background2D(
             image,
             binSize,
             mask=ignored,
             filter_size=(size, size),
-            sigma_clip=clip,
-            bkg_estimator=estimator,
+            sigma_clip=SigmaClip(sigma=self.config.numSigmaClip, maxiters=10, cenfunc="mean"),
+            bkg_estimator=self._bg.SExtractorBackground(),
             exclude_percentile=50.0,
         )
         return result.background, float(result.background_rms_median)
