@@ -69,7 +69,12 @@ def _detect(sep, image, mask, sigma, multiplier):
         clean=False,
         segmentation_map=True,
     )
-    onBad = (mask[objects["ypeak"], objects["xpeak"]] & 1) != 0  # a peak on a defect
+    onBad = np.zeros(len(objects), bool)  # a peak on or next to a defect
+    rows, cols = mask.shape
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            yy = np.clip(objects["ypeak"] + dy, 0, rows - 1)
+            onBad |= (mask[yy, np.clip(objects["xpeak"] + dx, 0, cols - 1)] & 1) != 0
     if onBad.any():
         newLabel = np.zeros(len(objects) + 1, np.int32)
         newLabel[1:][~onBad] = np.arange(1, (~onBad).sum() + 1)

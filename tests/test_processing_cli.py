@@ -37,18 +37,19 @@ def report(proc) -> str:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
-    """Visits 1-2 (simulated), 3 (no sources: pure sky), 4 (all NaN), of CCD 0."""
+    """Visits 1-2 (simulated), 3 (no sources: pure sky), 4 (all NaN), 5 (saturated
+    everywhere), of CCD 0."""
     from pipetask import Butler
 
     root = tmp_path_factory.mktemp("proc")
     raws = root / "raws"
     simulate = [sys.executable, "-m", "obs_synth.simulate", str(raws)]
-    options = ["--visits", "4", "--ccds", "1", "--size", str(SIZE)]
+    options = ["--visits", "5", "--ccds", "1", "--size", str(SIZE)]
     subprocess.run([*simulate, *options], check=True, capture_output=True)
     done = pipetask("ingest", root / "repo", raws, "--camera", "synth")
     assert done.returncode == 0, report(done)
     butler = Butler(root / "repo")
-    for visit in (1, 2, 3, 4):
+    for visit in (1, 2, 3, 4, 5):
         exposure, _ = postIsrFromTruth(visit, 0, size=SIZE)
         if visit == 3:
             noise = np.random.default_rng(3).normal(0.0, 30.0, exposure.image.shape)
@@ -56,6 +57,9 @@ def repo(tmp_path_factory) -> Path:
             exposure.mask[...] = 0
         if visit == 4:
             exposure.image[...] = np.nan
+        if visit == 5:
+            exposure.image[...] = 65535.0
+            exposure.mask[...] |= exposure.maskedImage.getPlaneBitMask("SAT")
         butler.put(exposure, "postISRCCD", {"visit": visit, "ccd": 0})
     return root / "repo"
 
@@ -175,6 +179,18 @@ def test_all_nan_image_fails_that_data_id_only(repo, tmp_path):
     assert failed and "visit: 4" in failed[-1]
     assert (out / "src" / "v1" / "src_v1_c0.fits").exists()
     assert not (out / "calexp" / "v4").exists() and not (out / "src" / "v4").exists()
+    assert not list(out.rglob("*.tmp*"))
+
+
+def test_saturated_everywhere_fails_that_data_id_only(repo, tmp_path):
+    out = tmp_path / "out"
+    proc = pipetask("run", "processCcd", repo, "--id", "visit=2^5", "--output", out, *READ_POST_ISR)
+    assert proc.returncode == 1, report(proc)
+    assert "Traceback" not in proc.stderr
+    failed = [line for line in proc.stderr.splitlines() if "saturated" in line]
+    assert len(failed) == 1 and "visit: 5" in failed[0], report(proc)
+    assert (out / "src" / "v2" / "src_v2_c0.fits").exists()
+    assert not (out / "calexp" / "v5").exists() and not (out / "src" / "v5").exists()
     assert not list(out.rglob("*.tmp*"))
 
 

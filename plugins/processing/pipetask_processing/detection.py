@@ -99,8 +99,8 @@ class SourceDetectionConfig(Config):
         default=["NO_DATA"],
     )
     excludePeakMaskPlanes = ListField(
-        doc="Footprints whose peak lies on these mask planes are dropped: the pixels of an "
-        "interpolated defect are no source",
+        doc="Footprints whose peak lies on, or next to, a pixel of these mask planes are "
+        "dropped: an interpolated defect is no source",
         dtype=str,
         default=["BAD"],
     )
@@ -165,8 +165,7 @@ class SourceDetectionTask(Task):
             keep &= footprints.area() >= cfg.minPixels
         peakPlanes = [p for p in cfg.excludePeakMaskPlanes if p in mi.maskPlanes]
         if peakPlanes and len(footprints):
-            onPlanes = mi.mask[footprints.yPeak, footprints.xPeak] & mi.getPlaneBitMask(peakPlanes)
-            keep &= onPlanes == 0
+            keep &= ~_nearPlanes(mi, peakPlanes, footprints.xPeak, footprints.yPeak)
         if not keep.all():
             footprints = _keep(footprints, keep)
         self._setDetected(mi, footprints, psfSigma)
@@ -239,6 +238,17 @@ class SourceDetectionTask(Task):
     def findFootprints(self, smoothed: np.ndarray, threshold, excluded: np.ndarray) -> Footprints:
         """Connected regions of ``smoothed`` above ``threshold`` (backends implement it)."""
         raise NotImplementedError
+
+
+def _nearPlanes(mi, planes, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Whether any of the 3x3 pixels around each (x, y) has one of ``planes``."""
+    bits = mi.getPlaneBitMask(planes)
+    rows, cols = mi.shape
+    hit = np.zeros(len(x), bool)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            hit |= (mi.mask[np.clip(y + dy, 0, rows - 1), np.clip(x + dx, 0, cols - 1)] & bits) != 0
+    return hit
 
 
 def _keep(footprints: Footprints, keep: np.ndarray) -> Footprints:
