@@ -83,7 +83,7 @@ def plainIsrArrays(rawPath: Path, defectsPath: Path):
     wide[:, 1:] |= grown[:, :-1]
     wide[:, :-1] |= grown[:, 1:]
     bad = np.zeros(image.shape, bool)
-    table = Table.read(defectsPath)  # ECSV (as obs_test ships it) or FITS
+    table = Table.read(defectsPath, format="ascii.ecsv")
     for x0, y0, w, h in zip(*(table[c] for c in ("x0", "y0", "width", "height")), strict=True):
         bad[y0 : y0 + h, x0 : x0 + w] = True
     interpolate = wide | bad
