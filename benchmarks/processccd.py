@@ -11,8 +11,9 @@ For each of the three obs_test raws (1018x2000 after assembly), in one process:
   called directly, and the three outputs written with astropy to temporary names and
   renamed.
 
-Both are checked to find the same sources first, then timed interleaved, the minimum of
-``--repeats`` runs each, so a loaded machine hurts both alike. Target (issue 13):
+Both are checked to find the same sources first (same rows, 12-pixel fluxes within
+0.1%: the two add float32 backgrounds in another order), then timed interleaved, the
+minimum of ``--repeats`` runs each, so a loaded machine hurts both alike. Target (issue 13):
 processCcd at most 1.3x plain. Then processCcd with cosmic-ray repair on (astroscrappy)
 is timed, and its cost per megapixel printed. Nothing is asserted.
 
@@ -332,7 +333,7 @@ def main() -> int:
             same = len(ours) == len(theirs) and np.allclose(
                 ours["base_CircularApertureFlux_12_0_instFlux"],
                 theirs["base_CircularApertureFlux_12_0_instFlux"],
-                rtol=1e-5,
+                rtol=1e-3,  # float32 sums in another order: 1e-4 apart
                 equal_nan=True,
             )
             if not same:
