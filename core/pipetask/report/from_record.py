@@ -99,35 +99,38 @@ def _loadGraph(repo: str) -> Any:
 def _latestRows(runs: Iterable[RunRecord]) -> list[QuantumRow]:
     """The latest outcome of each (label, data ID), not-run ones included."""
     latest: dict[tuple, QuantumRow] = {}
+    names = STATUS_NAMES
     for record in runs:
         base = _rerunBase(record.header.get("argv"))
         outcomes = [] if record.running() else record.notRun()
         for outcome in [*outcomes, *record.outcomes]:
-            extra = getattr(outcome, "extra", {}) or {}
-            label = extra.get("label") or record.task
-            status = STATUS_NAMES.get(outcome.status, outcome.status)
-            if status == "failed" and str(outcome.error).startswith("blocked by"):
-                status = "blocked"
-            found = _ERROR_TYPE.match(outcome.error) if status == "failed" else None
+            extra = outcome.extra
+            status = names.get(outcome.status) or outcome.status
+            error = outcome.error
             row = QuantumRow(
-                label=label,
-                dataId=dict(outcome.dataId),
-                status=status,
-                wallTime=_number(extra.get("duration")),
-                peakMemory=_number(extra.get("maxRss")),
-                error=outcome.error or "",
-                errorType=found.group(1) if found else "",
-                traceback=str(extra.get("traceback") or ""),
-                configHash=str(extra.get("configHash") or ""),
-                rerunBase=base,
-                quantum=extra.get("quantum"),
+                outcome.task,  # a pipeline quantum's label
+                outcome.dataId,
+                status,
+                _number(extra.get("duration")),
+                _number(extra.get("maxRss")),
+                error,
             )
-            latest[(label, tuple(sorted(row.dataId.items())))] = row
+            row.rerunBase = base
+            row.quantum = extra.get("quantum")
+            row.configHash = str(extra.get("configHash") or "")
+            if status == "failed":
+                if error.startswith("blocked by"):
+                    row.status = "blocked"
+                else:
+                    found = _ERROR_TYPE.match(error)
+                    row.errorType = found.group(1) if found else ""
+                    row.traceback = str(extra.get("traceback") or "")
+            latest[(row.label, tuple(sorted(outcome.dataId.items())))] = row
     return list(latest.values())
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) else None
+    return float(value) if value.__class__ in (float, int) else None
 
 
 def _labelsInOrder(rows: Iterable[QuantumRow]) -> list[str]:
