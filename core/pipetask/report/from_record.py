@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import ButlerError, PipetaskError
 from ..outcomes import NOT_RUN, RunRecord, readRuns
-from .model import Figure, Plot, QuantumRow, RunReport, TaskConfig
+from .model import Figure, FocalPlane, Plot, QuantumRow, RunReport, TaskConfig
 
 #: Record statuses as the page names them.
 STATUS_NAMES = {"ok": "succeeded", "failed": "failed", "skipped": "skipped", NOT_RUN: NOT_RUN}
@@ -21,7 +21,11 @@ THUMBNAILS = 6
 THUMBNAIL_SIZE = 320
 #: Dataset types preferred for thumbnails, best first; others follow in graph order.
 PREFERRED_IMAGES = ("calexp", "postISRCCD")
-_ERROR_TYPE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Interrupt|Exit))\b:?")
+#: An exception's name at the start of a message: ``TaskError:``, ``NoResults:``, ``os.Error``.
+_ERROR_TYPE = re.compile(
+    r"^((?:[A-Za-z_]\w*\.)*(?:[\w]*(?:Error|Exception|Interrupt|Exit)|(?:[A-Z][a-z0-9]+){2,}))"
+    r"(?=:|\s|$)"
+)
 
 
 def buildReport(
@@ -52,6 +56,7 @@ def buildReport(
     if latest is not None and latest.running():
         report.notes.append("The latest run is still running: this is a snapshot.")
     report.figures = _figures(repo, rows, graph, thumbnails)
+    report.focalPlanes, report.charts = _visitPlots(repo, rows)
     report.plots = sweepPlots(repo)
     return report
 
@@ -289,3 +294,18 @@ def _figures(repo: str, rows: list[QuantumRow], graph: Any, limit: int) -> list[
     finally:
         butler.close()
     return figures
+
+
+def _visitPlots(repo: str, rows: list[QuantumRow]) -> tuple[list[FocalPlane], list[Plot]]:
+    """Per-visit focal planes or per-detector charts of what plugins measure."""
+    from ..butler import Butler
+    from .visits import visitPlots
+
+    try:
+        butler = Butler(repo)
+    except PipetaskError:
+        return [], []
+    try:
+        return visitPlots(butler, rows)
+    finally:
+        butler.close()
