@@ -38,8 +38,14 @@ def visitPlots(butler: Any, rows: Iterable[QuantumRow]) -> tuple[list[FocalPlane
     visits = _visits(rows, set(camera.keys), detectorKey, limit)
     measures: Measures = {}
     budget = MAX_DATA_IDS
+    detectors = [d.id for d in camera.detectors] if detectorKey else []
     for visit in sorted(visits, key=_sortKey):
-        for dataId in sorted(visits[visit], key=lambda d: _sortKey(d.items()))[:budget]:
+        dataIds = {tuple(sorted(d.items())): d for d in visits[visit]}
+        for number in detectors:
+            dataId = {**dict(visit), detectorKey: number}
+            dataIds.setdefault(tuple(sorted(dataId.items())), dataId)
+        for key in sorted(dataIds, key=_sortKey)[:budget]:
+            dataId = dataIds[key]
             budget -= 1
             x = dataId.get(xKey, 0) if xKey else 0
             for datasetType, maker in makers.items():
@@ -54,7 +60,9 @@ def visitPlots(butler: Any, rows: Iterable[QuantumRow]) -> tuple[list[FocalPlane
 def _visits(
     rows: Iterable[QuantumRow], keys: set[str], detectorKey: str | None, limit: int
 ) -> dict[tuple, list[dict[str, Any]]]:
-    """The succeeded data IDs (each once) of the first ``limit`` visits met, by visit."""
+    """The first ``limit`` visits that succeeded, each with its data IDs: those met up to
+    there, and one per detector of the camera (the measurers skip the missing ones).
+    Rows are read only until the visits are known: the report of a large run stays fast."""
     visits: dict[tuple, dict[tuple, dict[str, Any]]] = {}
     for row in rows:
         if row.status != "succeeded" or not keys.issuperset(row.dataId):
@@ -63,7 +71,7 @@ def _visits(
         found = visits.get(visit)
         if found is None:
             if len(visits) >= limit:
-                continue
+                break
             found = visits[visit] = {}
         found.setdefault(tuple(row.dataId.items()), row.dataId)
     return {visit: list(ids.values()) for visit, ids in visits.items()}
