@@ -8,6 +8,7 @@ a chart per number instead.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import subprocess
@@ -138,3 +139,23 @@ def test_a_camera_without_a_layout_gets_charts(tmp_path):
     background = next(c for name, c in byName.items() if name.startswith("background"))
     assert background.series == {"": [(1.0, 100.0), (2.0, 250.0)]}
     assert all(chart.xLabel == "visit" for chart in charts)
+
+
+def test_memory_is_shown_when_recorded_and_said_absent_otherwise(processed):
+    """The summary's memory cells follow the run record: values where it has maxRss,
+    one "not recorded" cell where it has none."""
+    out, _, html = processed
+    lines = [
+        json.loads(line)
+        for path in (out / "runs" / "processCcd").glob("*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+    recorded = [line["maxRss"] for line in lines if "maxRss" in line]
+    row = re.search(r"<tr><td><b>processCcd</b>.*?</tr>", html).group(0)
+    if recorded:
+        peak = max(recorded)
+        assert "not recorded" not in row and re.search(r"\d (?:KiB|MiB|GiB)</td>", row)
+        assert peak > 10 * 2**20  # a Python process with numpy loaded: tens of MiB at least
+    else:
+        assert row.count("peak memory not recorded") == 1
+        assert "wall time not recorded" not in row

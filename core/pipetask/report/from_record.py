@@ -12,7 +12,15 @@ from typing import Any
 
 from ..errors import ButlerError, PipetaskError
 from ..outcomes import NOT_RUN, RunRecord, readRuns
-from .model import Figure, FocalPlane, Plot, QuantumRow, RunReport, TaskConfig
+from .model import (
+    Figure,
+    FocalPlane,
+    Plot,
+    QuantumRow,
+    RunReport,
+    TaskConfig,
+    dataIdOrder,
+)
 
 #: Record statuses as the page names them.
 STATUS_NAMES = {"ok": "succeeded", "failed": "failed", "skipped": "skipped", NOT_RUN: NOT_RUN}
@@ -262,8 +270,9 @@ def _figures(repo: str, rows: list[QuantumRow], graph: Any, limit: int) -> list[
         d for d in outputs if d not in PREFERRED_IMAGES
     ]
     ok = [row for row in rows if row.status == "succeeded"]
-    step = max(1, len(ok) // limit)
-    picked = ok[::step]
+    candidates = ok[:: max(1, len(ok) // (limit * 8))]  # each data ID is in several labels
+    unique = list({tuple(sorted(r.dataId.items())): r for r in candidates}.values())
+    picked = sorted(unique[:: max(1, len(unique) // limit)], key=lambda r: dataIdOrder(r.dataId))
     figures: list[Figure] = []
     try:
         butler = Butler(repo)

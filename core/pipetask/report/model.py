@@ -9,6 +9,15 @@ from typing import Any
 STATUSES = ("succeeded", "failed", "blocked", "skipped", "not run")
 
 
+def dataIdOrder(dataId: dict[str, Any]) -> tuple:
+    """A sort key of data IDs: in their own key order (the camera's), numbers before
+    strings, numbers by value."""
+    return tuple(
+        (k, (0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v)))
+        for k, v in dataId.items()
+    )
+
+
 @dataclass(slots=True)
 class QuantumRow:
     """One quantum (a task on one data ID) of a run."""

@@ -9,7 +9,7 @@ from html import escape
 from pathlib import Path
 
 from .aggregate import Distribution, groupFailures, sample, summarise
-from .model import STATUSES, RunReport
+from .model import STATUSES, RunReport, dataIdOrder
 from .rerun import rerunCommand
 from .svg import STATUS_COLOURS, focalPlaneSvg, graphSvg, histogramSvg, plotSvg
 
@@ -196,7 +196,8 @@ def _configSection(report: RunReport) -> str:
         )
         parts.append(
             f"<h3>{escape(config.label)} ({escape(config.taskName)})</h3>"
-            f"<p>Differences from the defaults:</p>{diffs}"
+            "<p>Differences from the defaults (<code>field: default != this run's</code>):</p>"
+            f"{diffs}"
             f"<details><summary>full config</summary><pre>{escape(config.toml)}</pre></details>"
         )
     if report.packages:
@@ -213,6 +214,11 @@ def _configSection(report: RunReport) -> str:
 
 
 def _browserSection(report: RunReport) -> str:
+    labels = {label: i for i, label in enumerate(report.labels)}
+
+    def order(r):  # what did not succeed first, then by task and data ID
+        return (r.status == "succeeded", labels.get(r.label, len(labels)), dataIdOrder(r.dataId))
+
     rows = [
         {
             "label": r.label,
@@ -224,7 +230,7 @@ def _browserSection(report: RunReport) -> str:
             "inputs": r.inputs,
             "outputs": r.outputs,
         }
-        for r in sample(report.quanta, SAMPLE_CAP)
+        for r in sorted(sample(report.quanta, SAMPLE_CAP), key=order)
     ]
     data = json.dumps(rows, separators=(",", ":")).replace("</", "<\\/")
     capped = len(rows) < len(report.quanta)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import PipetaskError
-from .model import FocalPlane, Plot, QuantumRow
+from .model import FocalPlane, Plot, QuantumRow, dataIdOrder
 
 #: Visits plotted, and data IDs measured at most (each reads a few small files).
 MAX_VISITS = 4
@@ -78,7 +78,7 @@ def _visits(
 
 
 def _sortKey(items: Iterable[tuple[str, Any]]) -> tuple:
-    return tuple((k, (0, v, "") if isinstance(v, int) else (1, 0, str(v))) for k, v in items)
+    return dataIdOrder(dict(items))
 
 
 def _measure(butler: Any, load, target: str, datasetType: str, dataId: dict[str, Any]):

@@ -21,9 +21,7 @@ def sourceCount(butler: Any, datasetType: str, dataId: Mapping[str, Any]) -> dic
     return {"sources": float(len(butler.get(datasetType, dict(dataId))))}
 
 
-def psfAndBackground(
-    butler: Any, datasetType: str, dataId: Mapping[str, Any]
-) -> dict[str, float]:
+def psfAndBackground(butler: Any, datasetType: str, dataId: Mapping[str, Any]) -> dict[str, float]:
     """The PSF FWHM from the calexp's header (no pixels read) and the median of the
     subtracted background model (``calexpBackground``) when it was stored."""
     dataId = dict(dataId)
