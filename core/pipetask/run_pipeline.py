@@ -7,6 +7,7 @@ else travels as a frozen :class:`~pipetask.pipeline.plan.RunPlan`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,13 +84,9 @@ def showPipelineConfig(show: ShowRequest, pipeline: Pipeline) -> None:
 def runPipeline(options: RunOptions) -> int:
     """``pipetask run -p FILE REPO ...`` and ``pipetask run TASK REPO ...`` (a one-task
     pipeline): build the plan, show or run it; the exit status."""
-    from .butler import Butler
     from .dataid import parseId
-    from .pipeline.graph import EmptyGraphError
-    from .pipeline.pipeline_file import splitLocation
-    from .pipeline.plan import RunPlan, RunSettings
-    from .pipeline.run import executePlan
-    from .pipeline.show import graphText
+    from .pipeline.run import pipelineWrites
+    from .runlock import outputLock
     from .setup import inputCamera, runPaths
 
     show = ShowRequest.parse(options.show)
@@ -123,7 +120,27 @@ def runPipeline(options: RunOptions) -> int:
         from .clobber_output import clobberOutput
 
         clobberOutput(paths.repo, paths.output)  # before the graph: the old output is gone
-    # Read-only here: the output is opened for writing only under the run's lock.
+    # Lock first, then open the output (read-only here, for the graph): a run being made
+    # by another run into the same output is refused, never read half-made.
+    lock = contextlib.nullcontext()
+    if willRun and sweep is None and pipelineWrites(pipeline):
+        lock = outputLock(paths.output)
+    with lock:
+        return _planAndRun(options, pipeline, paths, queries, sweep, executor, show)
+
+
+def _planAndRun(options, pipeline, paths, queries, sweep, executor, show) -> int:
+    """Build the graph and the plan; show or run it (the caller holds the output's lock
+    when the run writes)."""
+    from .butler import Butler
+    from .pipeline.graph import EmptyGraphError
+    from .pipeline.pipeline_file import splitLocation
+    from .pipeline.plan import RunPlan, RunSettings
+    from .pipeline.run import executePlan
+    from .pipeline.show import graphText
+
+    oneTask = not options.pipeline
+    output = paths.output if paths.outputGiven else None
     butler = Butler(paths.repo, output=output, calib=paths.calib, registryWrites=False)
     try:
         graph = _graph(options, pipeline, butler, queries, paths.output, sweep)
@@ -170,7 +187,7 @@ def runPipeline(options: RunOptions) -> int:
         from .pipeline.sweep_run import executeSweep
 
         return executeSweep(plan, *sweep, executor)
-    return executePlan(plan, executor)
+    return executePlan(plan, executor, locked=True)
 
 
 #: What a one-task run says when its selection is empty (as LSST's command-line tasks do).

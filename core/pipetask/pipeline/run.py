@@ -77,12 +77,12 @@ def storeProvenance(plan: RunPlan, butler: Any) -> set[str]:
     return replaced
 
 
-def planWrites(plan: RunPlan) -> bool:
-    """Whether the run writes into its output (datasets or a stored config): a run that
-    writes nothing needs no lock and runs on a read-only repository."""
+def pipelineWrites(pipeline: Any) -> bool:
+    """Whether a run of ``pipeline`` writes into its output (datasets or a stored config):
+    a run that writes nothing needs no lock and runs on a read-only repository."""
     return any(
         node.connections.outputs or getattr(node.taskClass, "storeConfig", True)
-        for node in plan.pipeline.nodes.values()
+        for node in pipeline.nodes.values()
     )
 
 
@@ -356,9 +356,12 @@ def printTraceback(outcome: Outcome) -> None:
         print(outcome.traceback.rstrip(), file=sys.stderr)
 
 
-def executePlan(plan: RunPlan, executor: Any, body: Callable[..., int] | None = None) -> int:
+def executePlan(
+    plan: RunPlan, executor: Any, body: Callable[..., int] | None = None, locked: bool = False
+) -> int:
     """Run a plan with an executor (which it closes); the exit status. ``body(plan,
-    executor)`` does the run (default: the plain runner; a sweep gives its own).
+    executor)`` does the run (default: the plain runner; a sweep gives its own);
+    ``locked``: the caller holds the output's lock already.
 
     SIGINT and SIGTERM stop the run cleanly, as for a single task (see
     :mod:`pipetask.execution.stop`): running quanta are stopped, the summary and the
@@ -367,22 +370,24 @@ def executePlan(plan: RunPlan, executor: Any, body: Callable[..., int] | None = 
     stop = executor.stop
     with stop.handleSignals():
         try:
-            return (body or _executePlan)(plan, executor)
+            if body is not None:
+                return body(plan, executor)
+            return _executePlan(plan, executor, locked)
         finally:
             executor.close()
 
 
-def _executePlan(plan: RunPlan, executor: Any) -> int:
+def _executePlan(plan: RunPlan, executor: Any, locked: bool = False) -> int:
     import tempfile
 
     from ..butler import Butler
     from ..runlock import outputLock
     from .record import previousQuanta
 
-    writes = planWrites(plan)
+    writes = pipelineWrites(plan.pipeline)
     # Lock first, then open (and perhaps create) the output: two runs started together
     # into one new output must not see each other's half-made repository.
-    with outputLock(plan.output) if writes else contextlib.nullcontext():
+    with outputLock(plan.output) if writes and not locked else contextlib.nullcontext():
         executor.start()  # a cluster that cannot start is a set-up error: nothing written yet
         butler = Butler(plan.repo, output=plan.output, calib=plan.calib, registryWrites=writes)
         attempts, succeeded = previousQuanta(butler.outputRoot, plan.runName)
