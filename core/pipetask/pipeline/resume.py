@@ -104,7 +104,7 @@ def doneQuanta(
             for i, value in enumerate(values):
                 if not all(value in s for s in found):
                     reasons[f"{label}: outputs missing"] += 1
-                elif not files.present(graph.dataId(label, i)):
+                elif not files.present(dict(zip(dims, value, strict=True))):
                     reasons[f"{label}: an output's file was removed"] += 1
                 else:
                     done.append((label, i))
@@ -120,14 +120,23 @@ def doneQuanta(
 
 class _FileCheck:
     """Whether the files of a quantum's registered outputs are still there (a file
-    removed behind the registry's back makes its quantum run again)."""
+    removed behind the registry's back makes its quantum run again). The output's files
+    are listed once per dataset type's folder, not looked up one by one."""
 
     def __init__(self, butler: Any, datasetTypes: list[str]) -> None:
-        self.root = str(butler.outputRoot)
-        self.types = [butler.getDatasetType(t) for t in datasetTypes]
+        root = str(butler.outputRoot)
+        self.templates = [butler.getDatasetType(t).template for t in datasetTypes]
+        self.files: set[str] = set()
+        for top in {
+            t.split("/", 1)[0] if "{" not in t.split("/", 1)[0] else "" for t in self.templates
+        }:
+            for folder, _dirs, names in os.walk(os.path.join(root, top)):
+                relative = os.path.relpath(folder, root)
+                prefix = "" if relative == "." else relative + os.sep
+                self.files.update(prefix + name for name in names)
 
     def present(self, dataId: dict[str, Any]) -> bool:
-        return all(os.path.exists(os.path.join(self.root, t.path(dataId))) for t in self.types)
+        return all(t.format(**dataId) in self.files for t in self.templates)
 
 
 def _withDoneInputs(graph: QuantumGraph, done: list, reasons: Counter) -> list:
