@@ -30,6 +30,7 @@ KINDS = {
     "display": "pipetask_display_backends",
     "thumbnail": "pipetask_thumbnailers",
     "kernel": "pipetask_kernels",
+    "pipeline": "pipetask_pipelines",
 }
 
 CORE_DISTRIBUTION = "pipetask"
