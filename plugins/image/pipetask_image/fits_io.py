@@ -21,7 +21,6 @@ import gzip
 import io
 import os
 import re
-import tempfile
 import warnings
 import zlib
 from collections.abc import Mapping
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pipetask.butler.atomic import fileMode
+from pipetask.butler.atomic import tempPath
 
 from . import fits_fast
 from .errors import ImageError
@@ -318,10 +317,11 @@ def writeHduList(hdus: fits.HDUList, path: str | os.PathLike[str]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fits.verify.VerifyWarning)
         hdus.writeto(buffer, output_verify="silentfix")
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=directory)
+    # The temporary name carries this process's host and pid (as the Butler's own do),
+    # so a run that finds it after this process was killed knows it may delete it.
+    tmp = tempPath(path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        os.fchmod(fd, fileMode())  # mkstemp's 0600 would hide outputs from colleagues
         with os.fdopen(fd, "wb") as out:
             if path.endswith(".gz"):
                 with gzip.GzipFile(
