@@ -393,3 +393,21 @@ def test_show_pipeline_and_graph_read_well(data, serial):
     )
     assert "  run  {visit: 1}: new, after 2 quanta of calibrate" in fresh.stdout, fresh.stdout
     assert "  run  {visit: 1, ccd: 0}: new, after 1 quanta of characterizeImage" in fresh.stdout
+
+
+def test_isr_on_the_real_obs_test_raws_is_isrTasks(tmp_path):
+    """obs_test has no calibration repository: isr masks the obs package's own defects
+    (an optional prerequisite) and writes what ``pipetask run isrTask`` writes."""
+    from _shared_data import obsTestData
+
+    repo = tmp_path / "repo"
+    ok("ingest", repo, obsTestData() / "raw", "--camera", "test")
+    pipe, task = tmp_path / "pipe", tmp_path / "task"
+    done = ok("run", "-p", "processing#isr", repo, "--id", "visit=1^3", "--output", pipe)
+    assert "isr: 2 succeeded" in done.stderr
+    ok("run", "isrTask", repo, "--id", "visit=1^3", "--output", task)
+    for visit, filterName in ((1, "g"), (3, "r")):
+        a = read(pipe, "postISRCCD", visit=visit, filter=filterName)
+        b = read(task, "postISRCCD", visit=visit, filter=filterName)
+        assert np.array_equal(a.image, b.image) and np.array_equal(a.mask, b.mask)
+        assert (a.mask & a.maskedImage.getPlaneBitMask("BAD")).any()  # the packaged defects
