@@ -359,6 +359,24 @@ def test_a_missing_calibration_names_label_connection_type_and_data_id(data, tmp
     assert "isr: 2 succeeded" in frames.stderr
 
 
+def test_calibrations_are_found_by_their_validity_range(data, tmp_path):
+    """The masters are dated two days after the science raws: valid for 0 days they do not
+    cover them (the graph says so before anything runs); valid for 2 they do."""
+    root, repo, _calib = data
+    masters = (root / "bias" / "bias", root / "flat" / "flat")
+    narrow, wide = tmp_path / "narrow", tmp_path / "wide"
+    ok("ingestCalibs", narrow, *masters, "--camera", "synth", "--validity", 0)
+    ok("ingestCalibs", wide, *masters, "--camera", "synth", "--validity", 2)
+    out = tmp_path / "out"
+    args = ["run", "-p", "processing#isr", repo, "--id", "visit=1", "--output", out]
+    line = oneLine(pipetask(*args, "--calib", narrow))
+    assert "label 'isr', quantum {visit: 1, ccd: 0}: prerequisite 'bias'" in line, line
+    assert "no bias valid on 2023-02-25" in line and "valid 2023-02-27..2023-02-27" in line
+    assert not out.exists()
+    done = ok(*args, "--calib", wide)
+    assert "isr: 2 succeeded" in done.stderr
+
+
 def test_a_failing_contract_of_the_shipped_pipeline_is_one_line(data, tmp_path):
     out = tmp_path / "out"
     line = oneLine(
