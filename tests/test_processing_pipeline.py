@@ -300,6 +300,44 @@ def test_a_killed_run_resumes_with_skip_existing(data, serial, tmp_path):
     assert "visitSummary: 0 succeeded, 0 failed, 0 blocked, 2 skipped" in again.stderr, again.stderr
 
 
+KILLED_WRITER = """
+import os, signal, sys
+import numpy as np
+import pipetask_image.fits_io as fits_io
+from pipetask import Butler
+from pipetask_image import Exposure, MaskedImage
+
+def halfThenKilled(out, buffer, zipped):
+    out.write(buffer.getbuffer()[:2880])
+    out.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+fits_io._writeBytes = halfThenKilled
+image = Exposure(MaskedImage(np.ones((64, 64), np.float32)))
+Butler(sys.argv[1]).put(image, "icExp", visit=1, ccd=0)
+"""
+
+
+def test_a_fits_write_killed_midway_leaves_nothing_once_recovered(tmp_path):
+    """kill -9 in the middle of writing a FITS dataset: the next open of the repository
+    finds neither a temporary file nor a pending row, and the dataset is not there."""
+    import sqlite3
+
+    from pipetask import Butler
+    from pipetask.butler.repository import Repository
+
+    repo = tmp_path / "repo"
+    Repository.create(repo, "synth")
+    child = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(repo)], timeout=120)
+    assert child.returncode == -signal.SIGKILL
+    assert list(repo.glob("icExp/v1/.tmp-*")), "the write was not under way"
+    with Butler(repo) as butler:  # opened for writing: recovers
+        assert not butler.datasetExists("icExp", visit=1, ccd=0)
+    assert not list(repo.rglob(".tmp-*"))
+    with sqlite3.connect(repo / "registry.sqlite3") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM pending").fetchone()[0] == 0
+
+
 def test_a_failed_isr_blocks_only_its_descendants(data, serial, tmp_path):
     """The raw of visit 2, CCD 1 is replaced by a smaller frame: its isr fails (the bias
     does not fit), its characterizeImage and calibrate and visit 2's summary are blocked;
