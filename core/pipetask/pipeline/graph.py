@@ -304,10 +304,10 @@ class _Builder:
         the one valid at each quantum's raw date: checked here, looked up again by the
         quantum's data ID when it runs (a ``same`` edge). An optional one is only looked
         up when the quantum runs; any other is found by its keys in the registries."""
-        if self.butler.usesCalibRegistry(conn.datasetType):
-            return self._calibEdge(label, conn, quanta, quantaIndex)
         if conn.optional:
             return Edge(conn.name, conn.datasetType, quantaIndex, None, SAME)
+        if self.butler.usesCalibRegistry(conn.datasetType):
+            return self._calibEdge(label, conn, quanta, quantaIndex)
         return self._edge(label, conn, quanta, quantaIndex, True)
 
     def _calibEdge(self, label: str, conn: Connection, quanta: Table, quantaIndex: int) -> Edge:
@@ -318,8 +318,6 @@ class _Builder:
             try:
                 self.butler.getUri(conn.datasetType, dataId)
             except NoResults as exc:
-                if conn.optional:
-                    continue
                 raise GraphError(
                     f"{self._missingMessage(label, conn, quanta, i, None, True)} ({exc})"
                 ) from None
