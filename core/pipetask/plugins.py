@@ -29,6 +29,7 @@ KINDS = {
     "executor": "pipetask_executors",
     "display": "pipetask_display_backends",
     "thumbnail": "pipetask_thumbnailers",
+    "measure": "pipetask_measurers",
     "kernel": "pipetask_kernels",
     "pipeline": "pipetask_pipelines",
 }
