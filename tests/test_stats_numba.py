@@ -89,7 +89,7 @@ def test_bit_identical_on_synthetic_images(shape):
 
 def test_the_chunk_kernels_agree_on_every_output():
     rng = np.random.default_rng(5)
-    for size in (1 << 18, 1 << 15, 123457, 7):
+    for size in (1 << 18, 1 << 15, 123457, 216992, 1000, 129, 7):
         chunk = rng.normal(50.0, 3.0, size).astype(np.float32)
         chunk[:: max(1, size // 10)] = np.nan
         mask = rng.integers(0, 4, size).astype(np.int16)

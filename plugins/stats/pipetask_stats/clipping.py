@@ -136,6 +136,15 @@ def selectInPlace(values: np.ndarray, positions: list[int]) -> np.ndarray:
     return values
 
 
+def _orderStatistics(values: np.ndarray, i: int, j: int) -> tuple[float, float]:
+    """The values of ranks ``i`` and ``j`` (``i <= j <= i + 1``) of ``values``, reordering it:
+    one partition, the next rank being the smallest value above it."""
+    values.partition(i)
+    if j == i:
+        return float(values[i]), float(values[i])
+    return float(values[i]), float(values[i + 1 :].min())
+
+
 class _DirectSource:
     """Quartiles and window sums from a compact copy of the candidates."""
 
@@ -319,8 +328,7 @@ class _ScannedSource:
             inside = special[(special >= low) & (special <= high)]
             if not countBelow <= i <= j < countBelow + inside.size:
                 return None
-            ordered = selectInPlace(inside, [i - countBelow, j - countBelow])
-            result.append(lerp(float(ordered[i - countBelow]), float(ordered[j - countBelow]), t))
+            result.append(lerp(*_orderStatistics(inside, i - countBelow, j - countBelow), t))
         return result[0], result[1], result[2]
 
     def sums(self, low: np.float32, high: np.float32) -> Sums:
