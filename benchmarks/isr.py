@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
+from astropy.table import Table
 
 OBS_TEST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "obs_test"
 PIPETASK = str(Path(sys.executable).with_name("pipetask"))
@@ -65,10 +66,9 @@ def plainIsr(rawPath: Path, defectsPath: Path, outPath: Path) -> np.ndarray:
     wide[:, 1:] |= grown[:, :-1]
     wide[:, :-1] |= grown[:, 1:]
     bad = np.zeros(image.shape, bool)
-    with fits.open(defectsPath) as hdus:
-        table = hdus[1].data
-        for x0, y0, w, h in zip(*(table[c] for c in ("x0", "y0", "width", "height")), strict=True):
-            bad[y0 : y0 + h, x0 : x0 + w] = True
+    table = Table.read(defectsPath, format="ascii.ecsv")
+    for x0, y0, w, h in zip(*(table[c] for c in ("x0", "y0", "width", "height")), strict=True):
+        bad[y0 : y0 + h, x0 : x0 + w] = True
     interpolate = wide | bad
     columns = np.arange(image.shape[1])
     for row in np.nonzero(interpolate.any(axis=1))[0]:

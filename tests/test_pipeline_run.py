@@ -169,6 +169,38 @@ def test_a_killed_run_resumes(env, repo, pipeline, tmp_path):
     checkConsistent(out)
 
 
+def test_resume_reads_the_stored_graph_and_says_what_it_redoes(env, repo, pipeline, tmp_path):
+    out = tmp_path / "out"
+    args = ["run", "-p", str(pipeline) + "#copies", repo, "--output", out]
+    first = pipetask(env, *args, "--id", "visit=1", "-c", "copy2:failVisit=1")
+    assert first.returncode == 3, first.stderr
+    stored = out / "quantum_graph.qgraph"
+    before = stored.read_bytes()
+    resumed = pipetask(env, *args, "--id", "visit=1", "--skip-existing", "--clobber-config")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resume: read the stored graph {stored} (6 quanta)" in resumed.stderr
+    assert "resume: 3 of 6 quanta done, 3 to run" in resumed.stderr
+    assert "redo 3: copy2: config replaced (--clobber-config)" in resumed.stderr
+    assert "copy: 0 succeeded, 0 failed, 0 blocked, 3 skipped of 3 quanta" in resumed.stderr
+    assert "copy2: 3 succeeded" in resumed.stderr
+    assert stored.read_bytes() != before  # stored again with the replaced config
+    checkConsistent(out)
+    # Another --id is another graph: built, and said so.
+    other = pipetask(env, *args, "--id", "visit=1..2", "--skip-existing")
+    assert other.returncode == 0, other.stderr
+    assert "the stored graph does not fit this run (it was made for '--id visit=1')" in (
+        other.stderr
+    )
+    assert "resume: 6 of 12 quanta done, 6 to run" in other.stderr
+    # A damaged stored graph is rebuilt, with a warning naming the file.
+    stored.write_bytes(stored.read_bytes()[:40])
+    damaged = pipetask(env, *args, "--id", "visit=1..2", "--skip-existing")
+    assert damaged.returncode == 0, damaged.stderr
+    assert f"quantum graph {str(stored)!r} is damaged" in damaged.stderr
+    assert "resume: 12 of 12 quanta done, 0 to run" in damaged.stderr
+    checkConsistent(out)
+
+
 BAD = {
     "unknown task": ('[tasks.a]\ntask = "nope"\n', "unknown task 'nope'"),
     "cycle": (

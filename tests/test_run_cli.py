@@ -925,6 +925,29 @@ def test_run_on_a_single_file_without_a_repository(tmp_path):
     assert list(tmp_path.iterdir()) == []  # exampleTask writes nothing
 
 
+def test_isr_on_a_single_file_matches_the_repository_run(obsRepo, tmp_path):
+    """isrTask on a bare raw writes the postISRCCD a repository run of it writes (the
+    file's camera gives its detector and defects); a calibration it would need is one
+    line naming the dataset type, exit 1."""
+    from pipetask_image import Exposure
+
+    onFile = pipetask("run", "isrTask", "--file", rawFile(2), cwd=tmp_path)
+    assert onFile.returncode == 0, output(onFile)
+    assert "Traceback" not in onFile.stderr
+    out = tmp_path / "repoRun"
+    fromRepo = pipetask("run", "isrTask", obsRepo, "--id", "visit=2", "--output", out)
+    assert fromRepo.returncode == 0, output(fromRepo)
+    (stored,) = (out / "postISRCCD").rglob("*.fits")
+    fileResult, repoResult = Exposure(tmp_path / "postISRCCD.fits"), Exposure(stored)
+    np.testing.assert_array_equal(np.asarray(fileResult.image), np.asarray(repoResult.image))
+    np.testing.assert_array_equal(np.asarray(fileResult.mask), np.asarray(repoResult.mask))
+
+    needsBias = pipetask("run", "isrTask", "--file", rawFile(2), "-c", "doBias=True", cwd=tmp_path)
+    assert needsBias.returncode == 1, output(needsBias)
+    assert "Traceback" not in needsBias.stderr
+    assert "NoResults: no 'bias' for --file raw_v2_f" in needsBias.stderr
+
+
 def test_help_lists_every_config_field_with_its_doc():
     from pipetask.config import walk
     from pipetask_example.example_task import ExampleConfig

@@ -105,6 +105,8 @@ def _execute(taskClass, config, butler, dataIds, datasetType, options, executor)
     with bar, profiling(options.profile):
         run.collect(executor, job, todo, bar, options)
     elapsed = time.perf_counter() - start
+    if writes:
+        recoverWorkerWrites(butler)
     why = stop.describe()
     failures = summarize(taskName, outcomes, len(dataIds), elapsed, why)
     notRun = _listNotRun(dataIds, outcomes, str(butler.outputRoot))
@@ -158,9 +160,11 @@ class _Run:
             self.stop.request(problem)
 
     def collect(self, executor, job, todo, bar, options) -> None:
-        """Gather outcomes as they arrive, until all are in or the run stops."""
+        """Gather outcomes as they arrive, until all are in or the run stops; the
+        executor's workers have ended when this returns."""
+        outcomes = executor.run(job, todo) if todo else iter(())
         try:
-            for outcome in executor.run(job, todo) if todo else ():
+            for outcome in outcomes:
                 self.add(outcome)
                 if isinstance(bar, Progress):
                     bar.update(outcome.ok)
@@ -172,11 +176,28 @@ class _Run:
         except KeyboardInterrupt:  # a stop interrupted a task running in this process
             if not self.stop.requested:
                 raise
+        finally:
+            close = getattr(outcomes, "close", None)
+            if close is not None:
+                close()  # ends the workers now, not when the generator is collected
 
     def finish(self, status: int, stopped: str) -> None:
         self._write("end", status, stopped)
         if self.record is not None:
             self.record.close()
+
+
+def recoverWorkerWrites(butler: Butler) -> None:
+    """Under the run's lock, once its workers have ended: resolve the pending registry rows
+    they left (a worker that hit a full disk cannot drop its own row)."""
+    left = butler.output.recoverAtShutdown()
+    if left:
+        log.warning(
+            "%d interrupted writes could not be resolved (the disk is full); the next "
+            "command that opens %s resolves them",
+            left,
+            butler.outputRoot,
+        )
 
 
 def _openRecord(outputRoot: str, taskName: str, writes: bool) -> OutcomeLog | None:

@@ -138,7 +138,13 @@ def runPipeline(options: RunOptions) -> int:
     # Read-only here: the output is opened for writing only under the run's lock.
     output = paths.output if paths.outputGiven else None
     butler = Butler(paths.repo, output=output, calib=paths.calib, registryWrites=False)
-    graph = buildGraph(pipeline, butler, queries)
+    graph = None
+    if options.skipExisting and sweep is None:
+        from .pipeline.resume import storedGraph
+
+        graph = storedGraph(pipeline, queries, paths.output)
+    if graph is None:
+        graph = buildGraph(pipeline, butler, queries)
     if sweep is not None:
         from .pipeline.sweep import combinedGraph
 

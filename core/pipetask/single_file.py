@@ -13,11 +13,12 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import validateForTask
 from .dataid import formatDataId
-from .errors import ButlerError, ConfigError, PipetaskError
+from .errors import ButlerError, ConfigError, NoResults, PipetaskError
 
 if TYPE_CHECKING:
     from .butler.camera import Camera
@@ -47,21 +48,60 @@ def formatFor(path: str) -> str:
     )
 
 
+class FileButler:
+    """What a task on a bare file sees of "its Butler": the file's camera (or none) and
+    the output directory; there is no registry and no calibration repository."""
+
+    def __init__(self, camera: Camera | None, outputDir: str) -> None:
+        self._camera = camera
+        self.outputRoot = Path(outputDir)
+
+    @property
+    def camera(self) -> Camera:
+        if self._camera is None:
+            raise ConfigError(
+                "no installed camera recognises the --file, and this task needs the camera's "
+                "description; ingest the file into a repository of its camera instead"
+            )
+        return self._camera
+
+
 class FileDataRef:
-    """A data reference to one file: ``get`` reads it whatever dataset type is asked for;
-    ``put`` writes ``<datasetType>.json`` (or ``.toml``) into the output directory.
+    """A data reference to one file: ``get`` of the task's input dataset type reads the
+    file (any other dataset type does not exist here); ``put`` writes
+    ``<datasetType>.<ext>`` into the output directory (FITS for an image, TOML for a
+    config, else JSON).
 
     ``dataId`` is the data ID the file's camera gives it, with the file's name.
     """
 
-    def __init__(self, path: str, outputDir: str, dataId: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        outputDir: str,
+        dataId: dict[str, Any] | None = None,
+        camera: Camera | None = None,
+        inputType: str | None = None,
+    ) -> None:
         self.path = path
         self.outputDir = outputDir
         self.dataId = {**(dataId or {}), "file": os.path.basename(path)}
+        self._butler = FileButler(camera, outputDir)
+        self._inputs = {None, inputType or (camera.rawDatasetType if camera else "raw")}
+
+    def getButler(self) -> FileButler:
+        """The file's camera and output directory (see :class:`FileButler`)."""
+        return self._butler
 
     def get(self, datasetType: str | None = None, **kw: Any) -> Any:
         from .plugins import load_item
 
+        if datasetType not in self._inputs:
+            raise NoResults(
+                f"no {datasetType!r} for --file {os.path.basename(self.path)}: a file "
+                "given alone has no repository to hold it; run on a repository (with "
+                "--calib for calibrations) or turn off what needs it"
+            )
         start = time.perf_counter()
         obj = load_item("format", formatFor(self.path))().read(self.path)
         if log.isEnabledFor(logging.DEBUG):
@@ -75,12 +115,19 @@ class FileDataRef:
             )
         return obj
 
+    def getUri(self, datasetType: str | None = None, write: bool = False) -> Path:
+        if datasetType in self._inputs:
+            return Path(self.path)
+        self.get(datasetType)  # raises: nothing else exists here
+        return Path(self.path)
+
     def put(self, obj: Any, datasetType: str | None = None, **kw: Any) -> str:
         from .butler.atomic import writeAtomic
         from .plugins import load_item
 
-        fmt = "toml" if callable(getattr(obj, "toToml", None)) else "json"
-        path = os.path.join(self.outputDir, f"{datasetType}.{fmt}")
+        fmt = _formatOf(obj, datasetType, self._butler._camera)
+        suffix = {"fits": "fits"}.get(fmt, fmt)
+        path = os.path.join(self.outputDir, f"{datasetType}.{suffix}")
         writer = load_item("format", fmt)()
         os.makedirs(self.outputDir, exist_ok=True)
         writeAtomic(path, lambda tmp: writer.write(obj, tmp))
@@ -91,7 +138,16 @@ class FileDataRef:
         return path
 
     def datasetExists(self, datasetType: str | None = None, **kw: Any) -> bool:
-        return os.path.exists(self.path)
+        return datasetType in self._inputs and os.path.exists(self.path)
+
+
+def _formatOf(obj: Any, datasetType: str | None, camera: Camera | None) -> str:
+    """The storage format of an output: the camera's for its dataset type, else TOML for
+    a config and JSON for anything else."""
+    declared = camera.datasetType(datasetType) if camera and datasetType else None
+    if declared is not None:
+        return declared.format
+    return "toml" if callable(getattr(obj, "toToml", None)) else "json"
 
 
 def fileCamera(path: str, taskName: str) -> tuple[Camera | None, dict[str, Any] | None]:
@@ -145,9 +201,12 @@ def runOnFiles(
     if len(set(paths)) != len(paths):
         raise ConfigError("--file: the same file is given more than once")
     prepared = []
+    cameras: dict[str, Camera | None] = {}
+    inputType = getattr(taskClass, "inputDatasetType", None)
     configs: dict[str | None, Config] = {}
     for path in paths:
         camera, dataId = fileCamera(path, options.task)
+        cameras[path] = camera
         key = None if camera is None else camera.name
         if key not in configs:
             config = makeConfig(camera)
@@ -168,7 +227,8 @@ def runOnFiles(
             if task is None:
                 task = tasks[id(config)] = taskClass(config=config)
             outputDir = output if len(paths) == 1 else os.path.join(output, _stem(path))
-            failures += _runOne(task, FileDataRef(path, outputDir, dataId), given, options)
+            ref = FileDataRef(path, outputDir, dataId, cameras.get(path), inputType)
+            failures += _runOne(task, ref, given, options)
     if len(paths) > 1:
         log.info("%s: %d of %d files succeeded", options.task, len(paths) - failures, len(paths))
     return min(failures, 100)

@@ -235,6 +235,23 @@ class Repository:
                     done.append(what)
         return done
 
+    def recoverAtShutdown(self, attempts: int = 3, pause: float = 0.1) -> int:
+        """At the end of a run (under its lock, its workers ended): resolve the pending
+        rows the run's dead or finished processes left, retrying while the disk is full
+        (each resolved row removes its temporary file, which frees space); returns how many
+        pending rows remain (0 unless the disk stays full)."""
+        import sqlite3
+
+        for attempt in range(attempts):
+            try:
+                self.recover()
+            except (OSError, sqlite3.Error, ButlerError):
+                if attempt + 1 < attempts:
+                    time.sleep(pause)
+                continue
+            break
+        return sum(1 for row in self.registry.pendingRows() if atomic.ownerIsDead(row[5]))
+
     def _resolve(self, relative: str, tmp: str) -> str:
         """Put the files of an abandoned write in order; says whether to register it."""
         if os.path.lexists(tmp):

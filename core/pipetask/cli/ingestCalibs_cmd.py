@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 DESCRIPTION = """\
 Register calibration products (master bias, flats, defects) in a calibration repository,
@@ -62,21 +61,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Ingest, print one line per file and a summary; return the exit status."""
     from ..butler.calibs import ingestCalibs
+    from ..butler.ingest import STATUSES
     from ..runner import rootedPath
+    from .ingest_cmd import printLine, summarize
 
     root = rootedPath(args.calib, "PIPE_CALIB_ROOT")
-
-    def report(result) -> None:
-        print(result.line(), flush=True)
-
-    results = ingestCalibs(root, args.files, args.camera, args.validity, args.mode, report)
-    counts = {status: 0 for status in ("ingested", "duplicate", "bad", "unidentified")}
-    for result in results:
-        counts[result.status] += 1
-    summary = ", ".join(f"{n} {status}" for status, n in counts.items())
-    print(f"ingestCalibs into {root}: {summary} (of {len(results)} files)")
-    skipped = len(results) - counts["ingested"]
-    if skipped:
-        print(f"pipetask ingestCalibs: {skipped} file(s) skipped", file=sys.stderr)
-        return 1
-    return 0
+    results = ingestCalibs(root, args.files, args.camera, args.validity, args.mode, printLine)
+    return summarize("ingestCalibs", root, results, STATUSES)

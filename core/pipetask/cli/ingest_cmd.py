@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 DESCRIPTION = """\
 Register raw files in a data repository, creating it if it does not exist. The camera's
@@ -66,20 +67,27 @@ def run(args: argparse.Namespace) -> int:
     from ..runner import rootedPath
 
     root = rootedPath(args.repo, "PIPE_INPUT_ROOT")
+    results = ingest(root, args.files, args.camera, args.mode, args.verify, printLine)
+    return summarize("ingest", printable(root), results, STATUSES)
 
-    def report(result) -> None:
-        print(result.line(), flush=True)
 
-    results = ingest(root, args.files, args.camera, args.mode, args.verify, report)
-    counts = {status: 0 for status in STATUSES}
+def printLine(result: Any) -> None:
+    """Print one file's line as soon as it is decided."""
+    print(result.line(), flush=True)
+
+
+def summarize(command: str, root: str, results: list, statuses: tuple[str, ...]) -> int:
+    """Print the summary of an ingest (``command`` names it); the exit status: 1 when
+    files were skipped, a duplicate with identical content not counting as skipped."""
+    counts = {status: 0 for status in statuses}
     for result in results:
         counts[result.status] += 1
     summary = ", ".join(f"{n} {status}" for status, n in counts.items())
-    print(f"ingest into {printable(root)}: {summary} (of {len(results)} files)")
-    identical = sum(1 for result in results if result.identical)
+    print(f"{command} into {root}: {summary} (of {len(results)} files)")
+    identical = sum(1 for result in results if getattr(result, "identical", False))
     skipped = len(results) - counts["ingested"] - identical
     if skipped:
-        print(f"pipetask ingest: {skipped} file(s) skipped", file=sys.stderr)
+        print(f"pipetask {command}: {skipped} file(s) skipped", file=sys.stderr)
         return 1
     if identical:
         print(f"{identical} file(s) were already in the repository with identical content")

@@ -13,10 +13,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import PipetaskError, TaskError, storageError
+from ..errors import storageError
 from ..gather import DataIdGroup, groupRef
 from ..logs import dataIdContext
 from .base import FAILED, OK, Outcome
+from .failure import failureOutcome
 
 log = logging.getLogger("pipetask")
 
@@ -86,24 +87,9 @@ class Worker:
         return outcome
 
     def _failure(self, dataId: dict[str, Any], exc: Exception) -> Outcome:
-        # TaskError and pipetask's own errors (a missing dataset, a bad file) say what is
-        # wrong in one line; anything else is unexpected and shows its traceback.
-        storage = storageError(exc)
-        if storage is not None:
-            storage = f"{storage} (writing into {str(self.butler.outputRoot)!r})"
-            # The storage failed, not this data ID: one line, and the run stops.
-            log.error("Failed on dataId=%s: %s", dataId, storage)
-            return Outcome(dataId, FAILED, error=storage, extra={"stopRun": storage})
-        expected = isinstance(exc, TaskError | PipetaskError)
-        error = f"{type(exc).__name__}: {exc}"
-        text = "".join(traceback.format_exception(exc))
-        if self.job.doraise or (expected and not log.isEnabledFor(logging.DEBUG)):
-            # With --doraise the runner prints the traceback itself, once.
-            log.error("Failed on dataId=%s: %s", dataId, error)
-        else:
-            log.error("Failed on dataId=%s: %s\n%s", dataId, error, text.rstrip())
-        keep = text if (self.job.doraise or not expected) else ""
-        return Outcome(dataId, FAILED, error=error, traceback=keep)
+        return failureOutcome(
+            dataId, exc, f"dataId={dataId}", self.butler.outputRoot, self.job.doraise
+        )
 
     def _storeMetadata(self, dataId: dict[str, Any]) -> Outcome | None:
         """Store the task's metadata; a failed outcome when the storage itself failed."""

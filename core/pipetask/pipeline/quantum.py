@@ -23,14 +23,13 @@ import logging
 import resource
 import sys
 import time
-import traceback
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..butler.butler import DataRef
-from ..errors import PipetaskError, TaskError
-from ..execution.base import FAILED, OK, Outcome
+from ..execution.base import OK, Outcome
+from ..execution.failure import failureOutcome
 from ..logs import dataIdContext
 from ..struct import Struct
 
@@ -218,14 +217,6 @@ class QuantumWorker:
         return outcome
 
     def _failure(self, item: QuantumItem, exc: Exception, extra: dict[str, Any]) -> Outcome:
-        # As for a single task: expected errors are one line, others show a traceback.
-        expected = isinstance(exc, TaskError | PipetaskError)
-        error = f"{type(exc).__name__}: {exc}"
-        text = "".join(traceback.format_exception(exc))
-        where = f"{item.label} {dict(item)}"
-        if self.job.doraise or (expected and not log.isEnabledFor(logging.DEBUG)):
-            log.error("Failed on quantum %s: %s", where, error)
-        else:
-            log.error("Failed on quantum %s: %s\n%s", where, error, text.rstrip())
-        keep = text if (self.job.doraise or not expected) else ""
-        return Outcome(item, FAILED, error=error, traceback=keep, extra=extra)
+        where = f"quantum {item.label} {dict(item)}"
+        output = self.butlerOf(item.label).outputRoot
+        return failureOutcome(item, exc, where, output, self.job.doraise, extra)

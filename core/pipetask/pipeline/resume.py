@@ -9,12 +9,55 @@ config (``--clobber-config``); otherwise the run is refused before anything runs
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from .graph import QuantumGraph
 from .record import quantumKey
+
+log = logging.getLogger("pipetask")
+
+
+def storedGraph(pipeline: Any, queries: list, outputRoot: str | Path) -> QuantumGraph | None:
+    """The graph a previous run stored in the output, if it is the graph of this
+    pipeline and ``--id`` (same labels, tasks and connections): resume reads it instead
+    of building it again. Each label gets this run's config (a changed config is refused
+    or, with ``--clobber-config``, redone: see :func:`doneQuanta`). None, saying why,
+    when there is no stored graph or it is another run's."""
+    from ..errors import ButlerError
+    from .graph_io import graphPath, loadGraph
+
+    path = graphPath(outputRoot)
+    if not path.is_file():
+        log.info("resume: no stored graph in the output; building it")
+        return None
+    try:
+        graph = loadGraph(path)
+    except ButlerError as exc:
+        log.warning("resume: %s; building the graph again", exc)
+        return None
+    query = [str(q) for q in queries]
+    why = ""
+    if graph.meta.get("pipeline") != pipeline.source or graph.meta.get("outputs"):
+        why = f"it was made for {graph.meta.get('pipeline')!r}"
+    elif graph.meta.get("query") != query:
+        why = f"it was made for {' '.join(graph.meta.get('query') or [])!r}"
+    elif list(graph.tasks) != pipeline.labels or any(
+        graph.tasks[label].target != node.target
+        or graph.tasks[label].connections != node.connections
+        for label, node in pipeline.nodes.items()
+    ):
+        why = "its labels, tasks or connections differ from this pipeline's"
+    if why:
+        log.info("resume: the stored graph does not fit this run (%s); building it", why)
+        return None
+    for label, node in pipeline.nodes.items():
+        graph.tasks[label].configText = node.config.toToml()
+    log.info("resume: read the stored graph %s (%d quanta)", path, len(graph))
+    return graph
 
 
 def doneQuanta(

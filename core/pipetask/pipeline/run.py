@@ -96,8 +96,14 @@ class RunState:
         return self.butler
 
     def dropPending(self) -> None:
-        """Forget the pending rows this process left (what was not written)."""
-        self.butler.output.registry.dropPendingOf(owner())
+        """Forget the pending rows this process left (what was not written), and resolve
+        those of the run's ended workers; a full disk leaves them to the next command."""
+        repository = self.butler.output
+        try:
+            repository.registry.dropPendingOf(owner())
+        except Exception as exc:  # a full disk: the next command that opens it recovers
+            log.warning("pending writes left for the next command to resolve: %s", exc)
+        repository.recoverAtShutdown()
 
     def emit(self, outcome: Outcome) -> None:
         label = outcome.extra["label"]
@@ -322,10 +328,15 @@ def drive(state: RunState, job: Any, done: list, attempts: Counter, executor: An
     for outcome in skippedOutcomes(plan, done):
         state.emit(outcome)
     start = time.perf_counter()
+    outcomes = executor.run(job, queue) if queue else iter(())
     try:
         with bar or contextlib.nullcontext(), profiling(plan.settings.extra.get("profile")):
-            for outcome in executor.run(job, queue) if queue else ():
+            for outcome in outcomes:
                 state.add(outcome)
+                problem = outcome.extra.get("stopRun")
+                if problem and not stop.requested:  # the storage failed, not the quantum
+                    log.error("stopping the run: %s", problem)
+                    stop.request(problem)
                 if outcome.status == FAILED and plan.settings.doraise:
                     printTraceback(outcome)
                     log.error("stopping at the first failure (--doraise)")
@@ -334,6 +345,9 @@ def drive(state: RunState, job: Any, done: list, attempts: Counter, executor: An
         if not stop.requested:
             raise
     finally:
+        close = getattr(outcomes, "close", None)
+        if close is not None:
+            close()  # the workers end now, not when the generator is collected
         state.dropPending()
     why = stop.describe()
     for line in summaryLines(state, time.perf_counter() - start, why):
@@ -341,6 +355,12 @@ def drive(state: RunState, job: Any, done: list, attempts: Counter, executor: An
     if stop.exitStatus is not None:
         status = stop.exitStatus
     elif stop.requested:
+        notRun = len(plan.graph) - sum(sum(c.values()) for c in state.counts.values())
+        print(
+            f"pipetask: error: the run stopped: {stop.reason}; {notRun} quanta not run "
+            f"(--skip-existing runs them once the cause is fixed)",
+            file=sys.stderr,
+        )
         status = EXIT_USAGE
     else:
         status = exitStatus(len(state.failures))
