@@ -43,7 +43,7 @@ def assertIdentical(a: clipping.ClipResult, b: clipping.ClipResult) -> None:
 def test_installed_kernel_is_found():
     kernel, distribution = clipping.chooseKernel("auto")
     assert distribution == "pipetask-stats-numba"
-    assert kernel is compiledScanChunk
+    assert kernel.scanChunk is compiledScanChunk
 
 
 @pytest.mark.parametrize("path", allFiles(), ids=lambda p: p.name)

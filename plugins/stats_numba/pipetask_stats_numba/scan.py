@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
+from pipetask_stats.scan import bracketContents as numpyBracketContents
 from pipetask_stats.scan import scanChunk as numpyScanChunk
 
 #: Whether the compiled code is cached on disk (False when no location is writable).
@@ -293,3 +294,80 @@ def scanChunk(
         bracketLows, bracketHighs, np.float32(shift), special, specialMasked, countsBelow,
     )  # fmt: skip
     return int(count), 0.0 + float(s1), 0.0 + float(s2)
+
+
+#: Bits of the sort key taken per pass of the radix sort (three passes cover 32 bits).
+_RADIX_BITS = 11
+
+
+@_compile
+def _radixSort(values):
+    """``values`` (float32, no NaN) sorted ascending: a stable LSD radix sort of keys that
+    order as the floats do (sign bit flipped for positives, all bits for negatives)."""
+    n = values.size
+    keys = values.view(np.uint32)
+    a = np.empty(n, np.uint32)
+    for i in range(n):
+        k = keys[i]
+        a[i] = ~k if k >> np.uint32(31) else k | np.uint32(0x80000000)
+    b = np.empty(n, np.uint32)
+    radix = 1 << _RADIX_BITS
+    digit = np.uint32(radix - 1)
+    counts = np.empty(radix, np.int64)
+    for shift in range(0, 32, _RADIX_BITS):
+        s = np.uint32(shift)
+        counts[:] = 0
+        for i in range(n):
+            counts[(a[i] >> s) & digit] += 1
+        total = 0
+        for d in range(radix):
+            c = counts[d]
+            counts[d] = total
+            total += c
+        for i in range(n):
+            d = (a[i] >> s) & digit
+            b[counts[d]] = a[i]
+            counts[d] += 1
+        a, b = b, a
+    for i in range(n):
+        k = a[i]
+        b[i] = k & np.uint32(0x7FFFFFFF) if k >> np.uint32(31) else ~k
+    return b.view(np.float32)
+
+
+def sortSample(values: np.ndarray) -> np.ndarray:
+    """Compiled :func:`pipetask_stats.scan.sortSample`: the same values in the same order
+    (a zero's sign aside, where no result depends on it)."""
+    if values.dtype != np.float32:
+        return np.sort(values)
+    return _radixSort(np.ascontiguousarray(values))
+
+
+@_compile
+def _bracketContents(special, lows, highs):
+    """One pass copying each value into the bracket(s) holding it, in order."""
+    l0, l1, l2 = lows[0], lows[1], lows[2]
+    h0, h1, h2 = highs[0], highs[1], highs[2]
+    n = special.size
+    out0 = np.empty(n, np.float32)
+    out1 = np.empty(n, np.float32)
+    out2 = np.empty(n, np.float32)
+    n0 = n1 = n2 = 0
+    for i in range(n):
+        x = special[i]
+        out0[n0] = x
+        out1[n1] = x
+        out2[n2] = x
+        n0 += (x >= l0) & (x <= h0)
+        n1 += (x >= l1) & (x <= h1)
+        n2 += (x >= l2) & (x <= h2)
+    return out0[:n0], out1[:n1], out2[:n2]
+
+
+def bracketContents(
+    special: np.ndarray, bracketLows: np.ndarray, bracketHighs: np.ndarray
+) -> list[np.ndarray]:
+    """Compiled :func:`pipetask_stats.scan.bracketContents`."""
+    if special.dtype != np.float32 or bracketLows.dtype != np.float32 or bracketLows.size != 3:
+        return numpyBracketContents(special, bracketLows, bracketHighs)
+    return list(_bracketContents(special, bracketLows, bracketHighs))
