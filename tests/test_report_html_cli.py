@@ -64,7 +64,12 @@ def test_html_report_of_a_pipeline_run(run):
     html = page.read_text(encoding="utf-8")
     # outcomes per label, the graph, the failure group with its rerun command and traceback
     assert re.search(r"<b>copy2</b>.*?failed", html)
-    assert "copy2: RuntimeError: failing visit 2 by request (2)" in html
+    # a pipeline run records each quantum's peak memory: p50 / p95 / max per label
+    for label in ("copy", "copy2", "gather"):
+        row = re.search(rf"<tr><td><b>{label}</b>.*?</tr>", html).group(0)
+        assert len(re.findall(r"\d (?:KiB|MiB|GiB)</td>", row)) == 3, row
+    assert "<h3>copy2: RuntimeError (2 data IDs)</h3>" in html
+    assert '<p class="msg">failing visit 2 by request</p>' in html
     rerun = shlex.split(unescape(re.search(r'<pre class="rerun">([^<]*)</pre>', html).group(1)))
     assert rerun[-3:] == ["--id", "visit=2", "ccd=0^1"] and "copy2:failVisit=2" in rerun
     assert "Traceback (most recent call last)" in html

@@ -134,6 +134,8 @@ def test_a_downstream_sweep_runs_upstream_once_and_a_new_value_only_itself(
     counts = Counter((q["label"], q["status"]) for q in first)
     assert counts[("copy", "ok")] == 6  # 2 visits x 3 CCDs, once for all variants
     assert sum(n for (label, _s), n in counts.items() if label == "copy") == 6
+    copies = Counter(json.dumps(q["dataId"], sort_keys=True) for q in first if q["label"] == "copy")
+    assert len(copies) == 6 and set(copies.values()) == {1}  # each upstream quantum once
     for value in ("1.0", "2.0", "3.0"):
         assert counts[(f"gather[gather.threshold={value}]", "ok")] == 2
     assert sorted(registered(out).values()) == ["copy_config", "packages"] + ["ptStep1"] * 6

@@ -101,6 +101,20 @@ def pipetask_thumbnailers():
 
 
 @hookspec
+def pipetask_measurers():
+    """Readers of per-detector numbers from stored datasets, for the per-visit plots of
+    ``pipetask report --html`` (source counts, PSF width, background per CCD).
+
+    Returns a list of ``Description(name, target, summary)``. ``name`` is the dataset type
+    read (``src``, ``calexp``). ``target`` imports a callable
+    ``measure(butler, datasetType, dataId) -> dict[str, float]`` naming each number with
+    its unit in parentheses (``{"PSF FWHM (px)": 3.1}``); an empty dict when the dataset
+    holds none. It may read other datasets of the same data ID. Called only when a report
+    is written, on a capped sample of data IDs.
+    """
+
+
+@hookspec
 def pipetask_kernels():
     """Compiled implementations of numeric kernels that another plugin has in numpy.
 

@@ -64,6 +64,7 @@ KINDS = {
     "executor": "pipetask_executors",
     "display": "pipetask_display_backends",
     "thumbnail": "pipetask_thumbnailers",
+    "measure": "pipetask_measurers",
     "kernel": "pipetask_kernels",
 }
 

@@ -161,12 +161,15 @@ class Amplifier:
 
 @dataclass(frozen=True)
 class Detector:
-    """One detector (CCD): number, name, raw size in pixels (nx, ny) and amplifiers."""
+    """One detector (CCD): number, name, raw size in pixels (nx, ny), amplifiers, and where
+    it sits in the focal plane: ``(x0, y0, x1, y1)`` in mm, x and y as the CCD's columns
+    and rows run, or None when the camera does not say."""
 
     id: int
     name: str
     size: tuple[int, int] = (0, 0)
     amplifiers: tuple[Amplifier, ...] = ()
+    focalPlane: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -300,6 +303,11 @@ class Camera:
             f"camera {self.name!r} has no detector {number} (data ID {dict(dataId)}); "
             f"its detectors: {known}"
         )
+
+    def focalPlaneLayout(self) -> dict[int, tuple[str, tuple[float, float, float, float]]]:
+        """Detector number -> (name, focal-plane box in mm) of every detector whose
+        position the camera gives (empty: no layout to draw)."""
+        return {d.id: (d.name, d.focalPlane) for d in self.detectors if d.focalPlane}
 
     # -- data IDs ------------------------------------------------------------------------
     def castDataId(self, dataId: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ SECTIONS = (
     ("Storage formats", "format", None),
     ("Display backends", "display", None),
     ("Report thumbnails", "thumbnail", None),
+    ("Report per-visit measures", "measure", None),
     ("Compiled kernels", "kernel", None),
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,17 +22,17 @@ def percentile(sortedValues: Sequence[float], fraction: float) -> float:
 
 
 def histogram(values: Sequence[float], bins: int = 20) -> tuple[float, float, list[int]]:
-    """``(low, high, counts)`` of values in ``bins`` equal bins spanning their range."""
+    """``(low, high, counts)`` of already sorted values in ``bins`` equal bins spanning
+    their range."""
     if not values:
         return 0.0, 0.0, []
-    low, high = min(values), max(values)
+    low, high = values[0], values[-1]
     if high <= low:
         return low, high, [len(values)]
     width = (high - low) / bins
-    counts = [0] * bins
-    for value in values:
-        counts[min(int((value - low) / width), bins - 1)] += 1
-    return low, high, counts
+    edges = [bisect_left(values, low + width * i) for i in range(1, bins)]
+    bounds = [0, *edges, len(values)]
+    return low, high, [bounds[i + 1] - bounds[i] for i in range(bins)]
 
 
 @dataclass

@@ -12,7 +12,15 @@ from typing import Any
 
 from ..errors import ButlerError, PipetaskError
 from ..outcomes import NOT_RUN, RunRecord, readRuns
-from .model import Figure, Plot, QuantumRow, RunReport, TaskConfig
+from .model import (
+    Figure,
+    FocalPlane,
+    Plot,
+    QuantumRow,
+    RunReport,
+    TaskConfig,
+    dataIdOrder,
+)
 
 #: Record statuses as the page names them.
 STATUS_NAMES = {"ok": "succeeded", "failed": "failed", "skipped": "skipped", NOT_RUN: NOT_RUN}
@@ -21,7 +29,11 @@ THUMBNAILS = 6
 THUMBNAIL_SIZE = 320
 #: Dataset types preferred for thumbnails, best first; others follow in graph order.
 PREFERRED_IMAGES = ("calexp", "postISRCCD")
-_ERROR_TYPE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Interrupt|Exit))\b:?")
+#: An exception's name at the start of a message: ``TaskError:``, ``NoResults:``, ``os.Error``.
+_ERROR_TYPE = re.compile(
+    r"^((?:[A-Za-z_]\w*\.)*(?:[\w]*(?:Error|Exception|Interrupt|Exit)|(?:[A-Z][a-z0-9]+){2,}))"
+    r"(?=:|\s|$)"
+)
 
 
 def buildReport(
@@ -52,6 +64,7 @@ def buildReport(
     if latest is not None and latest.running():
         report.notes.append("The latest run is still running: this is a snapshot.")
     report.figures = _figures(repo, rows, graph, thumbnails)
+    report.focalPlanes, report.charts = _visitPlots(repo, rows)
     report.plots = sweepPlots(repo)
     return report
 
@@ -99,35 +112,38 @@ def _loadGraph(repo: str) -> Any:
 def _latestRows(runs: Iterable[RunRecord]) -> list[QuantumRow]:
     """The latest outcome of each (label, data ID), not-run ones included."""
     latest: dict[tuple, QuantumRow] = {}
+    names = STATUS_NAMES
     for record in runs:
         base = _rerunBase(record.header.get("argv"))
         outcomes = [] if record.running() else record.notRun()
         for outcome in [*outcomes, *record.outcomes]:
-            extra = getattr(outcome, "extra", {}) or {}
-            label = extra.get("label") or record.task
-            status = STATUS_NAMES.get(outcome.status, outcome.status)
-            if status == "failed" and str(outcome.error).startswith("blocked by"):
-                status = "blocked"
-            found = _ERROR_TYPE.match(outcome.error) if status == "failed" else None
+            extra = outcome.extra
+            status = names.get(outcome.status) or outcome.status
+            error = outcome.error
             row = QuantumRow(
-                label=label,
-                dataId=dict(outcome.dataId),
-                status=status,
-                wallTime=_number(extra.get("duration")),
-                peakMemory=_number(extra.get("maxRss")),
-                error=outcome.error or "",
-                errorType=found.group(1) if found else "",
-                traceback=str(extra.get("traceback") or ""),
-                configHash=str(extra.get("configHash") or ""),
-                rerunBase=base,
-                quantum=extra.get("quantum"),
+                outcome.task,  # a pipeline quantum's label
+                outcome.dataId,
+                status,
+                _number(extra.get("duration")),
+                _number(extra.get("maxRss")),
+                error,
             )
-            latest[(label, tuple(sorted(row.dataId.items())))] = row
+            row.rerunBase = base
+            row.quantum = extra.get("quantum")
+            row.configHash = str(extra.get("configHash") or "")
+            if status == "failed":
+                if error.startswith("blocked by"):
+                    row.status = "blocked"
+                else:
+                    found = _ERROR_TYPE.match(error)
+                    row.errorType = found.group(1) if found else ""
+                    row.traceback = str(extra.get("traceback") or "")
+            latest[(row.label, tuple(sorted(outcome.dataId.items())))] = row
     return list(latest.values())
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) else None
+    return float(value) if value.__class__ in (float, int) else None
 
 
 def _labelsInOrder(rows: Iterable[QuantumRow]) -> list[str]:
@@ -254,8 +270,9 @@ def _figures(repo: str, rows: list[QuantumRow], graph: Any, limit: int) -> list[
         d for d in outputs if d not in PREFERRED_IMAGES
     ]
     ok = [row for row in rows if row.status == "succeeded"]
-    step = max(1, len(ok) // limit)
-    picked = ok[::step]
+    candidates = ok[:: max(1, len(ok) // (limit * 8))]  # each data ID is in several labels
+    unique = list({tuple(sorted(r.dataId.items())): r for r in candidates}.values())
+    picked = sorted(unique[:: max(1, len(unique) // limit)], key=lambda r: dataIdOrder(r.dataId))
     figures: list[Figure] = []
     try:
         butler = Butler(repo)
@@ -286,3 +303,18 @@ def _figures(repo: str, rows: list[QuantumRow], graph: Any, limit: int) -> list[
     finally:
         butler.close()
     return figures
+
+
+def _visitPlots(repo: str, rows: list[QuantumRow]) -> tuple[list[FocalPlane], list[Plot]]:
+    """Per-visit focal planes or per-detector charts of what plugins measure."""
+    from ..butler import Butler
+    from .visits import visitPlots
+
+    try:
+        butler = Butler(repo)
+    except PipetaskError:
+        return [], []
+    try:
+        return visitPlots(butler, rows)
+    finally:
+        butler.close()

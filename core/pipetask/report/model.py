@@ -9,6 +9,15 @@ from typing import Any
 STATUSES = ("succeeded", "failed", "blocked", "skipped", "not run")
 
 
+def dataIdOrder(dataId: dict[str, Any]) -> tuple:
+    """A sort key of data IDs: in their own key order (the camera's), numbers before
+    strings, numbers by value."""
+    return tuple(
+        (k, (0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v)))
+        for k, v in dataId.items()
+    )
+
+
 @dataclass(slots=True)
 class QuantumRow:
     """One quantum (a task on one data ID) of a run."""
@@ -52,13 +61,15 @@ class FocalPlane:
     """Per-detector values laid out as the camera's focal plane.
 
     ``boxes`` maps a detector name to ``(x0, y0, x1, y1)`` in focal-plane units; ``values``
-    maps a detector name to the value shown in it.
+    maps a detector name to the value shown in it; ``group`` (a visit) is the heading the
+    page shows it under.
     """
 
     title: str
     boxes: dict[str, tuple[float, float, float, float]]
     values: dict[str, float]
     unit: str = ""
+    group: str = ""
 
 
 @dataclass
@@ -86,6 +97,7 @@ class RunReport:
     packages: dict[str, str] = field(default_factory=dict)
     figures: list[Figure] = field(default_factory=list)
     plots: list[Plot] = field(default_factory=list)
-    focalPlanes: list[FocalPlane] = field(default_factory=list)
+    focalPlanes: list[FocalPlane] = field(default_factory=list)  # per visit and number
     rerunBase: list[str] = field(default_factory=list)  # argv before the --id options
     notes: list[str] = field(default_factory=list)
+    charts: list[Plot] = field(default_factory=list)  # per detector, without a layout

@@ -22,7 +22,8 @@
     const shown = rows.filter((r) => !q || (r.label + " " + r.id + " " + r.status).toLowerCase().includes(q))
       .slice(0, 300);
     body.innerHTML = shown.map((r) => '<tr data-i="' + r.index + '"><td>' + esc(r.label) +
-      "</td><td><code>" + esc(r.id) + "</code></td><td>" + esc(r.status) + '</td><td class="n">' +
+      "</td><td><code>" + esc(r.id) + '</code></td><td class="st-' + esc(r.status).replace(" ", "-") +
+      '">' + esc(r.status) + '</td><td class="n">' +
       (r.wall == null ? "" : r.wall.toFixed(3)) + "</td></tr>").join("");
   }
   body.addEventListener("click", (e) => {

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+from collections import Counter
 from html import escape
 from pathlib import Path
 
 from .aggregate import Distribution, groupFailures, sample, summarise
-from .model import STATUSES, RunReport
+from .model import STATUSES, RunReport, dataIdOrder
 from .rerun import rerunCommand
 from .svg import STATUS_COLOURS, focalPlaneSvg, graphSvg, histogramSvg, plotSvg
 
@@ -43,7 +44,7 @@ def _bytes(value: float) -> str:
 
 def _distributionCells(dist: Distribution | None, fmt, label: str) -> str:
     if dist is None:
-        return '<td class="n" colspan="4">—</td>'
+        return f'<td class="none" colspan="4">{escape(label)} not recorded</td>'
     return (
         f'<td class="n">{fmt(dist.p50)}</td><td class="n">{fmt(dist.p95)}</td>'
         f'<td class="n">{fmt(dist.max)}</td><td>{histogramSvg(dist.counts, label)}</td>'
@@ -95,7 +96,8 @@ def _failuresSection(report: RunReport) -> str:
     groups = groupFailures(report.quanta)
     if not groups:
         return '<section id="failures"><h2>Failures</h2><p>None.</p></section>'
-    parts = [f'<section id="failures"><h2>Failures ({len(groups)} groups)</h2>']
+    plural = "s" if len(groups) > 1 else ""
+    parts = [f'<section id="failures"><h2>Failures ({len(groups)} group{plural})</h2>']
     for group in groups:
         ids = [_dataIdText(r.dataId) for r in group.rows]
         shown = ", ".join(escape(i) for i in ids[:IDS_PER_GROUP])
@@ -114,30 +116,71 @@ def _failuresSection(report: RunReport) -> str:
                 '<div class="cmd"><pre class="rerun">'
                 f'{escape(text)}</pre><button class="copy">copy</button></div>'
             )
-        kind = f"{escape(group.errorType)}: " if group.errorType else ""
+        count = f"{len(ids):,} data ID{'s' if len(ids) > 1 else ''}"
         parts.append(
-            f"<h3>{escape(group.label)}: {kind}{escape(group.message)} "
-            f"({len(ids):,})</h3><p>{shown}{more}</p>{traceHtml}{command}"
+            f"<h3>{escape(group.label)}: {escape(group.errorType or 'failed')} ({count})</h3>"
+            f"{_message(group.message)}<p>{shown}{more}</p>{traceHtml}{command}"
         )
     parts.append("</section>")
     return "".join(parts)
 
 
+#: A failure message longer than this shows its start, the whole of it one click away.
+MESSAGE_CHARS = 240
+
+
+def _message(message: str) -> str:
+    if len(message) <= MESSAGE_CHARS:
+        return f'<p class="msg">{escape(message)}</p>'
+    return (
+        f'<details class="msg"><summary>{escape(message[:MESSAGE_CHARS])}…</summary>'
+        f"<pre>{escape(message)}</pre></details>"
+    )
+
+
 def _figuresSection(report: RunReport) -> str:
     plots = [plotSvg(p.title, p.xLabel, p.yLabel, p.series) for p in report.plots]
-    planes = [focalPlaneSvg(f.title, f.boxes, f.values, f.unit) for f in report.focalPlanes]
     figures = [
         f'<figure><img alt="{escape(f.caption)}" src="data:image/png;base64,'
         f'{base64.b64encode(f.png).decode("ascii")}"><figcaption>{escape(f.caption)}'
         "</figcaption></figure>"
         for f in report.figures
     ]
-    if not (plots or planes or figures):
+    if not (plots or figures):
         return ""
     return (
         '<section id="images"><h2>Images and plots</h2>'
         f'<div class="figs">{"".join(figures)}</div>'
-        f'<div class="plots">{"".join(p for p in plots + planes if p)}</div></section>'
+        f'<div class="plots">{"".join(p for p in plots if p)}</div></section>'
+    )
+
+
+def _visitSection(report: RunReport) -> str:
+    """Per-visit focal planes (or per-detector charts) of source counts, PSF, background."""
+    groups: dict[str, list[str]] = {}
+    for plane in report.focalPlanes:
+        svg = focalPlaneSvg(plane.title, plane.boxes, plane.values, plane.unit)
+        if svg:
+            groups.setdefault(plane.group, []).append(svg)
+    charts = [plotSvg(p.title, p.xLabel, p.yLabel, p.series) for p in report.charts]
+    charts = [svg for svg in charts if svg]
+    if not (groups or charts):
+        return ""
+    what = (
+        "each CCD where it sits in the camera's focal plane, shaded from its visit's lowest "
+        "value (dark) to its highest (light)"
+        if groups
+        else "per detector (the camera gives no focal-plane layout)"
+    )
+    body = "".join(
+        f'<h3>{escape(group)}</h3><div class="plots">{"".join(svgs)}</div>'
+        for group, svgs in groups.items()
+    )
+    if charts:
+        body += f'<div class="plots">{"".join(charts)}</div>'
+    return (
+        f'<section id="visits"><h2>Per-visit plots</h2><p>Source counts, PSF width and '
+        f"background of the first visits: {what}.</p>{body}</section>"
     )
 
 
@@ -153,7 +196,8 @@ def _configSection(report: RunReport) -> str:
         )
         parts.append(
             f"<h3>{escape(config.label)} ({escape(config.taskName)})</h3>"
-            f"<p>Differences from the defaults:</p>{diffs}"
+            "<p>Differences from the defaults (<code>field: default != this run's</code>):</p>"
+            f"{diffs}"
             f"<details><summary>full config</summary><pre>{escape(config.toml)}</pre></details>"
         )
     if report.packages:
@@ -170,6 +214,11 @@ def _configSection(report: RunReport) -> str:
 
 
 def _browserSection(report: RunReport) -> str:
+    labels = {label: i for i, label in enumerate(report.labels)}
+
+    def order(r):  # what did not succeed first, then by task and data ID
+        return (r.status == "succeeded", labels.get(r.label, len(labels)), dataIdOrder(r.dataId))
+
     rows = [
         {
             "label": r.label,
@@ -181,7 +230,7 @@ def _browserSection(report: RunReport) -> str:
             "inputs": r.inputs,
             "outputs": r.outputs,
         }
-        for r in sample(report.quanta, SAMPLE_CAP)
+        for r in sorted(sample(report.quanta, SAMPLE_CAP), key=order)
     ]
     data = json.dumps(rows, separators=(",", ":")).replace("</", "<\\/")
     capped = len(rows) < len(report.quanta)
@@ -203,16 +252,24 @@ def _browserSection(report: RunReport) -> str:
 def renderHtml(report: RunReport) -> str:
     """The whole page as one string."""
     summaries = summarise(report.quanta, report.labels)
-    runs = ", ".join(report.runs) if report.runs else "none recorded"
+    tasks = Counter(run.split("/")[0] for run in report.runs)
+    runs = (
+        f"{len(report.runs)} run{'s' if len(report.runs) > 1 else ''}: "
+        + ", ".join(f"{t} ({n})" if n > 1 else t for t, n in tasks.items())
+        if report.runs
+        else "no runs recorded"
+    )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(report.title)}</title><style>{_asset('page.css')}</style></head><body>"
         f"<header><h1>{escape(report.title)}</h1><p>{escape(report.repository)} &middot; "
-        f"runs: {escape(runs)}</p></header><main>"
+        f'<span title="{escape(chr(10).join(report.runs))}">{escape(runs)}</span></p>'
+        "</header><main>"
         + _summarySection(report, summaries)
         + _graphSection(report, summaries)
         + _failuresSection(report)
         + _figuresSection(report)
+        + _visitSection(report)
         + _browserSection(report)
         + _configSection(report)
         + f"</main><script>{_asset('page.js')}</script></body></html>"

@@ -185,6 +185,28 @@ def plotSvg(
     return _svg(width, height, "".join(parts), title)
 
 
+#: A perceptually even dark-to-light ramp (viridis' stops) for values in a focal plane.
+RAMP = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
+
+
+def rampColour(t: float) -> tuple[str, str]:
+    """``(fill, text colour)`` for ``t`` in [0, 1] on :data:`RAMP`."""
+    t = min(max(t, 0.0), 1.0) * (len(RAMP) - 1)
+    i = min(int(t), len(RAMP) - 2)
+    f = t - i
+    r, g, b = (round(a + (c - a) * f) for a, c in zip(RAMP[i], RAMP[i + 1], strict=True))
+    light = 0.299 * r + 0.587 * g + 0.114 * b > 140
+    return f"rgb({r},{g},{b})", "#111" if light else "#fff"
+
+
+def distinctDigits(low: float, high: float) -> int:
+    """Significant digits (3 to 7) that tell ``low`` and ``high`` apart when printed."""
+    for digits in range(3, 8):
+        if f"{low:.{digits}g}" != f"{high:.{digits}g}":
+            return digits
+    return 3 if low == high else 7
+
+
 def focalPlaneSvg(
     title: str,
     boxes: Mapping[str, tuple[float, float, float, float]],
@@ -192,7 +214,8 @@ def focalPlaneSvg(
     unit: str = "",
     size: int = 300,
 ) -> str:
-    """Detectors drawn where they sit in the focal plane, shaded by their value."""
+    """Detectors drawn where they sit in the focal plane (named, value printed), shaded
+    from the lowest value (dark) to the highest (light), with the scale below."""
     if not boxes:
         return ""
     xs = [v for b in boxes.values() for v in (b[0], b[2])]
@@ -201,27 +224,47 @@ def focalPlaneSvg(
     scale = (size - 20) / max(spanX, spanY)
     known = [v for v in values.values() if math.isfinite(v)]
     low, high = (min(known), max(known)) if known else (0.0, 1.0)
+    digits = distinctDigits(low, high)
+    lowText, highText = f"{low:.{digits}g}", f"{high:.{digits}g}"
     parts = []
     for name, (bx0, by0, bx1, by1) in boxes.items():
         value = values.get(name)
-        if value is None or not math.isfinite(value):
-            fill, text = "#e0e0e0", "—"
-        else:
-            t = 0.5 if high == low else (value - low) / (high - low)
-            fill = f"rgb({int(30 + 200 * t)},{int(80 + 60 * t)},{int(200 - 170 * t)})"
-            text = _fmt(value)
         x = 10 + (bx0 - min(xs)) * scale
-        y = 30 + (max(ys) - by1) * scale
+        y = 28 + (max(ys) - by1) * scale
         w, h = (bx1 - bx0) * scale, (by1 - by0) * scale
+        if value is None or not math.isfinite(value):
+            fill, ink, text, exact = "#eeeeee", "#777", "no data", "no data"
+        else:
+            fill, ink = rampColour(0.5 if high == low else (value - low) / (high - low))
+            text, exact = f"{value:.{digits}g}", f"{value:.7g} {unit}"
         parts.append(
-            f"<g><title>{escape(name)}: {escape(text)} {escape(unit)}</title>"
+            f"<g><title>{escape(name)}: {escape(exact.strip())}</title>"
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{fill}" '
-            f'stroke="#333"/><text x="{x + w / 2:.1f}" y="{y + h / 2 + 4:.1f}" '
-            f'text-anchor="middle" font-size="10" fill="#fff">{escape(text)}</text></g>'
+            f'stroke="#fff" stroke-width="1.5"/>'
+            f'<text x="{x + 3:.1f}" y="{y + 11:.1f}" font-size="9" fill="{ink}">'
+            f"{escape(name)}</text>"
+            f'<text x="{x + w / 2:.1f}" y="{y + h / 2 + 5:.1f}" text-anchor="middle" '
+            f'font-size="{11 if len(text) < 8 else 9}" fill="{ink}">{escape(text)}</text></g>'
         )
+    top = 28 + spanY * scale + 10
+    steps = 40
+    barW = (size - 140) / steps
+    bar = "".join(
+        f'<rect x="{70 + i * barW:.1f}" y="{top:.1f}" width="{barW + 0.5:.1f}" height="10" '
+        f'fill="{rampColour(i / (steps - 1))[0]}"/>'
+        for i in range(steps)
+    )
+    legend = (
+        (
+            f'{bar}<text x="64" y="{top + 9:.1f}" text-anchor="end" font-size="10">'
+            f'{escape(lowText)}</text><text x="{size - 64}" y="{top + 9:.1f}" font-size="10">'
+            f"{escape(highText)}</text>"
+        )
+        if known and high > low
+        else ""
+    )
     header = (
         f'<text x="{size / 2:.0f}" y="16" text-anchor="middle" font-weight="bold">'
         f"{escape(title)}{' (' + escape(unit) + ')' if unit else ''}</text>"
     )
-    height = 40 + spanY * scale
-    return _svg(size, height, header + "".join(parts), title)
+    return _svg(size, top + 16, header + "".join(parts) + legend, title)

@@ -29,6 +29,22 @@ OVERSCAN = 32
 NCCD = 8
 
 
+#: Pixel size and the gap between neighbouring CCDs in the focal plane, in mm.
+PIXEL_MM = 0.015
+GAP_MM = 0.5
+#: The mosaic: CCD ``ccd`` is in row ``ccd // COLUMNS`` and column ``ccd % COLUMNS``.
+COLUMNS = 4
+
+
+def focalPlaneBox(ccd: int) -> tuple[float, float, float, float]:
+    """Where CCD ``ccd``'s data pixels sit in the 2x4 mosaic (mm, centred on the axis)."""
+    side = SIZE * PIXEL_MM
+    rows = NCCD // COLUMNS
+    x0 = (ccd % COLUMNS - COLUMNS / 2) * (side + GAP_MM) + GAP_MM / 2
+    y0 = (ccd // COLUMNS - rows / 2) * (side + GAP_MM) + GAP_MM / 2
+    return (round(x0, 3), round(y0, 3), round(x0 + side, 3), round(y0 + side, 3))
+
+
 def _detector(ccd: int, size: int = SIZE, overscan: int = OVERSCAN) -> Detector:
     """CCD ``ccd``: one amplifier, its overscan columns to the right of the data."""
     amp = Amplifier(
@@ -40,7 +56,8 @@ def _detector(ccd: int, size: int = SIZE, overscan: int = OVERSCAN) -> Detector:
         readNoise=READ_NOISE,
         saturation=SATURATE_ADU,
     )
-    return Detector(ccd, f"S{ccd // 4}{ccd % 4}", (size + overscan, size), (amp,))
+    name = f"S{ccd // COLUMNS}{ccd % COLUMNS}"
+    return Detector(ccd, name, (size + overscan, size), (amp,), focalPlaneBox(ccd))
 
 
 class SynthCamera(FitsCamera):

@@ -104,3 +104,15 @@ def pipetask_thumbnailers() -> list[Description]:
             "calexp thumbnail with its detected sources circled",
         )
     ]
+
+
+@hookimpl
+def pipetask_measurers() -> list[Description]:
+    return [
+        Description("src", _M + "measure:sourceCount", "sources per CCD, from the src catalog"),
+        Description(
+            "calexp",
+            _M + "measure:psfAndBackground",
+            "PSF FWHM (calexp metadata) and background (calexpBackground) per CCD",
+        ),
+    ]
