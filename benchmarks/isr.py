@@ -45,6 +45,23 @@ SATURATION = 54464.75
 
 def plainIsr(rawPath: Path, defectsPath: Path, outPath: Path) -> np.ndarray:
     """The ISR of obs_test as a plain script; returns the image it wrote."""
+    image, mask, variance, header = plainIsrArrays(rawPath, defectsPath)
+    hdus = fits.HDUList(
+        [
+            fits.PrimaryHDU(header=header),
+            fits.ImageHDU(image, name="IMAGE"),
+            fits.ImageHDU(mask, name="MASK"),
+            fits.ImageHDU(variance, name="VARIANCE"),
+        ]
+    )
+    tmp = outPath.with_name(".tmp-" + outPath.name)
+    hdus.writeto(tmp, overwrite=True)
+    os.replace(tmp, outPath)
+    return image
+
+
+def plainIsrArrays(rawPath: Path, defectsPath: Path):
+    """The ISR of obs_test as plain calls: (image, mask, variance, header)."""
     with fits.open(rawPath) as hdus:
         raw = hdus[0].data.astype(np.float32)
         header = hdus[0].header.copy()
@@ -79,18 +96,7 @@ def plainIsr(rawPath: Path, defectsPath: Path, outPath: Path) -> np.ndarray:
         | (wide.astype(np.int32) << 1)
         | (interpolate.astype(np.int32) << 2)
     )
-    hdus = fits.HDUList(
-        [
-            fits.PrimaryHDU(header=header),
-            fits.ImageHDU(image, name="IMAGE"),
-            fits.ImageHDU(mask, name="MASK"),
-            fits.ImageHDU(variance, name="VARIANCE"),
-        ]
-    )
-    tmp = outPath.with_name(".tmp-" + outPath.name)
-    hdus.writeto(tmp, overwrite=True)
-    os.replace(tmp, outPath)
-    return image
+    return image, mask, variance, header
 
 
 def main() -> int:

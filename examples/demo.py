@@ -121,17 +121,18 @@ def main() -> int:
         "visit=abc",
         expect=2,
     )
-    calibrate(root, repo, out)
-    process(root, repo, out)
+    calib = calibrate(root, repo)
+    process(root, repo, out, calib)
     print(f"\nDemo done. Explore {repo} and {out}; try 'pipetask run --help'.")
     return 0
 
 
-def process(root: str, repo: str, out: str) -> None:
-    """processCcd on the postISRCCDs: calexps and source catalogs; then the HTML report."""
+def process(root: str, repo: str, out: str, calib: str) -> None:
+    """processCcd from the raws: calexps and source catalogs; then the HTML report."""
     step(
-        "processCcd: repair cosmic rays, background, PSF, detect, deblend, measure "
-        "-> calexp, calexpBackground, src",
+        "processCcd with --calib: isr (overscan, bias, flat, gain, saturation, variance), "
+        "cosmic rays, background, PSF, detect, deblend, measure -> calexp, calexpBackground, "
+        "src",
         PIPETASK,
         "run",
         "processCcd",
@@ -140,6 +141,8 @@ def process(root: str, repo: str, out: str) -> None:
         "visit=1..3",
         "--output",
         out,
+        "--calib",
+        calib,
         "-j",
         "2",
     )
@@ -151,6 +154,41 @@ def process(root: str, repo: str, out: str) -> None:
     columns += [c for c in table.colnames if c.endswith("12_0_instFlux")][:1]
     print(f"\n### A few rows of {os.path.relpath(catalog)} ({len(table)} sources)")
     table[columns][:5].pprint(max_width=-1)
+    late = os.path.join(root, "late_raw")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "obs_synth.simulate",
+            late,
+            "--ccds",
+            "1",
+            "--visits",
+            "1",
+            "--first-visit",
+            "50",
+            "--mjd",
+            "60200",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    step("Ingest a raw taken 200 days later (visit 50)", PIPETASK, "ingest", repo, late)
+    step(
+        "No calib is valid on its date: the data ID fails, listing what the calibration "
+        "repository holds (exit 1)",
+        PIPETASK,
+        "run",
+        "processCcd",
+        repo,
+        "--id",
+        "visit=50",
+        "--output",
+        out,
+        "--calib",
+        calib,
+        expect=1,
+    )
     page = os.path.join(root, "report.html")
     step(
         "The HTML report of the output: outcomes, timings, memory, failures, thumbnails "
@@ -165,8 +203,8 @@ def process(root: str, repo: str, out: str) -> None:
     print(f"\nOpen {page} in a browser (it needs no network).")
 
 
-def calibrate(root: str, repo: str, out: str) -> None:
-    """The calibration step: master bias and flats, a calibration repository, isrTask."""
+def calibrate(root: str, repo: str) -> str:
+    """The calibration step: master bias and flats, a calibration repository (its path)."""
     frames, work, calib = (os.path.join(root, n) for n in ("calib_frames", "calib_work", "calib"))
     simulate = [sys.executable, "-m", "obs_synth.simulate", frames, "--ccds", "4"]
     step(
@@ -241,56 +279,7 @@ def calibrate(root: str, repo: str, out: str) -> None:
         calib,
         *(os.path.join(work, f"flat_{f}", "flat") for f in firstFlat),
     )
-    step(
-        "isrTask with --calib: overscan, bias, flat, gain, saturation, variance -> postISRCCD",
-        PIPETASK,
-        "run",
-        "isrTask",
-        repo,
-        "--id",
-        "visit=1..3",
-        "--output",
-        out,
-        "--calib",
-        calib,
-        "-j",
-        "2",
-    )
-    late = os.path.join(root, "late_raw")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "obs_synth.simulate",
-            late,
-            "--ccds",
-            "1",
-            "--visits",
-            "1",
-            "--first-visit",
-            "50",
-            "--mjd",
-            "60200",
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    step("Ingest a raw taken 200 days later (visit 50)", PIPETASK, "ingest", repo, late)
-    step(
-        "No calib is valid on its date: the data ID fails, listing what the calibration "
-        "repository holds (exit 1)",
-        PIPETASK,
-        "run",
-        "isrTask",
-        repo,
-        "--id",
-        "visit=50",
-        "--output",
-        out,
-        "--calib",
-        calib,
-        expect=1,
-    )
+    return calib
 
 
 if __name__ == "__main__":

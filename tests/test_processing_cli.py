@@ -37,18 +37,19 @@ def report(proc) -> str:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
-    """Visits 1-2 (simulated), 3 (no sources: pure sky), 4 (all NaN), of CCD 0."""
+    """Visits 1-2 (simulated), 3 (no sources: pure sky), 4 (all NaN), 5 (saturated
+    everywhere), of CCD 0."""
     from pipetask import Butler
 
     root = tmp_path_factory.mktemp("proc")
     raws = root / "raws"
     simulate = [sys.executable, "-m", "obs_synth.simulate", str(raws)]
-    options = ["--visits", "4", "--ccds", "1", "--size", str(SIZE)]
+    options = ["--visits", "5", "--ccds", "1", "--size", str(SIZE)]
     subprocess.run([*simulate, *options], check=True, capture_output=True)
     done = pipetask("ingest", root / "repo", raws, "--camera", "synth")
     assert done.returncode == 0, report(done)
     butler = Butler(root / "repo")
-    for visit in (1, 2, 3, 4):
+    for visit in (1, 2, 3, 4, 5):
         exposure, _ = postIsrFromTruth(visit, 0, size=SIZE)
         if visit == 3:
             noise = np.random.default_rng(3).normal(0.0, 30.0, exposure.image.shape)
@@ -56,6 +57,9 @@ def repo(tmp_path_factory) -> Path:
             exposure.mask[...] = 0
         if visit == 4:
             exposure.image[...] = np.nan
+        if visit == 5:
+            exposure.image[...] = 65535.0
+            exposure.mask[...] |= exposure.maskedImage.getPlaneBitMask("SAT")
         butler.put(exposure, "postISRCCD", {"visit": visit, "ccd": 0})
     return root / "repo"
 
@@ -166,15 +170,22 @@ def test_an_image_without_sources_degrades_with_messages(processed):
     assert len(table) <= 2  # a pure-noise frame: nothing, or a stray 5-sigma peak
 
 
-def test_all_nan_image_fails_that_data_id_only(repo, tmp_path):
+@pytest.mark.parametrize(
+    ("visit", "words"), [(4, "no finite pixel"), (5, "every pixel is saturated")]
+)
+def test_an_unusable_image_fails_that_data_id_only(repo, tmp_path, visit, words):
+    """All NaN (visit 4), saturated everywhere (visit 5): one line, the others run."""
     out = tmp_path / "out"
-    proc = pipetask("run", "processCcd", repo, "--id", "visit=1^4", "--output", out, *READ_POST_ISR)
+    proc = pipetask(
+        "run", "processCcd", repo, "--id", f"visit=1^{visit}", "--output", out, *READ_POST_ISR
+    )
     assert proc.returncode == 1, report(proc)
     assert "Traceback" not in proc.stderr
-    failed = [line for line in proc.stderr.splitlines() if "no finite pixel" in line]
-    assert failed and "visit: 4" in failed[-1]
+    failed = [line for line in proc.stderr.splitlines() if words in line]
+    assert failed and f"visit: {visit}" in failed[-1], report(proc)  # log line + summary
+    assert not [line for line in failed if "visit: 1," in line or "'visit': 1," in line]
     assert (out / "src" / "v1" / "src_v1_c0.fits").exists()
-    assert not (out / "calexp" / "v4").exists() and not (out / "src" / "v4").exists()
+    assert not (out / "calexp" / f"v{visit}").exists() and not (out / "src" / f"v{visit}").exists()
     assert not list(out.rglob("*.tmp*"))
 
 

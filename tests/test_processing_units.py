@@ -256,6 +256,67 @@ def test_deblend_splits_a_pair():
     assert len(CalibrateTask(config=noDeblend).run(exposure).sourceCat) == 1
 
 
+def haloField(withStar: bool, seed: int = 4):
+    """A bright star (S/N 3000, Poisson noise) at (60, 60) and, 28 pixels away on its halo,
+    a faint one (S/N 40) or nothing; wide wings make one detection footprint of both."""
+    rng = np.random.default_rng(seed)
+    image = np.zeros((120, 120))
+    addStar(image, 60.0, 60.0, fluxForSnr(3000), sigma=SIGMA)
+    addStar(image, 60.0, 60.0, fluxForSnr(3000) * 0.5, sigma=12.0)  # the halo
+    if withStar:
+        addStar(image, 88.0, 60.0, fluxForSnr(40))
+    variance = NOISE**2 + image
+    image += rng.normal(0.0, 1.0, image.shape) * np.sqrt(variance)
+    exposure = Exposure(MaskedImage(image, variance=variance))
+    exposure.metadata["PSFSIGMA"] = SIGMA
+    return exposure
+
+
+def test_a_star_on_a_bright_stars_halo_becomes_a_child():
+    cat = CalibrateTask().run(haloField(True)).sourceCat
+    leaves = cat[cat["deblend_nChild"] == 0]
+    x, y = np.asarray(leaves["slot_Centroid_x"]), np.asarray(leaves["slot_Centroid_y"])
+    assert np.hypot(x - 88.0, y - 60.0).min() < 0.5
+    # Without the extra peaks, the blend's contrast keeps it in the bright star's branch.
+    config = CalibrateConfig()
+    config.deblend.doFindPeaks = False
+    cat = CalibrateTask(config=config).run(haloField(True)).sourceCat
+    x, y = np.asarray(cat["slot_Centroid_x"]), np.asarray(cat["slot_Centroid_y"])
+    assert np.hypot(x - 88.0, y - 60.0).min() > 0.5
+
+
+def test_noise_on_a_halo_makes_no_children():
+    for seed in range(4):
+        cat = CalibrateTask().run(haloField(False, seed)).sourceCat
+        assert len(cat) == 1, cat["id", "slot_Centroid_x", "slot_Centroid_y"]
+
+
+def test_no_footprint_peaks_on_a_defect():
+    exposure, positions = starField([30, 30, 30, 30])
+    mi = exposure.maskedImage
+    x, y = np.rint(positions[0]).astype(int)
+    mi.mask[y, x] |= mi.getPlaneBitMask("BAD")  # a hot pixel at a star's peak
+    result = detect(exposure)
+    assert list(found(result, positions)) == [False, True, True, True]
+    assert list(found(detect(exposure, excludePeakMaskPlanes=[]), positions)) == [True] * 4
+
+
+def test_the_background_backends_differ_only_by_their_box_statistic():
+    from pipetask_processing.background import PhotutilsBackgroundTask, SepBackgroundTask
+
+    pytest.importorskip("photutils")
+    rng = np.random.default_rng(5)
+    rows, cols = np.mgrid[0:300, 0:260]
+    sky = 1000.0 + 0.05 * rows - 0.03 * cols
+    image = sky + rng.normal(0.0, NOISE, sky.shape)
+    models = []
+    for task in (SepBackgroundTask(), PhotutilsBackgroundTask()):
+        exposure = Exposure(MaskedImage(image.copy(), variance=np.full(sky.shape, NOISE**2)))
+        models.append(task.run(exposure).background)
+    assert np.median(np.abs(models[0] - sky)) < 0.5
+    assert np.abs(models[1] - models[0]).std() < 0.3
+
+
 # -- bad input -------------------------------------------------------------------------------
 
 

@@ -326,7 +326,7 @@ class IsrTask(Task):
         """With the debug variable ``display`` on, write a PNG with the masks overlaid."""
         if not debug.Info(self.getFullName()).display:
             return
-        from .display import showWithMasks
+        from pipetask_image.overlay import showWithMasks
 
         butler = getattr(dataRef, "getButler", None)
         root = str(butler().outputRoot) if butler else getattr(dataRef, "outputDir", ".")

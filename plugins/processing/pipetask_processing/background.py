@@ -2,16 +2,21 @@
 
 A backend task's ``run(exposure)`` estimates the sky on a mesh of ``binSize`` boxes,
 ignoring the pixels of ``ignoredPixelMask``, interpolates it to every pixel, subtracts it
-from the image in place and returns the model.
+from the image in place and returns the model. Both backends estimate each box by
+SExtractor's clipped mode and share sep's median filter and spline over the mesh, so
+they differ only by their box statistic; ``statisticsProperty`` sets the level for both.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from pipetask import ChoiceField, Config, Field, ListField, RangeField, Struct, Task
+from pipetask import ChoiceField, Config, Field, ListField, RangeField, Struct, Task, TaskError
 
 from .backends import requireLibrary
 from .imaging import clippedStd, sample
+
+#: A box with fewer usable pixels than this fraction takes its value from its neighbours.
+MIN_USABLE_FRACTION = 0.5
 
 
 class SubtractBackgroundConfig(Config):
@@ -34,10 +39,21 @@ class SubtractBackgroundConfig(Config):
         default=3,
         min=1,
     )
+    statisticsProperty = ChoiceField(
+        doc="Level of the sky. Every backend estimates each box by SExtractor's clipped mode "
+        "(2.5 median - 1.5 mean); MODE keeps that mesh as is; MEANCLIP (LSST's statistic) "
+        "shifts it so that the clipped mean of the sky left after subtraction is zero (the "
+        "mode of a Poisson sky sits about half a count below its mean, which biases faint "
+        "fluxes up by a percent)",
+        dtype=str,
+        default="MEANCLIP",
+        allowed={"MEANCLIP": "mode mesh, clipped-mean level", "MODE": "mode mesh as is"},
+        optional=False,
+    )
 
 
 class BackgroundTaskBase(Task):
-    """Shared driver: the mask of ignored pixels, subtraction and the result."""
+    """Shared driver: the mask of ignored pixels, the level, subtraction and the result."""
 
     ConfigClass = SubtractBackgroundConfig
     _DefaultName = "background"
@@ -58,33 +74,21 @@ class BackgroundTaskBase(Task):
         binSize = min(self.config.binSize, *mi.shape)
         model, rms = self.estimate(mi.image, ignored, binSize)
         model = np.asarray(model, np.float32)
+        if self.config.statisticsProperty == "MEANCLIP":
+            offset, _ = clippedStd(sample(mi.image - model, ~ignored))
+            if np.isfinite(offset):
+                model += np.float32(offset)
         mi.image[...] -= model
         return Struct(background=model, rms=float(rms))
 
     def estimate(self, image: np.ndarray, ignored: np.ndarray, binSize: int):
-        """The background model and the global rms (backends implement this)."""
+        """The clipped-mode mesh interpolated to every pixel, and the global rms
+        (backends implement this)."""
         raise NotImplementedError
-
-
-class SepBackgroundConfig(SubtractBackgroundConfig):
-    """sep's mesh, with LSST's statistic for its level."""
-
-    statisticsProperty = ChoiceField(
-        doc="Level of the sky: MODE keeps sep's SExtractor mode estimate per box; MEANCLIP "
-        "(LSST's statistic) shifts sep's mesh so that the clipped mean of the sky left "
-        "after subtraction is zero (the mode of a Poisson sky sits about half a count "
-        "below its mean, which biases faint fluxes up by a percent)",
-        dtype=str,
-        default="MEANCLIP",
-        allowed={"MEANCLIP": "sep's mesh, clipped-mean level", "MODE": "sep's mesh as is"},
-        optional=False,
-    )
 
 
 class SepBackgroundTask(BackgroundTaskBase):
     """Background mesh by sep (SExtractor's clipped mode per box, bicubic spline)."""
-
-    ConfigClass = SepBackgroundConfig
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -96,58 +100,74 @@ class SepBackgroundTask(BackgroundTaskBase):
         bkg = self._sep.Background(
             data, mask=np.ascontiguousarray(ignored), bw=binSize, bh=binSize, fw=size, fh=size
         )
-        model = bkg.back()
-        if self.config.statisticsProperty == "MEANCLIP":
-            offset, _ = clippedStd(sample(image - model, ~ignored))
-            if np.isfinite(offset):
-                model += np.float32(offset)
-        return model, bkg.globalrms
+        return bkg.back(), bkg.globalrms
 
 
 class PhotutilsBackgroundConfig(SubtractBackgroundConfig):
-    """photutils' Background2D, with LSST's choice of statistic per box."""
+    """photutils' SExtractor estimator per box."""
 
-    statisticsProperty = ChoiceField(
-        doc="Statistic of each box",
-        dtype=str,
-        default="MEANCLIP",
-        allowed={"MEANCLIP": "clipped mean", "MEDIAN": "median", "MEAN": "unclipped mean"},
-        optional=False,
+    numSigmaClip = Field(
+        doc="Clipping threshold of each box's pixels (sigma, about their mean, as SExtractor)",
+        dtype=float,
+        default=3.0,
     )
-    numSigmaClip = Field(doc="Clipping threshold for MEANCLIP (sigma)", dtype=float, default=3.0)
 
 
 class PhotutilsBackgroundTask(BackgroundTaskBase):
-    """Background mesh by photutils ``Background2D`` (clipped statistic, spline)."""
+    """Each box's sky by photutils ``SExtractorBackground`` (SExtractor's clipped mode);
+    the mesh median-filtered and interpolated as the default backend does it, so that the
+    two backends differ only by their box statistic."""
 
     ConfigClass = PhotutilsBackgroundConfig
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._bg = requireLibrary("photutils.background", self.getFullName())
-
-    def estimate(self, image, ignored, binSize):
+        background = requireLibrary("photutils.background", self.getFullName())
         from astropy.stats import SigmaClip
 
-        bg = self._bg
-        estimator = {
-            "MEANCLIP": bg.MeanBackground,
-            "MEDIAN": bg.MedianBackground,
-            "MEAN": bg.MeanBackground,
-        }[self.config.statisticsProperty]()
-        clip = (
-            None
-            if self.config.statisticsProperty == "MEAN"
-            else SigmaClip(sigma=self.config.numSigmaClip, maxiters=10)
+        clip = SigmaClip(sigma=self.config.numSigmaClip, maxiters=10, cenfunc="mean")
+        self._estimator = background.SExtractorBackground(sigma_clip=clip)
+        self._sep = requireLibrary("sep", self.getFullName())
+
+    def estimate(self, image, ignored, binSize):
+        rows, cols = image.shape
+        mesh = np.full((-(-rows // binSize), -(-cols // binSize)), np.nan)
+        for i in range(mesh.shape[0]):
+            for j in range(mesh.shape[1]):
+                box = (slice(i * binSize, (i + 1) * binSize), slice(j * binSize, (j + 1) * binSize))
+                values = image[box][~ignored[box]]
+                if values.size >= max(2, MIN_USABLE_FRACTION * ignored[box].size):
+                    mesh[i, j] = float(self._estimator.calc_background(values))
+        model = interpolateMesh(
+            self._sep, fillMesh(mesh), binSize, image.shape, self.config.filterSize
         )
-        size = self.config.filterSize
-        result = bg.Background2D(
-            image,
-            binSize,
-            mask=ignored,
-            filter_size=(size, size),
-            sigma_clip=clip,
-            bkg_estimator=estimator,
-            exclude_percentile=50.0,
-        )
-        return result.background, float(result.background_rms_median)
+        _, rms = clippedStd(sample(image - model, ~ignored))
+        return model, rms
+
+
+def fillMesh(mesh: np.ndarray) -> np.ndarray:
+    """NaN boxes replaced by the mean of their finite neighbours, growing outwards."""
+    mesh = mesh.copy()
+    if not np.isfinite(mesh).any():
+        raise TaskError("no box of the image has enough usable pixels to estimate the sky")
+    while not np.isfinite(mesh).all():
+        padded = np.pad(mesh, 1, constant_values=np.nan)
+        shifted = np.stack(
+            [padded[1 + dy : 1 + dy + mesh.shape[0], 1 + dx : 1 + dx + mesh.shape[1]]
+             for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+        )  # fmt: skip
+        counts = np.isfinite(shifted).sum(axis=0)
+        sums = np.nansum(shifted, axis=0)
+        fill = ~np.isfinite(mesh) & (counts > 0)
+        mesh[fill] = sums[fill] / counts[fill]
+    return mesh
+
+
+def interpolateMesh(sep, mesh: np.ndarray, binSize: int, shape, filterSize: int) -> np.ndarray:
+    """The mesh at every pixel, median-filtered and interpolated by sep's (SExtractor's)
+    mesh code: given an image constant on each box, sep's box statistic is that constant."""
+    rows, cols = shape
+    boxes = np.kron(mesh, np.ones((binSize, binSize)))[:rows, :cols]
+    boxes = np.ascontiguousarray(boxes, dtype=np.float32)
+    size = filterSize
+    return sep.Background(boxes, bw=binSize, bh=binSize, fw=size, fh=size).back()

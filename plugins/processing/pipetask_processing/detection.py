@@ -98,6 +98,12 @@ class SourceDetectionConfig(Config):
         dtype=str,
         default=["NO_DATA"],
     )
+    excludePeakMaskPlanes = ListField(
+        doc="Footprints whose peak lies on, or next to, a pixel of these mask planes are "
+        "dropped: an interpolated defect is no source",
+        dtype=str,
+        default=["BAD"],
+    )
     reEstimateBackground = Field(
         doc="Estimate the background again after final source detection?",
         dtype=bool,
@@ -154,8 +160,14 @@ class SourceDetectionTask(Task):
         if planes:
             excluded |= (mi.mask & mi.getPlaneBitMask(planes)) != 0
         footprints = self.findFootprints(smoothed, threshold, excluded)
+        keep = np.ones(len(footprints), bool)
         if cfg.minPixels > 1 and len(footprints):
-            footprints = _keepLarge(footprints, cfg.minPixels)
+            keep &= footprints.area() >= cfg.minPixels
+        peakPlanes = [p for p in cfg.excludePeakMaskPlanes if p in mi.maskPlanes]
+        if peakPlanes and len(footprints):
+            keep &= ~_nearPlanes(mi, peakPlanes, footprints.xPeak, footprints.yPeak)
+        if not keep.all():
+            footprints = _keep(footprints, keep)
         self._setDetected(mi, footprints, psfSigma)
         self.log.info(
             "Detected %d sources above %.3g (%.2f x %.2f x noise %.4g of the smoothed image)",
@@ -228,10 +240,19 @@ class SourceDetectionTask(Task):
         raise NotImplementedError
 
 
-def _keepLarge(footprints: Footprints, minPixels: int) -> Footprints:
-    keep = footprints.area() >= minPixels
-    if keep.all():
-        return footprints
+def _nearPlanes(mi, planes, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Whether any of the 3x3 pixels around each (x, y) has one of ``planes``."""
+    bits = mi.getPlaneBitMask(planes)
+    rows, cols = mi.shape
+    hit = np.zeros(len(x), bool)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            hit |= (mi.mask[np.clip(y + dy, 0, rows - 1), np.clip(x + dx, 0, cols - 1)] & bits) != 0
+    return hit
+
+
+def _keep(footprints: Footprints, keep: np.ndarray) -> Footprints:
+    """The footprints where ``keep`` is true, relabelled 1..N."""
     newLabel = np.zeros(len(footprints) + 1, np.int32)
     newLabel[1:][keep] = np.arange(1, keep.sum() + 1)
     return Footprints(newLabel[footprints.labels], footprints.xPeak[keep], footprints.yPeak[keep])

@@ -17,6 +17,7 @@ from pipetask import (
     timeMethod,
 )
 from pipetask.pipeline import Connections, Input, Output
+from pipetask_isr.isr_task import IsrTask
 
 from .calibrate import CalibrateTask
 from .characterize import CharacterizeImageTask
@@ -55,8 +56,9 @@ class ProcessCcdConnections(Connections):
 class ProcessCcdConfig(Config):
     connections = ProcessCcdConnections.makeField()
     isr = ConfigurableField(
-        doc="Task to perform instrumental signature removal or load a post-ISR image",
-        target=ReadPostIsrTask,
+        doc="Task to perform instrumental signature removal or load a post-ISR image "
+        "(retarget to readPostIsrCcd to start from stored postISRCCDs)",
+        target=IsrTask,
     )
     charImage = ConfigurableField(
         doc="Task to characterize a science exposure: cosmic rays, background, PSF",
@@ -67,6 +69,10 @@ class ProcessCcdConfig(Config):
         doc="Task to detect, deblend and measure the sources of the characterized exposure",
         target=CalibrateTask,
     )
+
+    def setDefaults(self) -> None:
+        super().setDefaults()
+        self.isr.doWrite = False  # as in LSST: processCcd does not write postISRCCD
 
 
 class ProcessCcdTask(Task):

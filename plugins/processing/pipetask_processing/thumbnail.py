@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 from pipetask_image.display import encodePng, zscaleToBytes
+from pipetask_image.overlay import drawCircle
 from pipetask_image.thumbnail import imagePlane, shrink
 
-from .display import SOURCE_COLOUR, _circle
+from .display import SOURCE_COLOUR
 
 
 def thumbnail(
@@ -30,5 +31,5 @@ def thumbnail(
         xs = np.asarray(table["slot_Centroid_x"])[leaves] / factor
         ys = np.asarray(table["slot_Centroid_y"])[leaves] / factor
         for x, y in zip(xs, ys, strict=True):
-            _circle(canvas, x, y, 3.0, SOURCE_COLOUR)
+            drawCircle(canvas, x, y, 3.0, SOURCE_COLOUR)
     return encodePng(canvas[::-1].copy(), f"{datasetType} with sources")

@@ -1,21 +1,23 @@
-"""The ISR display: the image with its mask planes overlaid in colours, and a legend.
+"""Debug pictures of exposures: the image with its mask planes overlaid, marks, a legend.
 
 What ds9 showed LSST users, as a PNG: the image in grey (zscale), each mask plane set on a
 pixel tinting it in the plane's colour (the later plane of the list wins where several are
-set), and a legend strip under the image with each plane's colour, name and pixel count.
-Row 0 of the image is drawn at the bottom, as ds9 does.
+set), optional circles (sources), and a legend strip under the image with the title and
+each plane's colour, name and pixel count. Row 0 of the image is drawn at the bottom, as
+ds9 does. The ISR and processCcd displays are both made here.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pipetask.butler.atomic import writeAtomic
-from pipetask_image.display import _fileName, encodePng, zscaleToBytes
 
+from .display import _fileName, encodePng, zscaleToBytes
 from .font import HEIGHT, drawText
 
 #: Plane -> RGB, in drawing order (LSST's ds9 colours where it had them).
@@ -34,8 +36,11 @@ _EXTRA = [(128, 0, 255), (0, 128, 128), (128, 128, 0), (255, 128, 192)]
 OPACITY = 0.6
 _SCALE = 2
 
+#: A legend line: (name, RGB colour, count).
+LegendEntry = tuple[str, tuple[int, int, int], int]
 
-def overlay(exposure: Any) -> tuple[np.ndarray, list[tuple[str, tuple[int, int, int], int]]]:
+
+def overlay(exposure: Any) -> tuple[np.ndarray, list[LegendEntry]]:
     """RGB pixels (row 0 at the bottom) and the legend entries ``(plane, colour, count)``."""
     mi = getattr(exposure, "maskedImage", exposure)
     gray = zscaleToBytes(np.asarray(mi.image, np.float32))
@@ -54,31 +59,48 @@ def overlay(exposure: Any) -> tuple[np.ndarray, list[tuple[str, tuple[int, int, 
         if count:
             rgb[hit] = (1 - OPACITY) * rgb[hit] + OPACITY * np.array(colour, np.float32)
         legend.append((name, colour, count))
-    return np.clip(rgb, 0, 255).astype(np.uint8)[::-1], legend
+    return np.clip(rgb, 0, 255).astype(np.uint8)[::-1].copy(), legend
 
 
-def render(exposure: Any, title: str = "") -> np.ndarray:
-    """The full RGB picture: image with overlays, then a legend strip with the title."""
-    picture, legend = overlay(exposure)
+def drawCircle(canvas: np.ndarray, x: float, y: float, radius: float, colour) -> None:
+    """A one-pixel circle on an RGB ``canvas`` at column ``x``, row ``y`` (clipped)."""
+    angles = np.linspace(0, 2 * np.pi, max(16, int(8 * radius)), endpoint=False)
+    cols = np.rint(x + radius * np.cos(angles)).astype(int)
+    rows = np.rint(y + radius * np.sin(angles)).astype(int)
+    keep = (rows >= 0) & (rows < canvas.shape[0]) & (cols >= 0) & (cols < canvas.shape[1])
+    canvas[rows[keep], cols[keep]] = colour
+
+
+def withLegend(picture: np.ndarray, legend: Iterable[LegendEntry], title: str) -> np.ndarray:
+    """``picture`` above a white strip with ``title`` and one line per legend entry."""
+    legend = list(legend)
     height, width = picture.shape[:2]
     lineHeight = (HEIGHT + 3) * _SCALE
-    lines = 1 + len(legend)
-    strip = np.full((lineHeight * lines + 2 * _SCALE, max(width, 300), 3), 255, np.uint8)
+    strip = np.full(
+        (lineHeight * (1 + len(legend)) + 2 * _SCALE, max(width, 300), 3), 255, np.uint8
+    )
     drawText(strip, title, 2 * _SCALE, _SCALE, (0, 0, 0), _SCALE)
     for i, (name, colour, count) in enumerate(legend, start=1):
         y = i * lineHeight + _SCALE
-        strip[y : y + HEIGHT * _SCALE, 2 * _SCALE : 2 * _SCALE + 6 * _SCALE] = colour
-        drawText(strip, f"{name} {count} PX", 10 * _SCALE, y, (0, 0, 0), _SCALE)
+        strip[y : y + HEIGHT * _SCALE, 2 * _SCALE : 8 * _SCALE] = colour
+        drawText(strip, f"{name} {count}", 10 * _SCALE, y, (0, 0, 0), _SCALE)
     canvas = np.full((height + strip.shape[0], strip.shape[1], 3), 255, np.uint8)
     canvas[:height, :width] = picture
     canvas[height:] = strip
     return canvas
 
 
-def showWithMasks(exposure: Any, *, title: str, outputDir: str) -> str:
-    """Write the PNG of :func:`render` into ``outputDir`` (atomically); return its path."""
-    data = encodePng(render(exposure, title), title)
+def writePng(canvas: np.ndarray, *, title: str, outputDir: str) -> str:
+    """Write the RGB ``canvas`` as a PNG named after ``title`` into ``outputDir``
+    (created if missing; written under a temporary name and renamed); return its path."""
+    data = encodePng(canvas, title)
     os.makedirs(outputDir, exist_ok=True)
     path = os.path.join(outputDir, _fileName(title))
     writeAtomic(path, lambda tmp: Path(tmp).write_bytes(data))
     return path
+
+
+def showWithMasks(exposure: Any, *, title: str, outputDir: str) -> str:
+    """The PNG of ``exposure`` with its mask planes and legend; returns its path."""
+    picture, legend = overlay(exposure)
+    return writePng(withLegend(picture, legend, title), title=title, outputDir=outputDir)
