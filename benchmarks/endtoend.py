@@ -16,7 +16,8 @@ obs_test camera). Then, measured interleaved ``--runs`` times:
 
 Also printed: the time from the command's start to its first data ID processed (the
 run's fixed cost: the moment its result's log line arrives), serially and with ``-j 2``
-(where a worker process starts, imports and builds the task first).
+(where a worker process starts, imports and builds the task first), and with a local Dask
+cluster of 2 workers when pipetask-dask is installed (its start included).
 Targets (issue 16): exampleTask per extra data ID at most 1.1x the best plain script and
 under 40 ms. Nothing is asserted.
 
@@ -118,6 +119,13 @@ def firstDataId(command: list[str]) -> float:
     return seen
 
 
+def hasDask() -> bool:
+    """Whether pipetask-dask (and Dask distributed) is installed here."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) for m in ("pipetask_dask", "distributed"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--visits", type=int, default=8, help="data IDs in the repository")
@@ -155,9 +163,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  plain script, {reader:<15}    {t * 1e3:8.1f} ms per data ID")
         serial = min(firstDataId([*run, "--id", "visit=1"]) for _ in range(args.runs))
         pooled = min(firstDataId([*run, "--id", "visit=1..2", "-j", "2"]) for _ in range(args.runs))
+        dask = [*run, "--id", "visit=1..2", "--executor", "dask", "-j", "2"]
+        clustered = min(firstDataId(dask) for _ in range(args.runs)) if hasDask() else None
         print("time from start to the first data ID processed (its result's log line):")
         print(f"  serial                           {serial * 1e3:8.1f} ms")
         print(f"  -j 2 (in a worker)               {pooled * 1e3:8.1f} ms")
+        if clustered is not None:
+            print(
+                f"  dask -j 2 (in a worker)          {clustered * 1e3:8.1f} ms "
+                "(the local cluster's start included)"
+            )
         print(f"(python: {sys.executable}; machine load {os.getloadavg()[0]:.1f})")
     return 0
 

@@ -11,8 +11,9 @@ For each of the three obs_test raws (1018x2000 after assembly), in one process:
   called directly, and the three outputs written with astropy to temporary names and
   renamed.
 
-Both are checked to find the same sources first (same rows, 12-pixel fluxes within
-0.1%: the two add float32 backgrounds in another order), then timed interleaved, the
+Both are checked to find the same sources first (same rows; the largest difference of
+their 12-pixel fluxes is printed: the two add float32 backgrounds in another order, which
+moves faint deblended children by up to a few 1e-3), then timed interleaved, the
 minimum of ``--repeats`` runs each, so a loaded machine hurts both alike. Target (issue 13):
 processCcd at most 1.3x plain. Then processCcd with cosmic-ray repair on (astroscrappy)
 is timed, and its cost per megapixel printed. Nothing is asserted.
@@ -330,14 +331,15 @@ def main() -> int:
             work.mkdir()
             ours = task.runDataRef(ref).sourceCat
             theirs = plainChain(sep, raw, camera.defects, work)
-            same = len(ours) == len(theirs) and np.allclose(
-                ours["base_CircularApertureFlux_12_0_instFlux"],
-                theirs["base_CircularApertureFlux_12_0_instFlux"],
-                rtol=1e-3,  # float32 sums in another order: 1e-4 apart
-                equal_nan=True,
-            )
+            name = "base_CircularApertureFlux_12_0_instFlux"
+            same = len(ours) == len(theirs)
+            apart = float("nan")
+            if same:
+                ratio = np.asarray(ours[name]) / np.asarray(theirs[name])
+                apart = float(np.nanmax(np.abs(ratio - 1)))
+                same = apart <= 1e-2  # float32 sums in another order: 1e-4 .. 1e-3
             if not same:
-                print(f"    differ: {len(ours)} vs {len(theirs)} rows")
+                print(f"    differ: {len(ours)} vs {len(theirs)} rows, fluxes {apart:.1e} apart")
             times = {"processCcd": [], "plain": [], "repair": []}
             if args.check:
                 continue
@@ -360,7 +362,8 @@ def main() -> int:
             print(
                 f"  {ref.dataId}: processCcd {best['processCcd'] * 1e3:7.1f} ms  plain "
                 f"{best['plain'] * 1e3:7.1f} ms  ratio {best['processCcd'] / best['plain']:.2f}"
-                f"  ({len(ours)} sources, same as plain: {same});  with repair "
+                f"  ({len(ours)} sources, same as plain: {same}, 12-px fluxes {apart:.0e} apart);"
+                f"  with repair "
                 f"{best['repair'] * 1e3:7.1f} ms"
             )
         print(

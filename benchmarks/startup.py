@@ -39,6 +39,8 @@ DISTRIBUTIONS = [
     "plugins/stats_numba",
     "plugins/example",
     "plugins/dask",
+    "plugins/isr",
+    "plugins/processing",
     "obs_packages/obs_test",
     "obs_packages/obs_synth",
 ]

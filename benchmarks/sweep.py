@@ -1,7 +1,7 @@
 """Sweep overhead: one ``--sweep`` run against running each variant's quanta alone.
 
 A one-label pipeline of ``statsWriter`` over ``--visits`` x ``--ccds`` simulated raws of
-``--size`` pixels a side (large enough that each quantum does real work: tens of ms),
+``--size`` pixels a side (large enough that each quantum does real work: about 25 ms of CPU),
 swept over ``--values`` values of ``stats.numSigmaClip``. In one process, ``--runs``
 times each, interleaved (the order alternates every repeat, so a load that drifts hits
 both alike):
@@ -16,8 +16,8 @@ interpreter start-up and imports are counted for neither. Printed, serial and wi
 and the medians of the paired ratios sweep / alone (target: at most 1.05). CPU time is
 the steadier figure on a loaded machine. The outputs are compared too (same numbers).
 
-Usage: ``python benchmarks/sweep.py [--visits 2] [--ccds 4] [--size 512] [--values 4]
-[--runs 5]``.
+Usage: ``python benchmarks/sweep.py [--visits 2] [--ccds 4] [--size 1024] [--values 4]
+[--runs 7]``.
 """
 
 from __future__ import annotations
@@ -75,9 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--visits", type=int, default=2)
     parser.add_argument("--ccds", type=int, default=4)
-    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--values", type=int, default=4)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args(argv)
     values = [f"{2.0 + 0.5 * k:.1f}" for k in range(args.values)]
     with tempfile.TemporaryDirectory(prefix="pipetask-sweep-") as tmp:

@@ -115,6 +115,28 @@ def test_pipetask_list_loads_no_numpy_or_astropy():
     assert data["status"] == 0
     for heavy in HEAVY:
         assert heavy not in data["modules"]
+    # Reading the catalog needs neither pluggy nor dataclasses (with typing and inspect,
+    # their imports cost more CPU than the rest of the command).
+    for module in ("pluggy", "dataclasses", "typing", "inspect"):
+        assert module not in data["modules"], f"pipetask list imported {module}"
+
+
+def test_catalog_is_the_same_through_pluggy():
+    """The catalog read straight from the plugin modules equals the one pluggy gives."""
+    code = (
+        "import json\n"
+        "from pipetask import plugins\n"
+        "def dump():\n"
+        "    cat = plugins.catalog()\n"
+        "    return {k: [[n, d.target, d.summary, d.kind, d.distribution]\n"
+        "                for n, d in v.items()] for k, v in cat.items.items()}\n"
+        "direct = dump()\n"
+        "plugins.get_plugin_manager()\n"
+        "print(json.dumps([direct, dump()]))\n"
+    )
+    direct, throughPluggy = json.loads(python(code).stdout)
+    assert direct == throughPluggy
+    assert "sigmaClippedStats" in [row[0] for row in direct["task"]]
 
 
 def test_real_pipetask_help_command_importtime():

@@ -303,3 +303,24 @@ def test_ctrl_c_stops_a_dask_run_and_skip_existing_finishes_it(synthRepo, probeE
         again.stderr
     )
     assert len(list(done.rglob("*.json"))) == 6
+
+
+def test_dask_batches_data_ids_and_a_killer_still_fails_alone(tmp_path, probeEnv):
+    """24 data IDs on 2 workers travel 3 to a Dask task; the batch whose data ID kills its
+    worker is sent again one data ID per task: that one fails, the 23 others succeed, and
+    each success's log line arrives once, with the data ID's outcome."""
+    repo = makeSynthRepo(tmp_path / "repo", visits=6, ccds=4, size=16)
+    done = pipetask(
+        "run", "probeTask", repo, "--id", "--executor", "dask", "-j", "2",
+        "-L", "pipetask.run=DEBUG", "-c", "killWhen=visit=3 ccd=2", env=probeEnv,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "dask: 24 items, up to 3 per task" in done.stderr
+    assert re.search(r"dask: local cluster of 2 worker processes at \S+, started in [\d.]+ s",
+                     done.stderr)  # fmt: skip
+    assert re.search(r"dask: local cluster shut down in [\d.]+ s", done.stderr)
+    assert _summary(done.stderr) == (23, 1)
+    failed = re.findall(r"failed (\{.*?\}): (\w+)", done.stderr)
+    assert failed == [("{visit: 3, ccd: 2}", "WorkerDied")], done.stderr
+    probed = re.findall(r"Probing data ID (\{.*?\})", done.stderr)
+    assert len(probed) == len(set(probed)) == 23

@@ -43,7 +43,7 @@ def assertIdentical(a: clipping.ClipResult, b: clipping.ClipResult) -> None:
 def test_installed_kernel_is_found():
     kernel, distribution = clipping.chooseKernel("auto")
     assert distribution == "pipetask-stats-numba"
-    assert kernel is compiledScanChunk
+    assert kernel.scanChunk is compiledScanChunk
 
 
 @pytest.mark.parametrize("path", allFiles(), ids=lambda p: p.name)
@@ -89,7 +89,7 @@ def test_bit_identical_on_synthetic_images(shape):
 
 def test_the_chunk_kernels_agree_on_every_output():
     rng = np.random.default_rng(5)
-    for size in (1 << 18, 1 << 15, 123457, 7):
+    for size in (1 << 18, 1 << 15, 123457, 216992, 1000, 129, 7):
         chunk = rng.normal(50.0, 3.0, size).astype(np.float32)
         chunk[:: max(1, size // 10)] = np.nan
         mask = rng.integers(0, 4, size).astype(np.int16)
@@ -166,3 +166,29 @@ def test_no_writable_cache_location_still_computes_the_same(tmp_path):
     assert "data saved" not in done.stdout and "data loaded" not in done.stdout
     reference = runKernel(tmp_path / "cache")
     assert done.stdout.splitlines()[-1] == reference.stdout.splitlines()[-1]
+
+
+def test_the_sort_and_bracket_kernels_agree():
+    """The compiled sort of the sample and selection of the brackets give numpy's values,
+    on negative and positive values, ties, zeros of both signs and infinities; brackets
+    that overlap get every value they hold."""
+    import pipetask_stats.scan as numpyKernel
+    import pipetask_stats_numba.scan as compiledKernel
+
+    rng = np.random.default_rng(11)
+    for size in (0, 1, 7, 1000, 200_003):
+        values = np.round(rng.normal(0.0, 50.0, size)).astype(np.float32)
+        values[:: max(1, size // 7)] = -0.0
+        if size > 10:
+            values[3], values[5] = np.inf, -np.inf
+        expected = numpyKernel.sortSample(values)
+        got = compiledKernel.sortSample(values)
+        assert got.dtype == np.float32 and np.array_equal(got, expected)
+        lows = np.array([-20.0, -5.0, 0.0], np.float32)  # the last two overlap
+        highs = np.array([-10.0, 5.0, 30.0], np.float32)
+        for a, b in zip(
+            numpyKernel.bracketContents(values, lows, highs),
+            compiledKernel.bracketContents(values, lows, highs),
+            strict=True,
+        ):
+            assert a.tobytes() == b.tobytes()

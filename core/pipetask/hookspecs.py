@@ -77,6 +77,18 @@ def pipetask_executors():
 
 
 @hookspec
+def pipetask_pipelines():
+    """Pipeline files this plugin ships, found by name: ``pipetask run -p NAME[#subset]``.
+
+    Returns a list of ``Description(name, target, summary)``. ``target`` is
+    ``"package:path/inside/the/package.toml"``: the file is found next to the package's
+    ``__init__.py`` without importing the package. A ``-p`` value that is an existing file
+    (or a path, or ends in ``.toml``) is read as a file; any other is looked up here. Called
+    when ``-p`` names a pipeline and by ``pipetask list``.
+    """
+
+
+@hookspec
 def pipetask_display_backends():
     """Display backends that show images for ``--debug`` display variables.
 

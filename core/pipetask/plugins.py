@@ -3,6 +3,13 @@
 Plugins come from the entry-point group ``pipetask`` (see :mod:`pipetask.hookspecs`).
 Nothing here imports a plugin's heavy code: :func:`load` imports a description's target
 only when it is needed.
+
+Reading what plugins describe (:func:`catalog`, so ``pipetask list``) does not need
+pluggy, whose import (with ``typing`` and ``inspect``) would cost more than the rest of
+the command: the hooks are plain functions marked by :data:`hookimpl`, called here in
+registration order. Once something asks for the pluggy plugin manager
+(:func:`get_plugin_manager`, for instance to register a plugin at run time), the catalog
+reads the hooks through it instead.
 """
 
 from __future__ import annotations
@@ -10,16 +17,44 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
 
-import pluggy
-
-from . import hookspecs
 from .errors import PluginError
 
-hookimpl = pluggy.HookimplMarker("pipetask")
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
+
+    import pluggy
+
+#: The attribute pluggy's ``HookimplMarker("pipetask")`` sets on a hook implementation.
+_IMPL_ATTRIBUTE = "pipetask_impl"
+
+
+def hookimpl(function=None, **options):
+    """Mark a hook implementation, as ``pluggy.HookimplMarker("pipetask")`` does.
+
+    Sets the same options dictionary pluggy reads, so pluggy's plugin manager accepts the
+    function, without importing pluggy. Used bare (``@hookimpl``) or with pluggy's
+    options (``@hookimpl(tryfirst=True)``).
+    """
+    opts = {
+        "wrapper": options.pop("wrapper", False),
+        "hookwrapper": options.pop("hookwrapper", False),
+        "optionalhook": options.pop("optionalhook", False),
+        "tryfirst": options.pop("tryfirst", False),
+        "trylast": options.pop("trylast", False),
+        "specname": options.pop("specname", None),
+    }
+    if options:
+        raise TypeError(f"unknown hookimpl options: {sorted(options)}")
+
+    def mark(f):
+        setattr(f, _IMPL_ATTRIBUTE, opts)
+        return f
+
+    return mark if function is None else mark(function)
+
 
 #: Hook name for each kind of thing a plugin can provide.
 KINDS = {
@@ -31,12 +66,12 @@ KINDS = {
     "thumbnail": "pipetask_thumbnailers",
     "measure": "pipetask_measurers",
     "kernel": "pipetask_kernels",
+    "pipeline": "pipetask_pipelines",
 }
 
 CORE_DISTRIBUTION = "pipetask"
 
 
-@dataclass(frozen=True)
 class Description:
     """What a plugin provides: a name, an import path and a one-line summary.
 
@@ -50,21 +85,52 @@ class Description:
         One line for ``pipetask list``.
     kind : str
         Optional grouping within a hook (tasks: ``"cmdline"``, ``"stats"`` or ``""``).
+    distribution : str
+        The distribution providing it (set by :func:`catalog`; not compared).
+
+    Immutable; a plain class rather than a dataclass, whose import costs start-up time.
     """
 
-    name: str
-    target: str
-    summary: str = ""
-    kind: str = ""
-    distribution: str = field(default="", compare=False)
+    __slots__ = ("name", "target", "summary", "kind", "distribution")
+
+    def __init__(
+        self, name: str, target: str, summary: str = "", kind: str = "", distribution: str = ""
+    ) -> None:
+        for attribute, value in zip(
+            self.__slots__, (name, target, summary, kind, distribution), strict=True
+        ):
+            object.__setattr__(self, attribute, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a Description is immutable")
+
+    def _key(self) -> tuple[str, str, str, str]:
+        return (self.name, self.target, self.summary, self.kind)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Description(name={self.name!r}, target={self.target!r}, "
+            f"summary={self.summary!r}, kind={self.kind!r}, "
+            f"distribution={self.distribution!r})"
+        )
 
 
-@dataclass
 class Catalog:
     """Everything installed plugins describe, by kind and name, with clashes."""
 
-    items: dict[str, dict[str, Description]]
-    clashes: dict[tuple[str, str], str]
+    def __init__(
+        self, items: dict[str, dict[str, Description]], clashes: dict[tuple[str, str], str]
+    ) -> None:
+        self.items = items
+        self.clashes = clashes
 
     def get(self, kind: str, name: str) -> Description:
         """The description of ``name``, or a :class:`PluginError` listing what exists."""
@@ -92,22 +158,35 @@ def _suggest(name: str, choices: dict[str, Any]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def installedPlugins() -> list[tuple[str, Any, str]]:
+    """``(name, module, distribution)`` of the core built-ins and every installed plugin,
+    in registration order (the same plugin earlier on ``sys.path`` wins, as in pluggy)."""
+    from . import builtins
+
+    plugins = [("pipetask.builtins", builtins, CORE_DISTRIBUTION)]
+    seen = {"pipetask.builtins"}
+    for name, value, distribution in entryPoints("pipetask"):
+        if name not in seen:
+            seen.add(name)
+            plugins.append((name, load(value), distribution))
+    return plugins
+
+
 @cache
 def get_plugin_manager() -> pluggy.PluginManager:
-    """The one plugin manager, with the core built-ins and every installed plugin."""
-    from . import builtins
+    """The one pluggy plugin manager, with the core built-ins and every installed plugin."""
+    import pluggy
+
+    from . import hookspecs
 
     pm = pluggy.PluginManager("pipetask")
     pm.add_hookspecs(hookspecs)
-    pm.register(builtins, name="pipetask.builtins")
     distributions: dict[int, str] = {}
-    for name, value, distribution in entryPoints("pipetask"):
-        if pm.has_plugin(name) or pm.is_blocked(name):
-            continue  # the same plugin earlier on sys.path wins, as in pluggy
-        plugin = load(value)
+    for name, plugin, distribution in installedPlugins():
         pm.register(plugin, name=name)
         distributions[id(plugin)] = distribution
     pm.pipetask_distributions = distributions  # type: ignore[attr-defined]
+    catalog.cache_clear()  # from now on read through the manager
     return pm
 
 
@@ -191,18 +270,33 @@ def _zippedEntryPoints(group: str, path: str) -> list[tuple[str, str, str]]:
     ]
 
 
+def _hookFunctions(hookName: str) -> list[tuple[Any, str]]:
+    """``(function, distribution)`` of each implementation of a hook, in the order pluggy
+    lists them: through the plugin manager when one was made, else straight from the
+    installed plugins' modules."""
+    if get_plugin_manager.cache_info().currsize:
+        pm = get_plugin_manager()
+        dists = _distribution_names(pm)
+        return [
+            (impl.function, dists.get(id(impl.plugin), CORE_DISTRIBUTION))
+            for impl in getattr(pm.hook, hookName).get_hookimpls()
+        ]
+    found = []
+    for _, plugin, distribution in installedPlugins():
+        function = getattr(plugin, hookName, None)
+        if function is not None and hasattr(function, _IMPL_ATTRIBUTE):
+            found.append((function, distribution))
+    return found
+
+
 @cache
 def catalog() -> Catalog:
     """Collect the descriptions of every installed plugin (cached per process)."""
-    pm = get_plugin_manager()
-    dists = _distribution_names(pm)
     items: dict[str, dict[str, Description]] = {kind: {} for kind in KINDS}
     clashes: dict[tuple[str, str], str] = {}
     for kind, hook_name in KINDS.items():
-        hook = getattr(pm.hook, hook_name)
-        for impl in hook.get_hookimpls():
-            dist = dists.get(id(impl.plugin), CORE_DISTRIBUTION)
-            for desc in impl.function() or []:
+        for function, dist in _hookFunctions(hook_name):
+            for desc in function() or []:
                 desc = Description(desc.name, desc.target, desc.summary, desc.kind, dist)
                 previous = items[kind].get(desc.name)
                 if previous is not None and previous.target != desc.target:

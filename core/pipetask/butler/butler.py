@@ -335,6 +335,12 @@ class Butler:
         self._calibAttrCache[key] = attributes
         return dict(attributes)
 
+    def usesCalibRegistry(self, datasetType: str) -> bool:
+        """Whether ``datasetType`` is a calibration type looked up by validity range (the
+        camera marks it ``calib`` and ``calib=`` holds a calibration registry)."""
+        dsType = self.camera.datasetType(datasetType)
+        return dsType is not None and dsType.calib and bool(self._calibRoots())
+
     def _locateCalib(self, dsType: DatasetType, dataId: dict) -> Path:
         from .calibs import findCalib
 

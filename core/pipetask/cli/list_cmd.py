@@ -9,6 +9,7 @@ SECTIONS = (
     ("Command-line tasks (pipetask run TASK)", "task", "cmdline"),
     ("Statistics implementations", "task", "stats"),
     ("Other tasks", "task", ""),
+    ("Pipelines (pipetask run -p NAME)", "pipeline", None),
     ("Cameras (obs packages)", "camera", None),
     ("Executors (--executor)", "executor", None),
     ("Storage formats", "format", None),

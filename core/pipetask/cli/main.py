@@ -31,8 +31,12 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> ArgumentParser:
-    """The ``pipetask`` parser with every available subcommand."""
+def build_parser(only: str | None = None) -> ArgumentParser:
+    """The ``pipetask`` parser with every available subcommand, or with ``only`` that one.
+
+    A command names its subcommand first; registering the others too (their modules,
+    options and help texts) would only cost start-up time.
+    """
     parser = ArgumentParser(
         prog="pipetask",
         description="Run astronomical processing tasks over data repositories.",
@@ -41,7 +45,7 @@ def build_parser() -> ArgumentParser:
     subparsers = parser.add_subparsers(
         title="commands", metavar="COMMAND", parser_class=ArgumentParser
     )
-    for name in SUBCOMMANDS:
+    for name in SUBCOMMANDS if only is None else (only,):
         moduleName = f"{__package__}.{name}_cmd"
         try:
             module = importlib.import_module(moduleName)
@@ -55,7 +59,10 @@ def build_parser() -> ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``pipetask`` with ``argv`` and return the exit status."""
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    first = argv[0] if argv else None
+    parser = build_parser(first if first in SUBCOMMANDS else None)
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:

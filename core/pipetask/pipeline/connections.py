@@ -65,9 +65,26 @@ class Input(BaseConnection):
 
 class PrerequisiteInput(BaseConnection):
     """A dataset that must already exist (a calibration from ``--calib``); never produced
-    by the pipeline and not constrained by ``--id``."""
+    by the pipeline and not constrained by ``--id``.
+
+    A calibration dataset type (the camera marks it ``calib``) is looked up, when
+    ``--calib`` is a calibration repository, as the product valid at each quantum's raw
+    date for its detector (and filter). ``optional=True``: a missing one is no error (the
+    task has a fallback, such as the obs package's own defect list).
+    """
 
     kind = PREREQUISITE
+
+    def __init__(
+        self,
+        datasetType: str,
+        doc: str = "",
+        dimensions: tuple[str, ...] | list[str] | None = None,
+        multiple: bool = False,
+        optional: bool = False,
+    ) -> None:
+        super().__init__(datasetType, doc, dimensions, multiple)
+        self.optional = optional
 
 
 class Output(BaseConnection):
@@ -92,6 +109,13 @@ class Connections:
     dimensions: ClassVar[tuple[str, ...] | None] = None
     allConnections: ClassVar[dict[str, BaseConnection]] = {}
     ConfigClass: ClassVar[type[Config]]
+
+    @classmethod
+    def disabled(cls, config: Config) -> set[str]:
+        """Names of the connections that ``config`` (the task's whole config) turns off:
+        the task neither reads nor writes them (``isrTask`` with ``doBias=false`` needs
+        no bias). None by default."""
+        return set()
 
     def __init_subclass__(cls, dimensions: Any = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -141,6 +165,8 @@ class Connection:
     datasetType: str
     dimensions: tuple[str, ...]
     multiple: bool = False
+    #: a prerequisite that may be missing (used when the graph is built; not stored)
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,9 +220,11 @@ def declaredConnections(
             (n, OUTPUT, n, None, False) for n in outputs
         ]
     names = getattr(config, CONFIG_FIELD)
+    off = declared.disabled(config)
     return [
         (n, c.kind, getattr(names, n), c.dimensions, c.multiple)
         for n, c in declared.allConnections.items()
+        if n not in off
     ]
 
 
@@ -213,6 +241,14 @@ def gatherDimensions(taskClass: type, camera: Any) -> tuple[str, ...] | None:
     """
     gatherKeys = getattr(taskClass, "gatherKeys", None)
     return tuple(gatherKeys(camera)) if callable(gatherKeys) else None
+
+
+def optionalConnections(config: Config) -> set[str]:
+    """Names of the optional prerequisites ``config``'s connections declare."""
+    declared = connectionsClass(config)
+    if declared is None:
+        return set()
+    return {n for n, c in declared.allConnections.items() if getattr(c, "optional", False)}
 
 
 def resolveConnections(
@@ -239,6 +275,7 @@ def resolveConnections(
         dsType = camera.datasetType(datasetType)
         return None if dsType is None else dsType.keys
 
+    optional = optionalConnections(config)
     resolved: list[Connection] = []
     for name, kind, datasetType, dims, multiple in specs:
         where = f"task {label!r}, connection {name!r} (dataset type {datasetType!r})"
@@ -250,7 +287,9 @@ def resolveConnections(
                 dims = taskDims  # an input produced upstream with the task's own keys
         if dims is not None:
             dims = _ordered(dims, cameraKeys, where)
-        resolved.append(Connection(name, kind, datasetType, dims, multiple))  # type: ignore[arg-type]
+        resolved.append(
+            Connection(name, kind, datasetType, dims, multiple, name in optional)  # type: ignore[arg-type]
+        )
     inputs = [c for c in resolved if c.kind == INPUT]
     if taskDims is None:
         first = next((c for c in inputs if c.dimensions is not None), None)
@@ -272,7 +311,9 @@ def resolveConnections(
                     f"({', '.join(taskDims)}); an output must have the task's keys"
                 )
             dims = taskDims
-        final.append(Connection(conn.name, conn.kind, conn.datasetType, dims, conn.multiple))
+        final.append(
+            Connection(conn.name, conn.kind, conn.datasetType, dims, conn.multiple, conn.optional)
+        )
     return TaskConnections(
         dimensions=taskDims,
         inputs=tuple(c for c in final if c.kind == INPUT),

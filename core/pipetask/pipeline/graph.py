@@ -301,12 +301,45 @@ class _Builder:
             if conn is not driving:
                 edges[conn.name] = self._edge(node.label, conn, quanta, quantaIndex, False)
         for conn in c.prerequisites:
-            edges[conn.name] = self._edge(node.label, conn, quanta, quantaIndex, True)
+            edges[conn.name] = self._prerequisite(node.label, conn, quanta, quantaIndex)
         for conn in c.outputs:
             self.sources[conn.datasetType] = (quantaIndex, node.label)
         self.tasks[node.label] = GraphTask(
             node.label, node.taskName, node.target, node.config.toToml(), c, quantaIndex, edges
         )
+
+    def _prerequisite(self, label: str, conn: Connection, quanta: Table, quantaIndex: int):
+        """A prerequisite's edge. A calibration product of a calibration repository is
+        the one valid at each quantum's raw date: checked here, looked up again by the
+        quantum's data ID when it runs (a ``same`` edge). An optional one is only looked
+        up when the quantum runs; any other is found by its keys in the registries."""
+        if conn.optional:
+            return Edge(conn.name, conn.datasetType, quantaIndex, None, SAME)
+        if self.butler.usesCalibRegistry(conn.datasetType):
+            return self._calibEdge(label, conn, quanta, quantaIndex)
+        return self._edge(label, conn, quanta, quantaIndex, True)
+
+    def _calibEdge(self, label: str, conn: Connection, quanta: Table, quantaIndex: int) -> Edge:
+        from ..errors import ButlerError, NoResults
+
+        for i in range(len(quanta)):
+            dataId = self._decoded(quanta, i)
+            try:
+                self.butler.getUri(conn.datasetType, dataId)
+            except NoResults as exc:
+                raise GraphError(
+                    f"{self._missingMessage(label, conn, quanta, i, None, True)} ({exc})"
+                ) from None
+            except ButlerError as exc:
+                raise GraphError(
+                    f"label {label!r}, quantum {formatDataId(dataId)}: {conn.kind} "
+                    f"{conn.name!r} (dataset type {conn.datasetType!r}): {exc}"
+                ) from None
+        return Edge(conn.name, conn.datasetType, quantaIndex, None, SAME)
+
+    def _decoded(self, table: Table, i: int) -> dict[str, Any]:
+        decode = self.codec.decode
+        return {k: decode(k, v) for k, v in zip(table.dimensions, table.row(i), strict=True)}
 
     def _edge(self, label: str, conn: Connection, quanta: Table, quantaIndex: int, prereq: bool):
         srcIndex, producer = self._source(conn, prereq)
@@ -345,8 +378,8 @@ class _Builder:
 
     # -- messages ------------------------------------------------------------------------
     def _rowId(self, table: Table, i: int, dims: Sequence[str]) -> str:
-        values = dict(zip(table.dimensions, table.row(i), strict=True))
-        return formatDataId({k: self.codec.decode(k, values[k]) for k in dims})
+        values = self._decoded(table, i)
+        return formatDataId({k: values[k] for k in dims})
 
     def _where(self, producer: str | None, prereq: bool) -> str:
         if producer is not None:

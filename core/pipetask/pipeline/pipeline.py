@@ -212,7 +212,9 @@ class Pipeline:
                 kind = conn.kind + (" multiple" if conn.multiple else "")
                 producer = self.producers.get(conn.datasetType)
                 origin = ""
-                if conn.kind != "output":
+                if conn.kind == "prerequisite":
+                    origin = " from --calib or the repository"
+                elif conn.kind != "output":
                     origin = f" from {producer[0]}" if producer else " from the repository"
                 lines.append(
                     f"  {kind:<15} {conn.name} = {conn.datasetType} "

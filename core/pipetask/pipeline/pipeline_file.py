@@ -114,8 +114,66 @@ def _suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def looksLikePath(text: str) -> bool:
+    """Whether a ``-p`` value is a file rather than the name of a shipped pipeline."""
+    return os.path.exists(text) or "/" in text or os.sep in text or text.endswith(".toml")
+
+
+def locatePipeline(text: str) -> str:
+    """The file of a ``-p`` value: the value itself when it looks like a path, else the
+    file of the pipeline an installed plugin ships under that name (``processing``).
+
+    Raises
+    ------
+    PipelineError
+        No file and no installed pipeline of that name, two plugins ship one of that
+        name (the message names both distributions), or the shipped file is missing.
+    """
+    if looksLikePath(text):
+        return text
+    from ..errors import PluginError
+    from ..plugins import catalog
+
+    pipelines = catalog()
+    try:
+        desc = pipelines.get("pipeline", text)
+    except PluginError as exc:
+        if text in pipelines.items["pipeline"]:  # a clash: the message names both
+            raise PipelineError(f"pipeline {text!r}: {exc}") from None
+        known = ", ".join(pipelines.names("pipeline")) or "none installed"
+        hint = _suggest(text, pipelines.names("pipeline"))
+        raise PipelineError(
+            f"pipeline {text!r} is neither a file nor an installed pipeline{hint} "
+            f"(installed pipelines: {known}; see pipetask list)"
+        ) from None
+    path = shippedFile(desc.target)
+    if path is None or not os.path.isfile(path):
+        raise PipelineError(
+            f"pipeline {text!r} of {desc.distribution}: its file {desc.target!r} is not "
+            f"installed{f' (looked for {path})' if path else ''}"
+        )
+    return path
+
+
+def shippedFile(target: str) -> str | None:
+    """The path of ``"package:relative/file.toml"``, found without importing the
+    package (None when the package is not installed)."""
+    import importlib.util
+
+    package, _, relative = target.partition(":")
+    try:
+        found = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if found is None or not found.submodule_search_locations:
+        return None
+    return os.path.join(list(found.submodule_search_locations)[0], *relative.split("/"))
+
+
 def loadPipelineFile(path: str) -> PipelineSpec:
-    """Read a pipeline file and its imports; errors name the file and line."""
+    """Read a pipeline file (or the file of a pipeline a plugin ships, by name) and its
+    imports; errors name the file and line."""
+    path = locatePipeline(path)
     spec = _load(os.path.abspath(path), displayed=path, stack=())
     _substitute(spec)
     return spec

@@ -28,7 +28,8 @@ def graphText(
                 lines.append(f"  skip {dataId}: its outputs exist (--skip-existing)")
                 continue
             why = "outputs missing" if resuming else "new"
-            after = sorted({producer for producer, _ in graph.upstream(label, i)})
-            waits = f", after {len(graph.upstream(label, i))} quanta of {', '.join(after)}"
+            upstream = set(graph.upstream(label, i))  # one quantum may feed several inputs
+            after = sorted({producer for producer, _ in upstream})
+            waits = f", after {len(upstream)} quanta of {', '.join(after)}"
             lines.append(f"  run  {dataId}: {why}{waits if after else ''}")
     return "\n".join(lines)

@@ -112,7 +112,7 @@ def _loadGraph(repo: str) -> Any:
 def _latestRows(runs: Iterable[RunRecord]) -> list[QuantumRow]:
     """The latest outcome of each (label, data ID), not-run ones included."""
     latest: dict[tuple, QuantumRow] = {}
-    names = STATUS_NAMES
+    names, number = STATUS_NAMES, (float, int)
     for record in runs:
         base = _rerunBase(record.header.get("argv"))
         outcomes = [] if record.running() else record.notRun()
@@ -120,12 +120,13 @@ def _latestRows(runs: Iterable[RunRecord]) -> list[QuantumRow]:
             extra = outcome.extra
             status = names.get(outcome.status) or outcome.status
             error = outcome.error
+            wall, memory = extra.get("duration"), extra.get("maxRss")
             row = QuantumRow(
                 outcome.task,  # a pipeline quantum's label
                 outcome.dataId,
                 status,
-                _number(extra.get("duration")),
-                _number(extra.get("maxRss")),
+                float(wall) if wall.__class__ in number else None,
+                float(memory) if memory.__class__ in number else None,
                 error,
             )
             row.rerunBase = base
@@ -138,12 +139,9 @@ def _latestRows(runs: Iterable[RunRecord]) -> list[QuantumRow]:
                     found = _ERROR_TYPE.match(error)
                     row.errorType = found.group(1) if found else ""
                     row.traceback = str(extra.get("traceback") or "")
-            latest[(row.label, tuple(sorted(outcome.dataId.items())))] = row
+            # data IDs are recorded in the camera's key order: their items are their key
+            latest[(row.label, tuple(outcome.dataId.items()))] = row
     return list(latest.values())
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if value.__class__ in (float, int) else None
 
 
 def _labelsInOrder(rows: Iterable[QuantumRow]) -> list[str]:

@@ -108,6 +108,17 @@ camera = SynthCamera(
         ),
         DatasetType("src", "src/v{visit}/src_v{visit}_c{ccd}.fits", TABLE, "fitsTable"),
         DatasetType("truth", "truth/v{visit}/truth_v{visit}_c{ccd}.json", "builtins:dict", "json"),
+        # The steps of the processing pipeline (isr -> characterizeImage -> calibrate ->
+        # visitSummary): characterizeImage's intermediates and the per-visit table.
+        DatasetType("icExp", "icExp/v{visit}/icExp_v{visit}_c{ccd}.fits", EXPOSURE, "fits"),
+        DatasetType(
+            "icExpBackground",
+            "icExp/v{visit}/icExpBackground_v{visit}_c{ccd}.fits",
+            EXPOSURE,
+            "fits",
+        ),
+        DatasetType("icSrc", "icSrc/v{visit}/icSrc_v{visit}_c{ccd}.fits", TABLE, "fitsTable"),
+        DatasetType("visitSummary", "visitSummary/visitSummary_v{visit}.fits", TABLE, "fitsTable"),
         DatasetType("bias", "bias/bias_c{ccd}.fits", EXPOSURE, "fits", calib=True),
         DatasetType("flat", "flat/flat_c{ccd}.fits", EXPOSURE, "fits", calib=True),
         DatasetType(

@@ -66,6 +66,14 @@ camera = FitsCamera(
         DatasetType("calexp", "calexp/calexp_v{visit}_f{filter}.fits", EXPOSURE, "fits"),
         DatasetType("calexpBackground", "calexp/bkgd_v{visit}_f{filter}.fits", EXPOSURE, "fits"),
         DatasetType("src", "src/src_v{visit}_f{filter}.fits", TABLE, "fitsTable"),
+        # The steps of the processing pipeline: characterizeImage's intermediates and the
+        # per-visit table.
+        DatasetType("icExp", "icExp/icExp_v{visit}_f{filter}.fits", EXPOSURE, "fits"),
+        DatasetType(
+            "icExpBackground", "icExp/icExpBackground_v{visit}_f{filter}.fits", EXPOSURE, "fits"
+        ),
+        DatasetType("icSrc", "icSrc/icSrc_v{visit}_f{filter}.fits", TABLE, "fitsTable"),
+        DatasetType("visitSummary", "visitSummary/visitSummary_v{visit}.fits", TABLE, "fitsTable"),
         DatasetType("bias", "bias/bias.fits.gz", EXPOSURE, "fits", calib=True),
         DatasetType("flat", "flat/flat_f{filter}.fits.gz", EXPOSURE, "fits", calib=True),
         DatasetType(

@@ -5,20 +5,27 @@ interface with ``processes`` (``-j``) worker processes of one thread each, and s
 down when the run ends. With ``--scheduler ADDRESS`` it connects to that scheduler and
 leaves the cluster running.
 
-Each data ID is one Dask task (:func:`pipetask_dask.worker.runOne`); each worker builds
-the task and the Butler once and reuses them. Outcomes stream back as tasks complete. The
-worker sends a notice when it starts a data ID, so the client knows what each worker runs:
+Items (data IDs, or a pipeline's ready quanta) travel in batches: each Dask task
+(:func:`pipetask_dask.worker.runBatch`) runs several items one after the other
+(:func:`batchSize`: about :data:`BATCHES_PER_WORKER` batches per worker, at most
+:data:`MAX_BATCH` items each), so that a run of many small items does not pay the
+scheduler's cost per task for each. A batch is made of the items ready when it is sent
+(a pipeline's queue may hold fewer). Each worker builds the task and the Butler once and
+reuses them. Outcomes come back as batches complete. A worker sends a notice when it
+starts a batch, so the client knows what each worker runs:
 
-- a worker that dies while running a data ID (killed, segfault, out of memory) fails that
-  data ID only (Dask's ``KilledWorker``); a data ID that was merely queued on it is sent
-  again (at most :data:`RESUBMITS` times);
-- a data ID running past ``timeout`` seconds fails with a ``TimeoutError``; its task is
-  cancelled and its worker process stopped (Dask cannot stop a running thread); the
-  worker's nanny starts a fresh one.
+- a worker that dies while running a batch (killed, segfault, out of memory) has its
+  batch's items sent again one per task, so that an item that kills its worker fails
+  alone (Dask's ``KilledWorker``); a batch that was merely queued on it is sent again (at
+  most :data:`RESUBMITS` times);
+- with ``timeout``, items travel one per task; one running past ``timeout`` seconds
+  fails with a ``TimeoutError``; its task is cancelled and its worker process stopped
+  (Dask cannot stop a running thread); the worker's nanny starts a fresh one.
 
-Log records of the tasks come back as Dask events labelled with their data ID; the
-parent's main thread hands them to its own log handlers, in order with the outcomes (and
-so cleanly around a progress bar).
+The log records of each item come back with its outcome, labelled with their data ID;
+the parent's main thread hands them to its own log handlers just before the outcome (and
+so cleanly around a progress bar). The local cluster's start and shutdown times are
+logged apart from the run.
 """
 
 from __future__ import annotations
@@ -48,8 +55,11 @@ log = logging.getLogger("pipetask.run")
 CONNECT_TIMEOUT = 30.0
 #: Times a data ID lost with a dying worker before it started is submitted again.
 RESUBMITS = 2
-#: Most data IDs handed to the scheduler at once (the rest wait in the client).
+#: Most batches handed to the scheduler at once (the rest wait in the client).
 WINDOW = 1000
+#: Most items in one Dask task, and the batches aimed at per worker.
+MAX_BATCH = 16
+BATCHES_PER_WORKER = 4
 #: Seconds without any news before the client checks that the cluster has workers.
 QUIET_CHECK = 30.0
 #: Seconds the client sleeps at most between looks at its deadlines.
@@ -125,6 +135,14 @@ def _emit(fields: dict[str, Any]) -> None:
     logging.getLogger(record.name).handle(record)
 
 
+def batchSize(items: int, workers: int, timeout: float | None) -> int:
+    """Items per Dask task: about :data:`BATCHES_PER_WORKER` batches per worker, at most
+    :data:`MAX_BATCH` items; one with a timeout (it applies to each item)."""
+    if timeout:
+        return 1
+    return max(1, min(MAX_BATCH, -(-items // (max(1, workers) * BATCHES_PER_WORKER))))
+
+
 def _failed(dataId: dict[str, Any], error: str, **kwargs: Any) -> Outcome:
     log.error("Failed on dataId=%s: %s", dataId, error)
     return Outcome(dataId, FAILED, error=error, **kwargs)
@@ -180,6 +198,7 @@ class DaskExecutor(Executor):
             workers = len(self.client.nthreads())
             log.info("dask: scheduler %s with %d workers", address, workers)
         else:
+            begin = time.perf_counter()
             try:
                 with dask.config.set(LOCAL_CLUSTER_CONFIG, **LOCAL_WORKER_PRELOAD):
                     self.cluster = LocalCluster(
@@ -197,9 +216,10 @@ class DaskExecutor(Executor):
                 self.close()
                 raise DaskExecutorError(f"cannot start a local Dask cluster: {exc}") from None
             log.info(
-                "dask: local cluster of %d worker processes at %s",
+                "dask: local cluster of %d worker processes at %s, started in %.2f s",
                 self.processes,
                 self.cluster.scheduler_address,
+                time.perf_counter() - begin,
             )
         return self.client
 
@@ -209,64 +229,80 @@ class DaskExecutor(Executor):
         client = self.connect()
         from distributed import KilledWorker
 
-        from .worker import runOne
+        from .worker import runBatch
 
         timeout = self.options.get("timeout") or None
         topic = f"pipetask-{job.key}"
         news: queue.Queue = queue.Queue()
         levels = currentLevels(skip=QUIET_LOGGERS)
+        todo = workSource(dataIds)  # a list, or a pipeline's queue that grows as we go
+        workers = self.processes if self.cluster is not None else len(client.nthreads())
+        size = batchSize(len(todo), workers, timeout)
 
         def onEvent(event: tuple[float, dict[str, Any]]) -> None:
-            # Runs in the client's event loop: hand everything to the main thread, which
-            # writes log lines and the progress bar, in the order the news came.
+            # Runs in the client's event loop: hand it to the main thread.
             message = event[1]
-            if message.get("op") == "logs":
-                news.put(("logs", -1, -1, message["records"]))
-            elif message.get("op") == "start":
-                news.put(("start", message["index"], message["attempt"], message["worker"]))
+            if message.get("op") == "start":
+                news.put(("start", message["batch"], message["attempt"], message["worker"]))
 
-        futures: dict[int, Any] = {}  # data ID index -> future of its current attempt
+        batches: dict[int, list[int]] = {}  # batch number -> numbers of its items
+        futures: dict[int, Any] = {}  # batch number -> future of its current attempt
         attempts: dict[int, int] = {}
-        running: dict[int, tuple[str, float]] = {}  # index -> (worker, start time)
-        todo = workSource(dataIds)  # a list, or a pipeline's queue that grows as we go
-        held: dict[int, Any] = {}  # index -> data ID (or quantum) handed out
+        running: dict[int, tuple[str, float]] = {}  # batch number -> (worker, start time)
+        held: dict[int, Any] = {}  # item number -> data ID (or quantum) handed out
         name = getattr(job, "taskName", "pipeline")
 
-        def submit(index: int) -> None:
-            attempt = attempts[index] = attempts.get(index, -1) + 1
-            future = client.submit(
-                runOne,
+        def submit(number: int) -> None:
+            attempt = attempts[number] = attempts.get(number, -1) + 1
+            batch = [(index, held[index]) for index in batches[number]]
+            submitted = client.submit(
+                runBatch,
                 job,
-                index,
+                number,
+                batch,
                 attempt,
-                held[index],
                 topic,
                 levels,
-                key=f"{name}-{job.key[:12]}-{index}-{attempt}",
+                key=f"{name}-{job.key[:12]}-{number}-{attempt}",
                 pure=False,
             )
-            futures[index] = future
-            future.add_done_callback(lambda f: news.put(("done", index, attempt, f)))
+            futures[number] = submitted
+            submitted.add_done_callback(lambda f: news.put(("done", number, attempt, f)))
 
+        def addBatch(indices: list[int]) -> None:
+            number = len(batches)
+            batches[number] = indices
+            submit(number)
+
+        def takeBatch() -> list[int]:
+            indices: list[int] = []
+            while len(indices) < size:
+                work = todo.take()
+                if work is None:
+                    break
+                held[work[0]] = work[1]
+                indices.append(work[0])
+            return indices
+
+        log.debug("dask: %d items, up to %d per task", len(todo), size)
         client.subscribe_topic(topic, onEvent)
         lastNews = time.monotonic()
         stopBy: float | None = None
         try:
             while todo.more or futures:
                 if self.stop.requested and stopBy is None:
-                    # No worker starts another data ID of this run; those already
-                    # running may still finish (and are then recorded) for a few seconds.
+                    # No worker starts another item of this run; those already running
+                    # may still finish (and are then recorded) for a few seconds.
                     stopBy = time.monotonic() + STOP_GRACE
                     with contextlib.suppress(Exception):
                         client.run(stopJob, job.key, on_error="ignore")
                 if stopBy is not None and (time.monotonic() > stopBy or not futures):
                     return
                 while stopBy is None and len(futures) < WINDOW:
-                    work = todo.take()
-                    if work is None:
+                    indices = takeBatch()
+                    if not indices:
                         break
-                    held[work[0]] = work[1]
-                    submit(work[0])
+                    addBatch(indices)
                 if not futures:
                     break
                 items = self._next(news, min(POLL_SECONDS, self._waitTime(running, timeout)))
@@ -274,33 +310,38 @@ class DaskExecutor(Executor):
                     lastNews = time.monotonic()
                 elif time.monotonic() - lastNews > QUIET_CHECK:
                     lastNews = time.monotonic()
-                    self._checkWorkers(client, len(futures))
+                    self._checkWorkers(client, sum(len(batches[n]) for n in futures))
                 finished = []
-                for kind, index, attempt, payload in items:
-                    if kind == "logs":
-                        for fields in payload:
-                            _emit(fields)
-                        continue
-                    if attempts.get(index) != attempt or index not in futures:
+                for kind, number, attempt, payload in items:
+                    if attempts.get(number) != attempt or number not in futures:
                         continue  # news of an attempt that is over
                     if kind == "start":
-                        running[index] = (payload, time.monotonic())
+                        running[number] = (payload, time.monotonic())
                     else:
-                        finished.append((index, payload))
-                for index, outcome in self._outcomes(client, finished):
-                    started = running.pop(index, None)
-                    del futures[index]
-                    if outcome is None:  # the run stopped before this data ID started
+                        finished.append((number, payload))
+                for number, result in self._outcomes(client, finished):
+                    started = running.pop(number, None)
+                    del futures[number]
+                    indices = batches[number]
+                    if isinstance(result, BaseException):
+                        if isinstance(result, KilledWorker) and stopBy is None:
+                            if started is None and attempts[number] < RESUBMITS:
+                                submit(number)  # it was only queued on the worker that died
+                                continue
+                            if len(indices) > 1:
+                                for index in indices:  # find the item that kills workers
+                                    addBatch([index])
+                                continue
+                        for index in indices:
+                            yield self._failure(held.pop(index), result, started, KilledWorker)
                         continue
-                    if isinstance(outcome, BaseException):
-                        lost = isinstance(outcome, KilledWorker) and started is None
-                        if lost and attempts[index] < RESUBMITS and stopBy is None:
-                            submit(index)  # it was only queued on the worker that died
-                            continue
-                        outcome = self._failure(held[index], outcome, started, KilledWorker)
-                    del held[index]
-                    yield outcome
-                yield from self._expire(running, futures, held, timeout)
+                    for index, outcome, records in result:
+                        for fields in records:
+                            _emit(fields)
+                        held.pop(index, None)
+                        if outcome is not None:  # None: the run stopped before it started
+                            yield outcome
+                yield from self._expire(running, futures, batches, held, timeout)
         finally:
             with contextlib.suppress(Exception):
                 client.cancel(list(futures.values()), force=True)
@@ -374,22 +415,24 @@ class DaskExecutor(Executor):
         self,
         running: dict[int, tuple[str, float]],
         futures: dict[int, Any],
-        dataIds: Mapping[int, dict[str, Any]],
+        batches: Mapping[int, list[int]],
+        held: dict[int, Any],
         timeout: float | None,
     ) -> Iterator[Outcome]:
-        """Fail the data IDs running past ``timeout``; cancel them, restart their workers."""
+        """Fail the items running past ``timeout`` (one per batch with a timeout); cancel
+        them, restart their workers."""
         if not timeout:
             return
         now = time.monotonic()
-        for index, (worker, started) in list(running.items()):
+        for number, (worker, started) in list(running.items()):
             if now - started <= timeout:
                 continue
-            del running[index]
-            future = futures.pop(index)
-            future.cancel(force=True)
+            del running[number]
+            futures.pop(number).cancel(force=True)
             self._restart(worker)
             error = f"TimeoutError: no result after {timeout:g} s (--timeout); worker stopped"
-            yield _failed(dataIds[index], error, duration=now - started)
+            for index in batches[number]:
+                yield _failed(held.pop(index), error, duration=now - started)
 
     def _restart(self, worker: str) -> None:
         """Stop ``worker``, whose thread still runs a data ID past the timeout.
@@ -435,5 +478,7 @@ class DaskExecutor(Executor):
             with contextlib.suppress(Exception):
                 client.close(timeout=10)
         if cluster is not None:
+            begin = time.perf_counter()
             with contextlib.suppress(Exception):
                 cluster.close(timeout=20)
+            log.info("dask: local cluster shut down in %.2f s", time.perf_counter() - begin)

@@ -1,10 +1,11 @@
-"""What runs inside a Dask worker: one data ID per call, logs shipped back to the client.
+"""What runs inside a Dask worker: a batch of data IDs per call, logs returned with outcomes.
 
-:func:`runOne` is the function the executor submits, once per data ID. Each worker
-thread builds the job's task and Butler once (a :class:`pipetask.execution.job.Worker`)
-and reuses them for every later data ID of the same job, as the process pool does. Log
-records of the task are sent to the client as Dask events on the run's topic, with the
-data ID they belong to, and the client hands them to its own handlers.
+:func:`runBatch` is the function the executor submits, once per batch of data IDs (or
+quanta). Each worker thread builds the job's task and Butler once (a
+:class:`pipetask.execution.job.Worker`, or the pipeline job's own worker) and reuses them
+for every later item of the same job, as the process pool does. The log records of each
+item are collected while it runs and returned with its outcome, so an item costs the
+scheduler no event of its own: one task and one start notice per batch.
 """
 
 from __future__ import annotations
@@ -28,41 +29,17 @@ _lock = threading.Lock()
 _installed: dict[str, Any] = {"topic": None, "handler": None, "levels": {}}
 
 
-#: Seconds a log record waits in the worker for others to travel with it.
-FLUSH_SECONDS = 0.05
+class CollectingHandler(logging.Handler):
+    """Keep the log records of the item this thread runs, as plain fields.
 
-
-class ForwardingHandler(logging.Handler):
-    """Send log records to the client as events on ``topic``, a batch at a time.
-
-    A record travels as plain fields (msgpack-able); its message is formatted here, the
-    exception text folded into it, and the current data ID attached as ``dataId``.
-    Records go out at most :data:`FLUSH_SECONDS` after they are logged, and all of a data
-    ID's records before its outcome (:func:`runOne` flushes): one event per batch instead
-    of one per line keeps the scheduler and the client light.
+    A record becomes msgpack-able fields: its message formatted here, the exception text
+    folded into it, and the current data ID attached as ``dataId``. The client hands them
+    to its own handlers just before the item's outcome.
     """
 
-    def __init__(self, worker: Any, topic: str) -> None:
-        super().__init__()
-        self.worker = worker
-        self.topic = topic
-        self._pending: list[dict[str, Any]] = []
-        self._pendingLock = threading.Lock()
-        self._scheduled = False
-
-    def flush(self) -> None:
-        """Send the records logged so far (from any thread)."""
-        with self._pendingLock:
-            records, self._pending = self._pending, []
-            self._scheduled = False
-        if records:
-            self.worker.log_event(self.topic, {"op": "logs", "records": records})
-
-    def _flushLater(self) -> None:
-        self.worker.loop.call_later(FLUSH_SECONDS, self.flush)
-
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name.partition(".")[0] in QUIET_LOGGERS:
+        records = getattr(_local, "records", None)
+        if records is None or record.name.partition(".")[0] in QUIET_LOGGERS:
             return
         try:
             message = record.getMessage()
@@ -70,39 +47,34 @@ class ForwardingHandler(logging.Handler):
                 message = f"{message}\n{logging.Formatter().formatException(record.exc_info)}"
             if record.stack_info:
                 message = f"{message}\n{record.stack_info}"
-            fields = {
-                "name": record.name,
-                "msg": message,
-                "levelno": record.levelno,
-                "levelname": record.levelname,
-                "pathname": record.pathname,
-                "filename": record.filename,
-                "module": record.module,
-                "lineno": record.lineno,
-                "funcName": record.funcName,
-                "created": record.created,
-                "msecs": record.msecs,
-                "process": record.process,
-                "processName": record.processName,
-                "threadName": record.threadName,
-                "dataId": getattr(record, "dataId", None) or currentDataId.get(),
-            }
+            records.append(
+                {
+                    "name": record.name,
+                    "msg": message,
+                    "levelno": record.levelno,
+                    "levelname": record.levelname,
+                    "pathname": record.pathname,
+                    "filename": record.filename,
+                    "module": record.module,
+                    "lineno": record.lineno,
+                    "funcName": record.funcName,
+                    "created": record.created,
+                    "msecs": record.msecs,
+                    "process": record.process,
+                    "processName": record.processName,
+                    "threadName": record.threadName,
+                    "dataId": getattr(record, "dataId", None) or currentDataId.get(),
+                }
+            )
         except Exception:
             self.handleError(record)
-            return
-        with self._pendingLock:
-            self._pending.append(fields)
-            if self._scheduled:
-                return
-            self._scheduled = True
-        self.worker.loop.add_callback(self._flushLater)
 
 
-def _forwardLogs(worker: Any, topic: str, levels: dict[str, int]) -> None:
-    """Install the forwarding handler for ``topic`` and the client's log levels, once.
+def _collectLogs(topic: str, levels: dict[str, int]) -> None:
+    """Install the collecting handler and the client's log levels, once per run.
 
-    A long-lived worker serves run after run: the previous run's handler and levels are
-    replaced, not stacked.
+    A long-lived worker serves run after run: the previous run's levels are replaced, not
+    stacked.
     """
     if _installed["topic"] == topic:
         return
@@ -110,8 +82,9 @@ def _forwardLogs(worker: Any, topic: str, levels: dict[str, int]) -> None:
         if _installed["topic"] == topic:
             return
         root = logging.getLogger()
-        if _installed["handler"] is not None:
-            root.removeHandler(_installed["handler"])
+        if _installed["handler"] is None:
+            _installed["handler"] = CollectingHandler()
+            root.addHandler(_installed["handler"])
         for name, level in _installed["levels"].items():
             logging.getLogger(name or None).setLevel(level)
         previous = {}
@@ -119,9 +92,7 @@ def _forwardLogs(worker: Any, topic: str, levels: dict[str, int]) -> None:
             logger = logging.getLogger(name or None)
             previous[name] = logger.level
             logger.setLevel(level)
-        handler = ForwardingHandler(worker, topic)
-        root.addHandler(handler)
-        _installed.update(topic=topic, handler=handler, levels=previous)
+        _installed.update(topic=topic, levels=previous)
 
 
 def _workerFor(job: Job) -> Worker:
@@ -143,52 +114,64 @@ def stopJob(key: str) -> None:
     _stoppedJobs.add(key)
 
 
-def runOne(
-    job: Job, index: int, attempt: int, dataId: dict[str, Any], topic: str, levels: dict[str, int]
-) -> Outcome | None:
-    """Run data ID number ``index`` of ``job`` in this Dask worker.
+def runBatch(
+    job: Job,
+    number: int,
+    batch: list[tuple[int, dict[str, Any]]],
+    attempt: int,
+    topic: str,
+    levels: dict[str, int],
+) -> list[tuple[int, Outcome | None, list[dict[str, Any]]]]:
+    """Run a batch of items (data IDs or quanta) of ``job`` in this Dask worker, in turn.
 
     Parameters
     ----------
     job : `pipetask.execution.Job`
-        The run's job (task, config text, repositories).
-    index, attempt : `int`
-        Which data ID of the run this is, and which submission of it; reported to the
-        client when the task starts, so it knows what each worker holds.
-    dataId : `dict`
-        The data ID.
+        The run's job (task, config text, repositories; or a pipeline's).
+    number : `int`
+        Which batch of the run this is.
+    batch : `list` [`tuple` [`int`, `dict`]]
+        ``(number, item)`` of each item: which of the run's items it is.
+    attempt : `int`
+        Which submission of this batch this is; reported to the client with the batch's
+        start notice, so it knows what each worker holds.
     topic : `str`
-        The Dask event topic of this run (start notices and log records).
+        The Dask event topic of this run (start notices).
     levels : `dict` [`str`, `int`]
         Log levels of the client, by logger name (``""`` for the root).
 
     Returns
     -------
-    outcome : `pipetask.execution.Outcome` or `None`
-        Never raises for a failure of the task or of building it; `None` when the run
-        stopped before this data ID started (see :func:`stopJob`).
+    results : `list`
+        ``(number, outcome, log records)`` per item. Never raises for a failure of the
+        task or of building it; the outcome is `None` for an item that did not start
+        because the run stopped (see :func:`stopJob`).
     """
     from distributed import get_worker
 
-    if job.key in _stoppedJobs:
-        return None
-
     daskWorker = get_worker()
-    _forwardLogs(daskWorker, topic, levels)
+    _collectLogs(topic, levels)
     daskWorker.log_event(
-        topic, {"op": "start", "index": index, "attempt": attempt, "worker": daskWorker.address}
+        topic, {"op": "start", "batch": number, "attempt": attempt, "worker": daskWorker.address}
     )
-    start = time.perf_counter()
-    try:
-        outcome = _workerFor(job).process(dataId)
-    except Exception as exc:  # building the task or the Butler failed
-        outcome = setupFailure(dataId, exc)
-        outcome.duration = time.perf_counter() - start
-    outcome.extra["worker"] = daskWorker.address
-    handler = _installed["handler"]
-    if handler is not None:
-        handler.flush()  # this data ID's log lines reach the client before its outcome
-    return outcome
+    results: list[tuple[int, Outcome | None, list[dict[str, Any]]]] = []
+    for index, item in batch:
+        if job.key in _stoppedJobs:
+            results.append((index, None, []))
+            continue
+        records: list[dict[str, Any]] = []
+        _local.records = records
+        start = time.perf_counter()
+        try:
+            outcome = _workerFor(job).process(item)
+        except Exception as exc:  # building the task or the Butler failed
+            outcome = setupFailure(item, exc)
+            outcome.duration = time.perf_counter() - start
+        finally:
+            _local.records = None
+        outcome.extra["worker"] = daskWorker.address
+        results.append((index, outcome, records))
+    return results
 
 
 def exitWorker() -> None:

@@ -11,9 +11,12 @@ astropy.
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 from .errors import ImageError
+
+TYPE_CHECKING = False  # not typing's: importing typing costs `pipetask list` start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 _LAZY = {
     "DEFAULT_MASK_PLANES": "mask_planes",

@@ -21,7 +21,6 @@ import gzip
 import io
 import os
 import re
-import tempfile
 import warnings
 import zlib
 from collections.abc import Mapping
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pipetask.butler.atomic import fileMode
+from pipetask.butler.atomic import TMP_PREFIX, tempPath
 
 from . import fits_fast
 from .errors import ImageError
@@ -309,7 +308,10 @@ def writeHduList(hdus: fits.HDUList, path: str | os.PathLike[str]) -> None:
     """Write ``hdus`` to ``path`` atomically (gzip when it ends in ``.gz``).
 
     The bytes go to a temporary file in the same directory, renamed over ``path`` once
-    complete, so a crash never leaves a truncated file under the final name.
+    complete, so a crash never leaves a truncated file under the final name. A ``path``
+    that is itself a temporary name (the Butler's, which renames it and, after a crash,
+    deletes it) is written directly: a second temporary name there would be one that no
+    recovery knows of.
     """
     from astropy.io import fits
 
@@ -318,22 +320,30 @@ def writeHduList(hdus: fits.HDUList, path: str | os.PathLike[str]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fits.verify.VerifyWarning)
         hdus.writeto(buffer, output_verify="silentfix")
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=directory)
+    if os.path.basename(path).startswith(TMP_PREFIX):
+        with open(path, "wb") as out:
+            _writeBytes(out, buffer, path.endswith(".gz"))
+        return
+    tmp = tempPath(path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        os.fchmod(fd, fileMode())  # mkstemp's 0600 would hide outputs from colleagues
         with os.fdopen(fd, "wb") as out:
-            if path.endswith(".gz"):
-                with gzip.GzipFile(
-                    filename="", fileobj=out, mode="wb", compresslevel=GZIP_LEVEL, mtime=0
-                ) as zipped:
-                    zipped.write(buffer.getbuffer())
-            else:
-                out.write(buffer.getbuffer())
-            out.flush()
-            os.fsync(out.fileno())
+            _writeBytes(out, buffer, path.endswith(".gz"))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _writeBytes(out: Any, buffer: io.BytesIO, zipped: bool) -> None:
+    """The FITS bytes into an open file (gzipped), flushed to disk."""
+    if zipped:
+        with gzip.GzipFile(
+            filename="", fileobj=out, mode="wb", compresslevel=GZIP_LEVEL, mtime=0
+        ) as stream:
+            stream.write(buffer.getbuffer())
+    else:
+        out.write(buffer.getbuffer())
+    out.flush()
+    os.fsync(out.fileno())

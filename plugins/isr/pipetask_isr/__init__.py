@@ -7,7 +7,9 @@ master calibrations; :class:`Defects` is the bad-pixel list calibration.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # not typing's: importing typing costs `pipetask list` start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 _WHERE = {
     "IsrTask": "isr_task",

@@ -27,16 +27,42 @@ from pipetask import (
     debug,
     timeMethod,
 )
+from pipetask.pipeline import Connections, Input, Output, PrerequisiteInput
 
 from .assemble import AmpLayout, AssembleCcdTask, finite, layoutFor
 from .interpolate import interpolateOverMask
 from .overscan import OverscanTask
 
 
+class IsrConnections(Connections):
+    """One quantum per raw (its keys, whatever the camera); the calibrations are those
+    valid at the raw's date."""
+
+    ccdExposure = Input("raw", doc="the raw exposure, every amplifier with its overscan")
+    bias = PrerequisiteInput("bias", doc="master bias from --calib (with doBias)")
+    flat = PrerequisiteInput("flat", doc="master flat from --calib (with doFlat)")
+    defects = PrerequisiteInput(
+        "defects",
+        doc="bad pixels from --calib, else the obs package's own list (with doDefect)",
+        optional=True,
+    )
+    outputExposure = Output("postISRCCD", doc="the exposure after ISR, in electrons")
+
+    @classmethod
+    def disabled(cls, config) -> set[str]:
+        flags = {
+            "bias": config.doBias,
+            "flat": config.doFlat,
+            "defects": config.doDefect,
+            "outputExposure": config.doWrite,
+        }
+        return {name for name, on in flags.items() if not on}
+
+
 class IsrTaskConfig(Config):
     """Config of :class:`IsrTask` (LSST's ``IsrTaskConfig`` names and defaults)."""
 
-    datasetType = Field(doc="Dataset type of the input raw", dtype=str, default="raw")
+    connections = IsrConnections.makeField()
     doOverscan = Field(
         doc="Subtract the overscan level of each amplifier?", dtype=bool, default=True
     )
@@ -112,7 +138,8 @@ class IsrTask(Task):
     def runDataRef(self, dataRef) -> Struct:
         """Read the raw and calibrations of ``dataRef``, run ISR, write ``postISRCCD``."""
         self.log.info("Performing ISR on data ID %s", dataRef.dataId)
-        datasetType = self.config.datasetType
+        names = self.config.connections
+        datasetType = names.ccdExposure
         raw = dataRef.get(datasetType)
         where = _describe(dataRef, datasetType)
         camera = dataRef.getButler().camera
@@ -126,17 +153,19 @@ class IsrTask(Task):
         except TaskError as exc:
             raise TaskError(f"{where}: {exc}") from None
         if self.config.doWrite:
-            dataRef.put(result.exposure, "postISRCCD")
+            dataRef.put(result.exposure, names.outputExposure)
         self.display(result.exposure, dataRef)
         return result
 
     def readCalibs(self, dataRef) -> dict[str, Any]:
         """The bias, flat and defects the config asks for, from the Butler."""
         calibs: dict[str, Any] = {}
+        names = self.config.connections
         for name, wanted in (("bias", self.config.doBias), ("flat", self.config.doFlat)):
             if wanted:
-                calibs[name] = dataRef.get(name)
-                calibs[name + "Path"] = str(dataRef.getUri(name))
+                datasetType = getattr(names, name)
+                calibs[name] = dataRef.get(datasetType)
+                calibs[name + "Path"] = str(dataRef.getUri(datasetType))
         if self.config.doDefect:
             calibs["defects"] = self.readDefects(dataRef)
         return calibs
@@ -150,7 +179,7 @@ class IsrTask(Task):
 
         butler = dataRef.getButler()
         try:
-            return dataRef.get("defects")
+            return dataRef.get(self.config.connections.defects)
         except NoResults as exc:
             packaged = butler.camera.defects
             if packaged is None:

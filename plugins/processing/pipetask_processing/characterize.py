@@ -66,7 +66,8 @@ class CharacterizeImageTask(Task):
         Struct
             ``exposure`` (background-subtracted, cosmic rays repaired), ``background``
             (the model subtracted, float32 array), ``psf`` (``sigma``, ``fwhm``,
-            ``nStars``, ``fallback``), ``nCrPixels``.
+            ``nStars``, ``fallback``), ``nCrPixels``, ``detection`` (the last detection
+            of PSF stars, or None).
         """
         checkUsable(exposure)
         repair = self.repair.run(exposure)
@@ -74,6 +75,7 @@ class CharacterizeImageTask(Task):
         psfTask = self.measurePsf
         sigma = psfTask.config.fallbackFwhm / 2.354820045
         psf = Struct(sigma=sigma, fwhm=psfTask.config.fallbackFwhm, nStars=0, fallback=True)
+        detection = None
         if self.config.doMeasurePsf:
             for _ in range(self.config.psfIterations):
                 detection = self.detection.run(exposure, psf.sigma)
@@ -87,7 +89,13 @@ class CharacterizeImageTask(Task):
         self.metadata["psfSigma"] = psf.sigma
         self.metadata["psfStars"] = psf.nStars
         self.metadata["nCrPixels"] = repair.nCrPixels
-        return Struct(exposure=exposure, background=background, psf=psf, nCrPixels=repair.nCrPixels)
+        return Struct(
+            exposure=exposure,
+            background=background,
+            psf=psf,
+            nCrPixels=repair.nCrPixels,
+            detection=detection,
+        )
 
 
 def checkUsable(exposure) -> None:

@@ -28,6 +28,21 @@ def pipetask_tasks() -> list[Description]:
             "repair cosmic rays, subtract the background, measure the PSF",
         ),
         Description(
+            "characterizeImage",
+            _M + "steps:CharacterizeImageStepTask",
+            "pipeline step: postISRCCD -> icExp, icExpBackground, icSrc (charImage)",
+        ),
+        Description(
+            "calibrateImage",
+            _M + "steps:CalibrateImageTask",
+            "pipeline step: icExp, icExpBackground -> calexp, calexpBackground, src",
+        ),
+        Description(
+            "visitSummary",
+            _M + "visit_summary:VisitSummaryTask",
+            "pipeline step: every CCD's PSF width, background and source count, per visit",
+        ),
+        Description(
             "readPostIsrCcd",
             _M + "process_ccd:ReadPostIsrTask",
             "isr retarget: read the stored postISRCCD instead of running ISR",
@@ -81,6 +96,17 @@ def pipetask_tasks() -> list[Description]:
             "cosmic rays by astroscrappy (L.A.Cosmic), masked and interpolated (default)",
         ),
         Description("noRepair", _M + "repair:NoRepairTask", "leave cosmic rays alone"),
+    ]
+
+
+@hookimpl
+def pipetask_pipelines() -> list[Description]:
+    return [
+        Description(
+            "processing",
+            "pipetask_processing:pipelines/processing.toml",
+            "isr -> characterizeImage -> calibrate per CCD, then visitSummary per visit",
+        )
     ]
 
 

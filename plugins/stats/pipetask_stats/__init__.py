@@ -7,7 +7,9 @@ The task classes load lazily, so ``import pipetask_stats`` stays cheap.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # not typing's: importing typing costs `pipetask list` start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["SigmaClippedStatsConfig", "SigmaClippedStatsTask", "SimpleStatsTask"]
 

@@ -21,9 +21,10 @@ How it stays within a few passes over memory, without sorting or partitioning th
    are the core sums plus the copied-out pixels inside it, once it is proved to contain
    the core.
 
-The streaming pass over each chunk is :func:`pipetask_stats.scan.scanChunk`, or the
-compiled kernel ``sigmaClippedScan`` when a plugin provides one (pipetask-stats-numba):
-both give identical bits.
+The streaming pass over each chunk, the sort of the sample and the selection of the
+brackets are the functions of :mod:`pipetask_stats.scan`, or of the compiled kernel
+``sigmaClippedScan`` when a plugin provides one (pipetask-stats-numba): both give
+identical bits.
 
 Whenever a proof fails (an unrepresentative sample, a pathological image) that step falls
 back to an exact full computation, so the result never depends on the sample; only the
@@ -39,9 +40,9 @@ from typing import Any
 
 import numpy as np
 
+from . import scan as numpyKernel
 from .moments import CHUNK, Moments, Sums, windowSums
 from .order import QUARTILE_FRACTIONS, float32Window, interpolationRanks, lerp
-from .scan import scanChunk
 
 #: Name of the compiled kernel a plugin may provide through ``pipetask_kernels``.
 KERNEL_NAME = "sigmaClippedScan"
@@ -62,7 +63,8 @@ SCAN_CHUNK = 1 << 18
 
 @cache
 def compiledKernel() -> tuple[Any, str] | None:
-    """The installed compiled ``sigmaClippedScan`` kernel and its distribution, or None."""
+    """The installed compiled ``sigmaClippedScan`` kernel (a module with the functions of
+    :mod:`pipetask_stats.scan`) and its distribution, or None."""
     from pipetask.plugins import catalog, load
 
     description = catalog().items["kernel"].get(KERNEL_NAME)
@@ -72,7 +74,7 @@ def compiledKernel() -> tuple[Any, str] | None:
 
 
 def chooseKernel(kernel: str) -> tuple[Any, str]:
-    """``(scanChunk, name)`` for ``kernel`` ``"auto"`` (compiled when installed), ``"numpy"``
+    """``(kernel module, name)`` for ``kernel`` ``"auto"`` (compiled when installed), ``"numpy"``
     or ``"compiled"`` (a ``ValueError`` when none is installed)."""
     if kernel not in ("auto", "numpy", "compiled"):
         raise ValueError(f"kernel must be 'auto', 'numpy' or 'compiled', not {kernel!r}")
@@ -81,7 +83,7 @@ def chooseKernel(kernel: str) -> tuple[Any, str]:
         return compiled
     if kernel == "compiled":
         raise ValueError(f"no plugin provides the compiled kernel {KERNEL_NAME!r}")
-    return scanChunk, "numpy"
+    return numpyKernel, "numpy"
 
 
 @dataclass
@@ -136,6 +138,15 @@ def selectInPlace(values: np.ndarray, positions: list[int]) -> np.ndarray:
     return values
 
 
+def _orderStatistics(values: np.ndarray, i: int, j: int) -> tuple[float, float]:
+    """The values of ranks ``i`` and ``j`` (``i <= j <= i + 1``) of ``values``, reordering it:
+    one partition, the next rank being the smallest value above it."""
+    values.partition(i)
+    if j == i:
+        return float(values[i]), float(values[i])
+    return float(values[i]), float(values[i + 1 :].min())
+
+
 class _DirectSource:
     """Quartiles and window sums from a compact copy of the candidates."""
 
@@ -188,6 +199,7 @@ def _plan(
     rowLength: int,
     numSigmaClip: float,
     numIter: int,
+    kernel: Any = numpyKernel,
 ) -> _Plan | None:
     step = _sampleStep(pixels.size, rowLength)
     offset = step // 2
@@ -195,7 +207,7 @@ def _plan(
     good = np.isfinite(sample)
     if mask is not None:
         good &= (mask[offset::step] & badBits) == 0
-    ordered = np.sort(sample[good])
+    ordered = kernel.sortSample(np.ascontiguousarray(sample[good]))
     m = ordered.size
     if m < 1024:
         return None
@@ -257,7 +269,7 @@ class _ScannedSource:
 
     def _scan(self) -> None:
         pixels, mask, plan = self.pixels, self.mask, self.plan
-        scanChunk = self.kernel
+        scanChunk = self.kernel.scanChunk
         size = pixels.size
         k = min(SCAN_CHUNK, size)
         special, specialMasked = np.empty(k, np.float32), np.empty(k, bool)
@@ -310,17 +322,17 @@ class _ScannedSource:
         that bracket, once ``r`` is proved to fall inside it; each bracket's few pixels
         are partitioned on their own.
         """
-        special = self.special
+        lows = np.array([low for low, _ in self.plan.brackets], np.float32)
+        highs = np.array([high for _, high in self.plan.brackets], np.float32)
+        brackets = self.kernel.bracketContents(self.special, lows, highs)
         result = []
-        for p, countBelow, (low, high) in zip(
-            QUARTILE_FRACTIONS, self.countsBelow, self.plan.brackets, strict=True
+        for p, countBelow, inside in zip(
+            QUARTILE_FRACTIONS, self.countsBelow, brackets, strict=True
         ):
             i, j, t = interpolationRanks(self.n, p)
-            inside = special[(special >= low) & (special <= high)]
             if not countBelow <= i <= j < countBelow + inside.size:
                 return None
-            ordered = selectInPlace(inside, [i - countBelow, j - countBelow])
-            result.append(lerp(float(ordered[i - countBelow]), float(ordered[j - countBelow]), t))
+            result.append(lerp(*_orderStatistics(inside, i - countBelow, j - countBelow), t))
         return result[0], result[1], result[2]
 
     def sums(self, low: np.float32, high: np.float32) -> Sums:
@@ -420,10 +432,10 @@ def sigmaClippedMoments(
         raise ValueError(f"mask shape {mask.shape} differs from image shape {pixels.shape}")
     plan = None
     if method == "scan" or (method == "auto" and flat.size > DIRECT_LIMIT):
-        plan = _plan(flat, flatMask, badBits, rowLength, numSigmaClip, numIter)
+        chosen, kernelName = chooseKernel(kernel)
+        plan = _plan(flat, flatMask, badBits, rowLength, numSigmaClip, numIter, chosen)
     if plan is not None:
-        scan, kernelName = chooseKernel(kernel)
-        source = _ScannedSource(flat, flatMask, badBits, plan, scan)
+        source = _ScannedSource(flat, flatMask, badBits, plan, chosen)
         quartiles = source.quartiles()
         if quartiles is not None and source.n > 0:
             iterations = _iterate(source, quartiles, numSigmaClip, numIter)

@@ -1,9 +1,11 @@
-"""The streaming pass of the sigma-clipped statistics over one chunk of pixels (numpy).
+"""The loops of the sigma-clipped statistics (numpy): the streaming pass over one chunk of
+pixels, the sort of the sample and the selection of the quartile brackets.
 
-This is the contract of the kernel named ``sigmaClippedScan``: a plugin may provide a
-compiled implementation through the hook ``pipetask_kernels``, and
-:mod:`pipetask_stats.clipping` then calls it instead of :func:`scanChunk` below. An
-implementation must give bit-identical results; pipetask-stats-numba does.
+This module is the contract of the kernel named ``sigmaClippedScan``: a plugin may provide
+a compiled implementation through the hook ``pipetask_kernels``, a module with the three
+functions :func:`scanChunk`, :func:`sortSample` and :func:`bracketContents` below, and
+:mod:`pipetask_stats.clipping` then calls them instead. An implementation must give
+bit-identical results; pipetask-stats-numba does.
 """
 
 from __future__ import annotations
@@ -82,3 +84,20 @@ def scanChunk(
     s1 = float(d.sum())
     s2 = float(np.square(d, out=d).sum())
     return count, s1, s2
+
+
+def sortSample(values: np.ndarray) -> np.ndarray:
+    """The 1-D float32 ``values`` (no NaN) sorted ascending, as a new array: the sample
+    that predicts the quartiles and the clip windows."""
+    return np.sort(values)
+
+
+def bracketContents(
+    special: np.ndarray, bracketLows: np.ndarray, bracketHighs: np.ndarray
+) -> list[np.ndarray]:
+    """For each bracket ``[low, high]``, the float32 ``special`` values inside it, in
+    order (new arrays, which the caller may reorder)."""
+    return [
+        special[(special >= low) & (special <= high)]
+        for low, high in zip(bracketLows, bracketHighs, strict=True)
+    ]

@@ -10,7 +10,7 @@ def pipetask_kernels() -> list[Description]:
     return [
         Description(
             "sigmaClippedScan",
-            "pipetask_stats_numba.scan:scanChunk",
-            "the streaming pass of the sigma-clipped statistics, compiled with numba",
+            "pipetask_stats_numba.scan",
+            "the loops of the sigma-clipped statistics, compiled with numba",
         )
     ]
