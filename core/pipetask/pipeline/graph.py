@@ -14,6 +14,7 @@ quanta table; its outputs are the same rows. A chain of one-to-one tasks shares 
 
 from __future__ import annotations
 
+import logging
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from .connections import Connection, TaskConnections
 from .pipeline_file import PipelineError
 
 SAME, INDEX, GATHER = "same", "index", "gather"
+log = logging.getLogger("pipetask")
 
 
 class GraphError(PipelineError):
@@ -320,21 +322,32 @@ class _Builder:
         return self._edge(label, conn, quanta, quantaIndex, True)
 
     def _calibEdge(self, label: str, conn: Connection, quanta: Table, quantaIndex: int) -> Edge:
+        """A calibration's edge. Quanta without a valid calibration fail when they run
+        (per data ID, as a single task's did), the run going on; when no quantum of the
+        label has one, nothing could run: that is an error here, before anything runs."""
         from ..errors import ButlerError, NoResults
 
+        missing = []
         for i in range(len(quanta)):
             dataId = self._decoded(quanta, i)
             try:
                 self.butler.getUri(conn.datasetType, dataId)
             except NoResults as exc:
-                raise GraphError(
-                    f"{self._missingMessage(label, conn, quanta, i, None, True)} ({exc})"
-                ) from None
+                where = self._missingMessage(label, conn, quanta, i, None, True)
+                missing.append(f"{where} ({exc})")
             except ButlerError as exc:
-                raise GraphError(
+                missing.append(
                     f"label {label!r}, quantum {formatDataId(dataId)}: {conn.kind} "
                     f"{conn.name!r} (dataset type {conn.datasetType!r}): {exc}"
-                ) from None
+                )
+        if missing and len(missing) == len(quanta):
+            more = f" (and {len(missing) - 1} more quanta)" if len(missing) > 1 else ""
+            raise GraphError(missing[0] + more)
+        if missing:
+            log.warning(
+                "%d of %d quanta of label %r will fail for want of %s %r; the first: %s",
+                len(missing), len(quanta), label, conn.kind, conn.name, missing[0],
+            )  # fmt: skip
         return Edge(conn.name, conn.datasetType, quantaIndex, None, SAME)
 
     def _decoded(self, table: Table, i: int) -> dict[str, Any]:
