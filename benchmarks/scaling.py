@@ -21,6 +21,12 @@ IDs, start-up included.
 5. ``statsWriter`` over many small images (``--many``, 200 by default): Dask must not be
    slower than serial here (target: at least 1.3x faster).
 
+6. Dask dispatch: no-op items (:class:`bench_tasks.NoopJob`) straight through the Dask
+   executor's ``run`` on a local cluster of 2 workers that has started, ``--dispatch``
+   items and a tenth of them: the marginal CPU time of this process per item (client,
+   scheduler and nannies all live here) and wall time per item. Target: at most 50 µs
+   per item amortised. The same for the process pool (``-j 2``) as the baseline.
+
 For the Dask runs, the local cluster's start and teardown (from the executor's log lines)
 are printed apart from the run itself. Target for ``burn``: Dask at least 1.8x serial.
 
@@ -28,7 +34,8 @@ The test tasks are in ``bench_tasks.py``, found through a throwaway plugin recor
 into the temporary directory (see ``_bench.py``): nothing is installed. Prints figures;
 asserts nothing.
 
-Usage: ``python benchmarks/scaling.py [--ids 40] [--burn 1] [--repeat 40] [--runs 1]``
+Usage: ``python benchmarks/scaling.py [--ids 40] [--burn 1] [--repeat 40] [--runs 1]
+[--parts 123456]``
 with the ``python`` of the environment where pipetask and pipetask-dask are installed.
 """
 
@@ -105,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1, help="repetitions (fastest kept)")
     parser.add_argument("--many", type=int, default=200, help="small images of part 5")
     parser.add_argument("--many-size", type=int, default=128, help="pixels per side, part 5")
-    parser.add_argument("--parts", default="12345", help="which parts to run (12345)")
+    parser.add_argument("--dispatch", type=int, default=20000, help="no-op items, part 6")
+    parser.add_argument("--parts", default="123456", help="which parts to run (123456)")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="pipetask-scaling-") as tmp:
@@ -191,7 +199,45 @@ def main(argv: list[str] | None = None) -> int:
                     args.runs, root, f"many-{label}", "statsWriter", many, options, env
                 )
             report(results, visits * CCDS, "statsWriter", "Dask at least 1.3x serial")
+
+        if "6" in args.parts:
+            print(f"\n6. dispatch of no-op items, {args.dispatch // 10} vs {args.dispatch}")
+            heads = ("CPU/item", "wall/item", "start", "close")
+            print(f"   {'executor':<10} {heads[0]:>10} {heads[1]:>10} {heads[2]:>7} {heads[3]:>7}")
+            for label, name in (("-j 2", "process"), ("dask -j 2", "dask")):
+                for _ in range(args.runs):
+                    cpu, wall, started, closed = dispatch(name, args.dispatch)
+                    print(
+                        f"   {label:<10} {cpu * 1e6:7.1f} µs {wall * 1e6:7.1f} µs "
+                        f"{started:6.2f}s {closed:6.2f}s"
+                    )
+            print("   (target: Dask at most 50 µs of this process's CPU per item, amortised)")
     return 0
+
+
+def dispatch(name: str, items: int) -> tuple[float, float, float, float]:
+    """``(CPU s, wall s)`` per item of this process, marginal between ``items // 10`` and
+    ``items`` no-op items through executor ``name`` with 2 workers; its start and close."""
+    from bench_tasks import NoopJob
+    from pipetask.plugins import load_item
+
+    begin = time.perf_counter()
+    executor = load_item("executor", name)(processes=2, timeout=None)
+    executor.start()
+    list(executor.run(NoopJob(), [{"i": i} for i in range(8)]))  # workers warm
+    started = time.perf_counter() - begin
+    measured = {}
+    for count in (items // 10, items):
+        cpu, wall = time.process_time(), time.perf_counter()
+        done = sum(1 for _ in executor.run(NoopJob(), [{"i": i} for i in range(count)]))
+        assert done == count, (done, count)
+        measured[count] = (time.process_time() - cpu, time.perf_counter() - wall)
+    begin = time.perf_counter()
+    executor.close()
+    closed = time.perf_counter() - begin
+    (cpuSmall, wallSmall), (cpuLarge, wallLarge) = measured[items // 10], measured[items]
+    extra = items - items // 10
+    return (cpuLarge - cpuSmall) / extra, (wallLarge - wallSmall) / extra, started, closed
 
 
 def report(
