@@ -4,8 +4,8 @@ Without a scheduler address the executor starts a ``LocalCluster`` on the loopba
 interface with ``processes`` (``-j``) worker processes of one thread each, and shuts it
 down when the run ends. The cluster starts in the background as soon as the executor is
 made, while the command line builds the graph; its workers are forked from one process
-that imported what they need once (:mod:`pipetask_dask.preload`), and ignore Ctrl-C
-from birth (it is the run's to handle). With ``--scheduler ADDRESS`` it connects to that
+that imported what they need once (:func:`startForkServer`), and ignore Ctrl-C from
+birth (it is the run's to handle). With ``--scheduler ADDRESS`` it connects to that
 scheduler and leaves the cluster running.
 
 Items (data IDs, or a pipeline's ready quanta) travel in batches: each Dask task
@@ -14,11 +14,12 @@ a run of many small items does not pay the scheduler's cost per task for each. T
 first batches hold about a :data:`BATCHES_PER_WORKER`-th of each worker's share (at most
 :data:`FIRST_BATCH` items); once outcomes come back, a batch holds about
 :data:`BATCH_SECONDS` of work at the items' measured pace (at most :data:`MAX_BATCH`),
-never more than that share. At most :data:`BATCHES_IN_FLIGHT` batches per worker are
-with the scheduler at once, so later batches are sized from what was learnt. A batch is
-made of the items ready when it is sent (a pipeline's queue may hold fewer). Each worker
-builds the task and the Butler once and reuses them. Outcomes come back as batches
-complete. A worker sends a notice when it
+never more than that share unless it is under :data:`BALANCE_SECONDS` of work. At most
+:data:`BATCHES_IN_FLIGHT` batches per worker are with the scheduler at once, so later
+batches are sized from what was learnt. A batch is made of the items ready when it is
+sent (a pipeline's queue may hold fewer). Each worker builds the task and the Butler
+once and reuses them. Outcomes are fetched as batches complete, in Dask's callback
+thread, while the main thread records the ones before. A worker sends a notice when it
 starts a batch, so the client knows what each worker runs:
 
 - a worker that dies while running a batch (killed, segfault, out of memory) has its
@@ -143,13 +144,17 @@ def startForkServer() -> None:
     """Start the process that local workers are forked from (once per process).
 
     It imports :data:`FORK_SERVER_PRELOAD` once, so a worker starts without importing
-    Dask and pipetask again; it is started with Ctrl-C ignored, which its workers
+    Dask and pipetask again, and the plugin modules this process has loaded by now (the
+    run's tasks and their subtasks, with the libraries they import), so each worker does
+    not import those again either; it is started with Ctrl-C ignored, which its workers
     inherit (the run stops them in order); it ends with this process.
     """
     import multiprocessing
     from multiprocessing import forkserver
 
-    multiprocessing.get_context("forkserver").set_forkserver_preload(FORK_SERVER_PRELOAD)
+    preload = FORK_SERVER_PRELOAD + pluginModulesLoaded()
+    log.debug("dask: local workers are forked from a process that imported %s", preload)
+    multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
     saved = {name: os.environ.get(name) for name in WORKER_ENVIRONMENT}
     mainThread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if mainThread else None
@@ -165,6 +170,20 @@ def startForkServer() -> None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def pluginModulesLoaded() -> list[str]:
+    """The modules of installed pipetask plugins that this process has imported."""
+    from pipetask.plugins import entryPoints
+
+    try:
+        packages = {
+            target.partition(":")[0].partition(".")[0] for _, target, _ in entryPoints("pipetask")
+        }
+    except Exception:  # a broken plugin record: the run reports it itself
+        return []
+    packages.discard("pipetask")
+    return sorted(name for name in list(sys.modules) if name.partition(".")[0] in packages)
 
 
 def _probe(address: str) -> None:
