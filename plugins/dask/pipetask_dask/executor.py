@@ -172,6 +172,25 @@ def startForkServer() -> None:
                 os.environ[name] = value
 
 
+def stopForkServer() -> None:
+    """End the fork server of the local workers at once (its workers are gone).
+
+    SIGTERM ends it without the seconds-long teardown of an interpreter that imported
+    Dask; a command whose output is piped then ends when ``pipetask`` does. A worker
+    still alive ends with it (see :func:`pipetask_dask.worker.dask_setup`).
+    """
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    pid = getattr(server, "_forkserver_pid", None)
+    if pid is None:
+        return
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGTERM)
+    with contextlib.suppress(Exception):
+        server._stop()  # reaps it and forgets it: a later run starts a fresh one
+
+
 def pluginModulesLoaded() -> list[str]:
     """The modules of installed pipetask plugins that this process has imported."""
     from pipetask.plugins import entryPoints
@@ -629,6 +648,7 @@ class DaskExecutor(Executor):
             begin = time.perf_counter()
             with contextlib.suppress(Exception):
                 cluster.close(timeout=20)
+            stopForkServer()
             log.info("dask: local cluster shut down in %.2f s", time.perf_counter() - begin)
         if self._settings is not None:
             with contextlib.suppress(Exception):
