@@ -26,6 +26,7 @@ from test_run_faults import (
     TOTAL,
     assertConsistent,
     markedEnv,
+    processesOf,
     readRecord,
     recordedOk,
     resume,
@@ -111,6 +112,28 @@ def test_ctrl_c_while_the_local_cluster_starts(synthRepo, probeEnv, tmp_path, mo
         assert "pipetask: interrupted" in stderr, stderr
     resume(synthRepo, out, env, "--executor", "dask", "-j", "2")
     waitUntilGone(mark)
+
+
+def test_a_run_leaves_no_process_behind(synthRepo, probeEnv, tmp_path):
+    """Workers, their nannies and the process they are forked from are gone the moment
+    the command ends (not seconds later: a pipe of its output closes with it)."""
+    env, mark = markedEnv(probeEnv)
+    log = tmp_path / "stderr.txt"
+    with open(log, "w") as stderr:
+        process = subprocess.Popen(
+            [PIPETASK, "run", "slowProbe", str(synthRepo), "--id", "--output",
+             str(tmp_path / "out"), "--executor", "dask", "-j", "2", "-c", "seconds=0.01",
+             "-L", "pipetask.run=DEBUG"],
+            env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
+        assert process.wait(timeout=300) == 0, log.read_text()
+    assert processesOf(mark) == []
+    text = log.read_text()
+    assert re.search(
+        r"local workers are forked from a process that imported \S*pipetask_dask", text
+    )
+    assert "(in the background; the run waited" in text
+    assert re.search(rf"6 succeeded, 0 failed, 0 skipped of {TOTAL} data IDs", text)
 
 
 def test_first_batches_are_a_share_of_the_work():
