@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .options import RunOptions
     from .pipeline import Pipeline
     from .pipeline.pipeline import Override
+    from .pipeline.plan import RunSettings
 
 log = logging.getLogger("pipetask")
 
@@ -116,7 +117,7 @@ def runPipeline(options: RunOptions) -> int:
     executor = _executor(pipeline, options) if willRun else None
     if willRun:
         _buildTasks(pipeline)
-    if getattr(options, "clobberOutput", False) and paths.outputGiven and willRun:
+    if options.clobberOutput and paths.outputGiven and willRun:
         from .clobber_output import clobberOutput
 
         clobberOutput(paths.repo, paths.output)  # before the graph: the old output is gone
@@ -135,7 +136,7 @@ def _planAndRun(options, pipeline, paths, queries, sweep, executor, show) -> int
     from .butler import Butler
     from .pipeline.graph import EmptyGraphError
     from .pipeline.pipeline_file import splitLocation
-    from .pipeline.plan import RunPlan, RunSettings
+    from .pipeline.plan import RunPlan
     from .pipeline.run import executePlan
     from .pipeline.show import graphText
 
@@ -150,21 +151,7 @@ def _planAndRun(options, pipeline, paths, queries, sweep, executor, show) -> int
         log.warning("no data found: %s", exc)
         log.warning(NOTHING_TO_DO)
         return 0
-    settings = RunSettings(
-        executor=options.executor,
-        processes=options.processes,
-        timeout=options.timeout,
-        scheduler=options.scheduler,
-        doraise=options.doraise,
-        skipExisting=options.skipExisting,
-        clobberConfig=options.clobberConfig,
-        clobberVersions=options.clobberVersions,
-        noBackupConfig=options.noBackupConfig,
-        noVersions=options.noVersions,
-        debugFile=_debugFile(options, pipeline),
-        logLevels=tuple(options.logLevels),
-        extra={"profile": getattr(options, "profile", None)},
-    )
+    settings = runSettings(options, _debugFile(options, pipeline))
     name = Path(splitLocation(options.pipeline)[0]).stem if options.pipeline else options.task
     plan = RunPlan(pipeline, graph, paths.repo, paths.output, paths.calib, settings, name)
     if show.data:
@@ -188,6 +175,27 @@ def _planAndRun(options, pipeline, paths, queries, sweep, executor, show) -> int
 
         return executeSweep(plan, *sweep, executor)
     return executePlan(plan, executor, locked=True)
+
+
+def runSettings(options: RunOptions, debugFile: str | None) -> RunSettings:
+    """How to run, from the options: what a plan carries of them."""
+    from .pipeline.plan import RunSettings
+
+    return RunSettings(
+        executor=options.executor,
+        processes=options.processes,
+        timeout=options.timeout,
+        scheduler=options.scheduler,
+        doraise=options.doraise,
+        skipExisting=options.skipExisting,
+        clobberConfig=options.clobberConfig,
+        clobberVersions=options.clobberVersions,
+        noBackupConfig=options.noBackupConfig,
+        noVersions=options.noVersions,
+        debugFile=debugFile,
+        logLevels=tuple(options.logLevels),
+        extra={"profile": options.profile},
+    )
 
 
 #: What a one-task run says when its selection is empty (as LSST's command-line tasks do).
@@ -247,10 +255,16 @@ def _buildTasks(pipeline: Pipeline) -> None:
 
 def _executor(pipeline: Pipeline, options: RunOptions) -> Any:
     """The executor; a label whose task cannot run in parallel makes the run serial."""
+    return executorFor(options, {n.label: n.taskClass for n in pipeline.nodes.values()})
+
+
+def executorFor(options: RunOptions, tasks: dict[str, type]) -> Any:
+    """The executor ``-j``/``--executor``/``--timeout``/``--scheduler`` ask for; a label
+    (of ``tasks``: label -> task class) whose task cannot run in parallel makes the run
+    serial."""
     from .setup import ExecutorRequest, chooseExecutor
 
-    nodes = pipeline.nodes.values()
-    serialOnly = [n.label for n in nodes if not getattr(n.taskClass, "canMultiprocess", True)]
+    serialOnly = [label for label, t in tasks.items() if not getattr(t, "canMultiprocess", True)]
     request = ExecutorRequest(
         options.executor, options.processes, options.timeout, options.scheduler
     )
@@ -258,9 +272,21 @@ def _executor(pipeline: Pipeline, options: RunOptions) -> Any:
 
 
 def _debugFile(options: RunOptions, pipeline: Pipeline) -> str | None:
+    """The ``--debug`` file of a pipeline run (see :func:`debugFile`)."""
+    from .debug import runNames
+
+    if not options.debug:
+        return None
+    nodes = pipeline.nodes.items()
+    return debugFile(
+        options, [name for label, n in nodes for name in runNames(label, n.taskClass, n.config)]
+    )
+
+
+def debugFile(options: RunOptions, names: list[str]) -> str | None:
     """The ``--debug`` file, loaded once here so a bad one fails before anything runs
-    (its tables checked against the names of every label's task and subtasks)."""
-    from .debug import checkTables, findDefaultFile, loadDebugFile, runNames
+    (its tables checked against ``names``, those of every task and subtask of the run)."""
+    from .debug import checkTables, findDefaultFile, loadDebugFile
 
     if not options.debug:
         return None
@@ -272,11 +298,6 @@ def _debugFile(options: RunOptions, pipeline: Pipeline) -> str | None:
         )
         return None
     loadDebugFile(path)
-    names = [
-        name
-        for label, node in pipeline.nodes.items()
-        for name in runNames(label, node.taskClass, node.config)
-    ]
     checkTables(path, names)
     log.info("debug variables from %s", path)
     return path
