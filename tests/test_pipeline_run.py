@@ -201,6 +201,33 @@ def test_resume_reads_the_stored_graph_and_says_what_it_redoes(env, repo, pipeli
     checkConsistent(out)
 
 
+def test_resume_redoes_the_quanta_whose_files_were_removed_and_their_readers(
+    env, repo, pipeline, tmp_path
+):
+    out = tmp_path / "out"
+    args = ["run", "-p", str(pipeline) + "#copies", repo, "--id", "--output", out]
+    first = pipetask(env, *args)
+    assert first.returncode == 0, first.stderr
+    before = contents(out, "ptStep2")
+    step1 = sorted(p for p, t in registered(out).items() if t == "ptStep1")
+    (out / step1[0]).unlink()  # one file, behind the registry's back
+    folder = (out / step1[-1]).parent  # and a whole folder (the other visit's)
+    assert folder != (out / step1[0]).parent
+    for path in folder.iterdir():
+        path.unlink()
+    folder.rmdir()
+    resumed = pipetask(env, *args, "--skip-existing")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resume: 4 of 12 quanta done, 8 to run" in resumed.stderr
+    assert "redo 4: copy: an output's file was removed" in resumed.stderr
+    assert "redo 4: copy2: an input is redone" in resumed.stderr
+    assert "copy: 4 succeeded, 0 failed, 0 blocked, 2 skipped of 6 quanta" in resumed.stderr
+    assert contents(out, "ptStep2") == before
+    checkConsistent(out)
+    again = pipetask(env, *args, "--skip-existing")
+    assert again.returncode == 0 and "resume: 12 of 12 quanta done, 0 to run" in again.stderr
+
+
 BAD = {
     "unknown task": ('[tasks.a]\ntask = "nope"\n', "unknown task 'nope'"),
     "cycle": (
