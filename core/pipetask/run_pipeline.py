@@ -193,7 +193,6 @@ def runSettings(options: RunOptions, debugFile: str | None) -> RunSettings:
         noBackupConfig=options.noBackupConfig,
         noVersions=options.noVersions,
         debugFile=debugFile,
-        logLevels=tuple(options.logLevels),
         extra={"profile": options.profile},
     )
 

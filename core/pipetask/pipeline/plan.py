@@ -31,7 +31,6 @@ class RunSettings:
     noBackupConfig: bool = False
     noVersions: bool = False
     debugFile: str | None = None
-    logLevels: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
