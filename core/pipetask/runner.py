@@ -82,6 +82,10 @@ def _runOnFiles(options: RunOptions, taskClass: type) -> int:
             f"--file: task {options.task!r} has no runDataRef (it reads its inputs from a "
             "repository); run it on a repository"
         )
+    if options.ids:
+        raise ConfigError("--id selects data IDs of a repository; with --file the files are the data")
+    if options.skipExisting:
+        raise ConfigError("--skip-existing resumes a run into a repository; a --file run has none")
     show = ShowRequest.parse(options.show)
     plan = planFiles(options, taskClass)
     if show.any:
