@@ -83,7 +83,7 @@ def _runOnFiles(options: RunOptions, taskClass: type) -> int:
             "repository); run it on a repository"
         )
     if options.ids:
-        raise ConfigError("--id selects data IDs of a repository; with --file the files are the data")
+        raise ConfigError("--id selects data IDs of a repository; with --file, the files are")
     if options.skipExisting:
         raise ConfigError("--skip-existing resumes a run into a repository; a --file run has none")
     show = ShowRequest.parse(options.show)
