@@ -176,6 +176,9 @@ def test_resume_reads_the_stored_graph_and_says_what_it_redoes(env, repo, pipeli
     assert first.returncode == 3, first.stderr
     stored = out / "quantum_graph.qgraph"
     before = stored.read_bytes()
+    shown = pipetask(env, *args, "--id", "visit=1", "--skip-existing", "--show", "graph")
+    assert "the config of copy2 differs from the one stored in the output" in shown.stderr
+    assert shown.stdout.count("config replaced (--clobber-config)") == 3, shown.stdout
     resumed = pipetask(env, *args, "--id", "visit=1", "--skip-existing", "--clobber-config")
     assert resumed.returncode == 0, resumed.stderr
     assert f"resume: read the stored graph {stored} (6 quanta)" in resumed.stderr
@@ -216,6 +219,12 @@ def test_resume_redoes_the_quanta_whose_files_were_removed_and_their_readers(
     for path in folder.iterdir():
         path.unlink()
     folder.rmdir()
+    shown = pipetask(env, *args, "--skip-existing", "--show", "graph")
+    assert shown.returncode == 0, shown.stderr
+    assert "quantum graph: 12 quanta, 4 done" in shown.stdout
+    why = [line.split("}: ", 1)[1] for line in shown.stdout.splitlines() if "  run  " in line]
+    assert why.count("an output's file was removed") == 4, shown.stdout
+    assert sum(w.startswith("an input is redone, after 1 quanta of copy") for w in why) == 4
     resumed = pipetask(env, *args, "--skip-existing")
     assert resumed.returncode == 0, resumed.stderr
     assert "resume: 4 of 12 quanta done, 8 to run" in resumed.stderr
@@ -243,6 +252,28 @@ BAD = {
     "rename to nothing": (
         '[tasks.a]\ntask = "ptCopy"\nconnections = { outputs = " " }\n',
         "renamed to nothing",
+    ),
+    "rename of no connection": (
+        '[tasks.a]\ntask = "ptCopy"\nconnections = { nosuch = "x" }\n',
+        "'nosuch' is not a connection of task 'ptCopy'",
+    ),
+    "contract on an unknown label": (
+        '[tasks.a]\ntask = "ptCopy"\n[[contracts]]\ncheck = "b.threshold > 1"\n',
+        "contract 'b.threshold > 1': no label 'b' (labels: a)",
+    ),
+    "contract that is code": (
+        '[tasks.a]\ntask = "ptCopy"\n[[contracts]]\ncheck = "__import__(1)"\n',
+        "is not LEFT OP RIGHT",
+    ),
+    "no tasks": ("description = 'nothing'\n", "no tasks; a pipeline file names each"),
+    "bad TOML": ("[tasks.a\n", "bad.toml:1: invalid TOML"),
+    "import of a missing file": (
+        'imports = ["gone.toml"]\n[tasks.a]\ntask = "ptCopy"\n',
+        "gone.toml' not found (imported by",
+    ),
+    "unknown subset label": (
+        '[tasks.a]\ntask = "ptCopy"\n[subsets.s]\nlabels = ["zz"]\n',
+        "subset 's' names unknown label 'zz'",
     ),
 }
 
@@ -315,3 +346,29 @@ def test_report_shows_each_label(env, repo, pipeline, tmp_path):
     ), report.stdout
     assert any(line.startswith("gather {visit: 2} blocked") for line in lines), report.stdout
     assert any(line.startswith("copy {visit: 2, ccd: 0} ok") for line in lines), report.stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        ("-c copy:nosuch=1", "-c copy:nosuch=1: "),
+        ("-c copy:threshold=abc", "-c copy:threshold=abc: cannot parse 'abc'"),
+        ("-C copy:{bad}", "-C copy: {bad}:1: "),
+        ("-c nolabel:x=1", "-c nolabel:x=1: no label 'nolabel' in"),
+        ("-c x=1", "-c x=1: name the label, -c LABEL:NAME=VALUE (labels: copy, copy2"),
+    ],
+)
+def test_a_bad_labelled_override_is_one_line_naming_the_option_once(
+    env, repo, pipeline, tmp_path, option, expected
+):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("nosuch = 1\n")
+    flag, value = option.format(bad=bad).split(" ", 1)
+    done = pipetask(
+        env, "run", "-p", pipeline, repo, "--id", "--output", tmp_path / "o", flag, value
+    )
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"pipetask: error: {expected.format(bad=bad)}"), line
+    assert line.count(value.split(":")[-1]) == 1, line  # the option is named once
+    assert not (tmp_path / "o").exists()

@@ -166,7 +166,9 @@ def _planAndRun(options, pipeline, paths, queries, sweep, executor, show) -> int
 
             print(graphText(graph, sweepDone(plan, butler, *sweep), resuming=True))
         else:
-            print(graphText(graph, resumedQuanta(plan, butler), resuming=options.skipExisting))
+            why: dict = {}
+            done = resumedQuanta(plan, butler, why)
+            print(graphText(graph, done, resuming=options.skipExisting, why=why))
     butler.close()
     if executor is None:
         return 0
@@ -235,13 +237,31 @@ def _logSelection(graph: Any) -> None:
             log.debug("selected %s", formatDataId(graph.dataId(label, i)))
 
 
-def resumedQuanta(plan: Any, butler: Any) -> list:
-    """What ``--skip-existing`` would skip (nothing without it)."""
+def resumedQuanta(plan: Any, butler: Any, why: dict | None = None) -> list:
+    """What ``--skip-existing`` would skip (nothing without it), with the reason of each
+    quantum it would run in ``why``. A label whose stored config differs is redone with
+    ``--clobber-config`` and otherwise refused when the run starts (said here)."""
     if not plan.settings.skipExisting:
         return []
+    from .butler.provenance import readStoredConfig
+    from .pipeline.record import previousQuanta
     from .pipeline.resume import doneQuanta
 
-    return doneQuanta(plan.graph, butler)[0]
+    changed = []
+    for label, node in plan.pipeline.nodes.items():
+        if not getattr(node.taskClass, "storeConfig", True):
+            continue
+        stored = readStoredConfig(butler, label, type(node.config))
+        if stored is not None and stored.differences(node.config):
+            changed.append(label)
+    if changed and not plan.settings.clobberConfig:
+        log.warning(
+            "the config of %s differs from the one stored in the output: the run refuses to "
+            "start without --clobber-config (which redoes its quanta)",
+            ", ".join(changed),
+        )
+    succeeded = previousQuanta(butler.outputRoot, plan.runName)[1]
+    return doneQuanta(plan.graph, butler, succeeded, changed, why=why)[0]
 
 
 def _buildTasks(pipeline: Pipeline) -> None:

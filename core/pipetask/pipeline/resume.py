@@ -21,6 +21,9 @@ from .graph import QuantumGraph
 from .record import quantumKey
 
 log = logging.getLogger("pipetask")
+CONFIG_REPLACED = "config replaced (--clobber-config)"
+INPUT_REDONE = "an input is redone"
+NO_RECORD = "no recorded success (it writes no dataset)"
 
 
 def storedGraph(pipeline: Any, queries: list, outputRoot: str | Path) -> QuantumGraph | None:
@@ -68,14 +71,17 @@ def doneQuanta(
     succeeded: Iterable[tuple[str, tuple]] = (),
     redo: Iterable[str] = (),
     butlerOf: Callable[[str], Any] | None = None,
+    why: dict[tuple[str, int], str] | None = None,
 ) -> tuple[list[tuple[str, int]], Counter]:
     """``(done quanta, reasons the others run)``.
 
     ``succeeded`` holds the :func:`~pipetask.pipeline.record.quantumKey` of quanta recorded
     as succeeded (used for labels without outputs); ``redo`` names labels whose stored
     config was replaced; ``butlerOf(label)``, when given, is the Butler whose output a
-    label writes into (a sweep variant's).
+    label writes into (a sweep variant's). ``why``, when given, receives the reason of
+    each quantum that runs (for ``--show graph``).
     """
+    why = {} if why is None else why
     redo = set(redo)
     previous = set(succeeded)
     outputs: dict[tuple[str, str], _Outputs] = {}
@@ -84,7 +90,8 @@ def doneQuanta(
     for label, task in graph.tasks.items():
         count = graph.count(label)
         if label in redo:
-            reasons[f"{label}: config replaced (--clobber-config)"] += count
+            reasons[f"{label}: {CONFIG_REPLACED}"] += count
+            why.update(((label, i), CONFIG_REPLACED) for i in range(count))
             continue
         table = graph.tables[task.quanta]
         dims = table.dimensions
@@ -104,21 +111,24 @@ def doneQuanta(
                 complete = set(complete).intersection(*(f.complete for f in found[1:]))
             done[label] = [i for i, key in enumerate(keys) if key in complete]
             if len(done[label]) < count:
-                for key in keys:
+                for i, key in enumerate(keys):
                     if key in complete:
                         continue
                     if all(key in f.registered for f in found):
-                        reasons[f"{label}: an output's file was removed"] += 1
+                        reason = "an output's file was removed"
                     else:
-                        reasons[f"{label}: outputs missing"] += 1
+                        reason = "outputs missing"
+                    reasons[f"{label}: {reason}"] += 1
+                    why[label, i] = reason
         else:
             done[label] = []
             for i, key in enumerate(keys):
                 if quantumKey(label, dict(zip(dims, key, strict=True))) in previous:
                     done[label].append(i)
                 else:
-                    reasons[f"{label}: no recorded success (it writes no dataset)"] += 1
-    _keepDoneInputs(graph, done, reasons)
+                    reasons[f"{label}: {NO_RECORD}"] += 1
+                    why[label, i] = NO_RECORD
+    _keepDoneInputs(graph, done, reasons, why)
     return [(label, i) for label, indices in done.items() for i in indices], reasons
 
 
@@ -170,7 +180,9 @@ def _outputsOf(cache: dict, butler: Any, datasetType: str, dims: tuple) -> _Outp
     return found
 
 
-def _keepDoneInputs(graph: QuantumGraph, done: dict[str, list[int]], reasons: Counter) -> None:
+def _keepDoneInputs(
+    graph: QuantumGraph, done: dict[str, list[int]], reasons: Counter, why: dict
+) -> None:
     """Keep a quantum as done (``done``: label -> indices) only if every quantum it reads
     from is done too (a redone input makes its readers stale)."""
     kept: dict[str, set[int]] = {}
@@ -184,7 +196,8 @@ def _keepDoneInputs(graph: QuantumGraph, done: dict[str, list[int]], reasons: Co
                 if not all(r in kept[e.producer] for e in edges for r in e.rows(i))  # type: ignore[index]
             ]
             if stale:
-                reasons[f"{label}: an input is redone"] += len(stale)
+                reasons[f"{label}: {INPUT_REDONE}"] += len(stale)
+                why.update(((label, i), INPUT_REDONE) for i in stale)
                 staleSet = set(stale)
                 mine = done[label] = [i for i in mine if i not in staleSet]
         kept[label] = set(mine)
