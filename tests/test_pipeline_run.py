@@ -372,3 +372,21 @@ def test_a_bad_labelled_override_is_one_line_naming_the_option_once(
     assert line.startswith(f"pipetask: error: {expected.format(bad=bad)}"), line
     assert line.count(value.split(":")[-1]) == 1, line  # the option is named once
     assert not (tmp_path / "o").exists()
+
+
+def test_show_config_and_history_apply_to_the_labels_that_have_the_field(
+    env, repo, pipeline, tmp_path
+):
+    args = ["run", "-p", pipeline, repo, "--id", "visit=1"]
+    # ptCopy's labels have `threshold`; statsWriter's does not: it is left out, no error.
+    done = pipetask(env, *args, "-c", "copy2:threshold=7", "--show", "config=threshold")
+    assert done.returncode == 0, done.stderr
+    assert "# label copy (ptCopy)\n" in done.stdout and "# label stats" not in done.stdout
+    assert "# label copy2 (ptCopy)\n" in done.stdout and "threshold = 7.0" in done.stdout
+    one = pipetask(env, *args, "-c", "copy2:threshold=7", "--show", "history=copy2:threshold")
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.startswith("# label copy2 (ptCopy)\nthreshold\n"), one.stdout
+    assert "# label copy " not in one.stdout and "-c copy2:threshold=7" in one.stdout
+    none = pipetask(env, *args, "--show", "config=nothingLikeThis")
+    assert none.returncode == 2 and none.stdout == ""
+    assert "--show config=nothingLikeThis: no config field matches in any label" in none.stderr

@@ -66,20 +66,57 @@ def planSweep(
 
 
 def showPipelineConfig(show: ShowRequest, pipeline: Pipeline) -> None:
-    """``--show config``/``history``/``tasks`` for each label, headed by its label."""
+    """``--show config``/``history``/``tasks`` for each label, headed by its label. A
+    pattern applies to every label (those without a match are left out) or, written
+    ``LABEL:PATTERN``, to one; a pattern no label matches is an error, before anything
+    is printed."""
+    from .errors import ConfigError
     from .show import configText, historyText, taskTree
 
+    def scoped(pattern: str | None, label: str) -> tuple[bool, str | None]:
+        """Whether ``pattern`` applies to ``label``, and the pattern without its label."""
+        if pattern is not None and ":" in pattern:
+            named, _, rest = pattern.partition(":")
+            if named in pipeline.nodes:
+                return named == label, rest
+        return True, pattern
+
+    def attempt(make, *args) -> str | None:
+        try:
+            return make(*args)
+        except ConfigError:  # no field of this label matches
+            return None
+
+    blocks: dict[str, list[str]] = {label: [] for label in pipeline.nodes}
+    requests = [("config", p) for p in show.config] + [("history", p) for p in show.history]
+    for kind, pattern in requests:
+        found = False
+        for label, node in pipeline.nodes.items():
+            applies, own = scoped(pattern, label)
+            if not applies:
+                continue
+            if kind == "config":
+                text = attempt(configText, node.config, own, node.taskName)
+                if text is not None and own is not None:
+                    text += "\n"
+            else:
+                text = attempt(historyText, node.config, own) if own else None
+                text = None if text is None else text + "\n"
+            if text is not None:
+                blocks[label].append(text)
+                found = True
+        if not found:
+            where = " in any label" if len(pipeline.nodes) > 1 else ""
+            raise ConfigError(f"--show {kind}={pattern}: no config field matches{where}")
+    if show.tasks:
+        for label, node in pipeline.nodes.items():
+            blocks[label].append(taskTree(label, node.taskClass, node.config) + "\n")
     many = len(pipeline.nodes) > 1
-    for label, node in pipeline.nodes.items():
-        if many and (show.config or show.history or show.tasks):
-            print(f"# label {label} ({node.taskName})")
-        for pattern in show.config:
-            text = configText(node.config, pattern, node.taskName)
-            print(text, end="" if pattern is None else "\n")
-        for pattern in show.history:
-            print(historyText(node.config, pattern))
-        if show.tasks:
-            print(taskTree(label, node.taskClass, node.config))
+    for label, texts in blocks.items():
+        if many and texts:
+            print(f"# label {label} ({pipeline.nodes[label].taskName})")
+        for text in texts:
+            print(text, end="")
 
 
 def runPipeline(options: RunOptions) -> int:
