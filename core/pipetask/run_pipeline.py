@@ -232,7 +232,7 @@ def runSettings(options: RunOptions, debugFile: str | None) -> RunSettings:
         noBackupConfig=options.noBackupConfig,
         noVersions=options.noVersions,
         debugFile=debugFile,
-        extra={"profile": options.profile},
+        profile=options.profile,
     )
 
 

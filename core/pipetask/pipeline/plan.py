@@ -9,7 +9,7 @@ executor can ship it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .graph import QuantumGraph
@@ -31,7 +31,8 @@ class RunSettings:
     noBackupConfig: bool = False
     noVersions: bool = False
     debugFile: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: ``--profile FILE``: a cProfile of the run's processing loop goes there
+    profile: str | None = None
 
 
 @dataclass(frozen=True)

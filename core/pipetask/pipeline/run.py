@@ -446,7 +446,7 @@ def feed(state: Any, job: Any, work: Any, executor: Any, settings: Any) -> None:
     items) to the executor with ``job``, and each outcome to ``state.add``, until every
     outcome is in, the run is stopped (a signal, a storage failure) or ``--doraise``
     meets a failure; then ``state.dropPending()``. A progress bar consumes the outcomes
-    on a terminal; ``settings`` are the plan's (``doraise``, ``extra["profile"]``)."""
+    on a terminal; ``settings`` are the plan's (``doraise``, ``profile``)."""
     from .. import progress
     from ..profiling import profiling
 
@@ -456,7 +456,7 @@ def feed(state: Any, job: Any, work: Any, executor: Any, settings: Any) -> None:
         state.consumers.append(lambda o: o.status == SKIPPED or bar.update(o.status == OK))
     outcomes = executor.run(job, work) if work else iter(())
     try:
-        with bar or contextlib.nullcontext(), profiling(settings.extra.get("profile")):
+        with bar or contextlib.nullcontext(), profiling(settings.profile):
             for outcome in outcomes:
                 state.add(outcome)
                 problem = outcome.extra.get("stopRun")
