@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: importing typing costs `pipetask --help` start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 DESCRIPTION = """\
 Register raw files in a data repository, creating it if it does not exist. The camera's
@@ -64,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Ingest, print one line per file and a summary; return the exit status."""
     from ..butler.ingest import STATUSES, ingest, printable
-    from ..runner import rootedPath
+    from ..setup import rootedPath
 
     root = rootedPath(args.repo, "PIPE_INPUT_ROOT")
     results = ingest(root, args.files, args.camera, args.mode, args.verify, printLine)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: importing typing costs `pipetask --help` start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,7 +55,7 @@ def _report(args: argparse.Namespace) -> int:
     from ..dataid import formatDataId
     from ..errors import ButlerError
     from ..outcomes import FAILED, NOT_RUN, latestOutcomes, readRuns
-    from ..runner import rootedPath
+    from ..setup import rootedPath
 
     repo = rootedPath(args.repo, "PIPE_OUTPUT_ROOT")
     if not os.path.isdir(repo):
