@@ -26,7 +26,6 @@ from test_run_faults import (
     TOTAL,
     assertConsistent,
     markedEnv,
-    processesOf,
     readRecord,
     recordedOk,
     resume,
@@ -115,8 +114,9 @@ def test_ctrl_c_while_the_local_cluster_starts(synthRepo, probeEnv, tmp_path, mo
 
 
 def test_a_run_leaves_no_process_behind(synthRepo, probeEnv, tmp_path):
-    """Workers, their nannies and the process they are forked from are gone the moment
-    the command ends (not seconds later: a pipe of its output closes with it)."""
+    """Workers, their nannies and the process they are forked from are gone within
+    seconds of the end of the command (usually at once: a worker the shutdown did not
+    stop in time ends with the process it was forked from)."""
     env, mark = markedEnv(probeEnv)
     log = tmp_path / "stderr.txt"
     with open(log, "w") as stderr:
@@ -127,7 +127,7 @@ def test_a_run_leaves_no_process_behind(synthRepo, probeEnv, tmp_path):
             env=env, stdout=subprocess.DEVNULL, stderr=stderr,
         )  # fmt: skip
         assert process.wait(timeout=300) == 0, log.read_text()
-    assert processesOf(mark) == []
+    waitUntilGone(mark)
     text = log.read_text()
     assert re.search(
         r"local workers are forked from a process that imported \S*pipetask_dask", text
