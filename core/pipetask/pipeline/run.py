@@ -266,7 +266,8 @@ def prepare(
     if writes:
         doneSet = set(done)
         butler.output.registry.addPendingMany(pendingOutputs(plan, butler, doneSet), owner())
-    return queue, pipelineJob(plan, butler.outputRoot, path), done
+    job = pipelineJob(plan, butler.outputRoot, path, butler.runtimeDatasetTypes())
+    return queue, job, done
 
 
 def storeGraph(plan: RunPlan, outputRoot: Any, graphFolder: str | None) -> Path:
@@ -281,9 +282,13 @@ def storeGraph(plan: RunPlan, outputRoot: Any, graphFolder: str | None) -> Path:
         return saveGraph(plan.graph, graphFolder)
 
 
-def pipelineJob(plan: RunPlan, outputRoot: Any, path: Path | None = None) -> PipelineJob:
-    """What every worker of the run needs: the stored graph and where to read and write."""
+def pipelineJob(
+    plan: RunPlan, outputRoot: Any, path: Path | None = None, datasetTypes: Any = ()
+) -> PipelineJob:
+    """What every worker of the run needs: the stored graph, where to read and write, and
+    the run-time dataset types (workers open no registry)."""
     return PipelineJob(
+        datasetTypes=tuple(datasetTypes),
         graphPath=str(path or graphPath(outputRoot)),
         repo=plan.repo,
         output=str(outputRoot),
