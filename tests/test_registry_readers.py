@@ -180,3 +180,40 @@ def test_a_worker_reads_and_writes_files_only(manyTiny, tmp_path):
     ((datasetType, dataId, relative),) = outcome.extra["written"]
     assert (datasetType, dataId) == ("imageStats", graph.dataId(label, 0))
     assert (out / relative).is_file()
+
+
+@pytest.mark.parametrize("withOutput", [True, False], ids=["into-an-output", "into-the-input"])
+def test_an_ingest_and_a_run_at_once_on_one_repository(manyTiny, tmp_path, withOutput):
+    """``pipetask ingest`` adds 120 raws to a repository while ``-j 2`` runs over its 300
+    (the run writing into another output, or into the repository itself, the ingest's
+    commits then interleaving with the run's): both succeed, the run processes what it
+    selected at its start, the ingest registers each new file once, and every registry
+    agrees with its files."""
+    from obs_synth.simulate import simulate
+
+    repo = tmp_path / "repo"
+    shutil.copytree(manyTiny, repo)
+    raws = simulate(tmp_path / "new", visits=20, ccds=6, size=16, firstVisit=101)
+    out = tmp_path / "out"
+    run = [PIPETASK, "run", "statsWriter", str(repo), "--id", "visit=1..50", "-j", "2"]
+    if withOutput:
+        run += ["--output", str(out)]
+    ingest = [PIPETASK, "ingest", str(repo), *map(str, raws), "--camera", "synth"]
+    procs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for command in (run, ingest)
+    ]
+    (runOut, runErr), (ingestOut, ingestErr) = (p.communicate(timeout=600) for p in procs)
+    assert procs[0].returncode == 0, runErr[-3000:]
+    assert "300 succeeded, 0 failed" in runErr, runErr[-3000:]
+    assert procs[1].returncode == 0, ingestErr[-3000:]
+    assert "120 ingested, 0 duplicate" in ingestOut + ingestErr, ingestOut + ingestErr
+    assert "Traceback" not in runErr + ingestErr
+    raws = [r for r in registryRows(repo, "dataset") if r[1] == "raw"]
+    assert len(raws) == 420 and len({r[-1] for r in raws}) == 420
+    written = out if withOutput else repo
+    stats = [r for r in registryRows(written, "dataset") if r[1] == "imageStats"]
+    assert len(stats) == 300
+    assertConsistent(repo)
+    if withOutput:
+        assertConsistent(out)

@@ -125,6 +125,13 @@ class Repository:
         self.cameraName: str = info["camera"]
         self.parentPaths = [(self.root / p).resolve() for p in info["parents"]]
         self.writable = writable
+        registry = self.root / FILENAME
+        if not registry.is_file():
+            # Repository.create makes the registry before repo.toml: this one is damaged.
+            what = "is not a file" if os.path.lexists(registry) else "is missing"
+            raise ButlerError(
+                f"{str(self.root)!r} is a damaged repository: its registry {FILENAME} {what}"
+            )
         self.registry = Registry(
             str(self.root / FILENAME), keys, self.cameraName, readonly=not writable
         )
