@@ -260,8 +260,13 @@ class Repository:
         return sum(1 for row in self.registry.pendingRows() if atomic.ownerIsDead(row[5]))
 
     def _resolve(self, relative: str, tmp: str) -> str:
-        """Put the files of an abandoned write in order; says whether to register it."""
-        if os.path.lexists(tmp):
+        """Put the files of an abandoned write in order; says whether to register it.
+
+        A write recorded without a temporary name (by a run's main process for a worker)
+        may have left temporary files of dead writers beside the final one: removed."""
+        if not tmp:
+            atomic.removeDeadTemporaries(self.absolute(relative))
+        if tmp and os.path.lexists(tmp):
             os.unlink(tmp)
             return f"removed unfinished {relative}"
         if os.path.lexists(self.absolute(relative)):

@@ -75,6 +75,25 @@ class WorkerButler(Butler):
     def _holds(self, repo: Repository, relative: str) -> bool:
         return os.path.lexists(repo.absolute(relative))
 
+    def _locate(self, dsType: DatasetType, dataId: dict, write: bool = False) -> Path | None:
+        path = super()._locate(dsType, dataId, write)
+        if path is None and not write and self._isInput(dsType, dataId):
+            # The graph was built from the registry: the dataset is registered, its file gone.
+            chain = self._searchChain(dsType)
+            raise ButlerError(
+                f"{dsType.name} {formatDataId(dataId)} is registered but its file "
+                f"{dsType.path(self._complete(dsType, dataId, chain))} is missing from "
+                f"{self._describe(chain)}"
+            )
+        return path
+
+    def _isInput(self, dsType: DatasetType, dataId: dict) -> bool:
+        """Whether the quantum about to run reads this dataset (per the graph)."""
+        return any(
+            all(known.get(k) == v for k, v in dataId.items() if k in dsType.keys)
+            for known in self._quantumInputs.get(dsType.name, ())
+        )
+
     def _complete(self, dsType: DatasetType, dataId: dict, chain: list[Repository]) -> dict:
         if all(k in dataId for k in dsType.keys):
             return dataId

@@ -16,9 +16,7 @@ quantum blocks its descendants, which are recorded as blocked.
 from __future__ import annotations
 
 import contextlib
-import glob
 import logging
-import os
 import sys
 import time
 from collections import Counter
@@ -26,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..butler.atomic import TMP_PREFIX, owner, ownerIsDead
+from ..butler.atomic import owner, removeDeadTemporaries
 from ..execution.base import FAILED, OK, SKIPPED, Outcome
 from .graph_io import graphPath, saveGraph
 from .plan import RunPlan
@@ -200,11 +198,7 @@ class RunState:
                 final = root / butler.getDatasetType(conn.datasetType).path(dataId)
             except Exception:
                 continue
-            for tmp in glob.glob(str(final.parent / f"{TMP_PREFIX}*-{final.name}")):
-                ownerText = os.path.basename(tmp)[len(TMP_PREFIX) :].split("-", 1)[0]
-                if ownerIsDead(ownerText):
-                    with contextlib.suppress(OSError):
-                        os.unlink(tmp)
+            removeDeadTemporaries(final)
 
 
 def _key(outcome: Outcome) -> tuple[str, int]:
