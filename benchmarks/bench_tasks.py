@@ -1,5 +1,6 @@
-"""Tasks the benchmarks run: a trivial one, a pure-CPU one, a numpy-heavy one, and the
-steps of a three-task pipeline (:data:`GRAPH_PIPELINE`).
+"""Tasks the benchmarks run: a trivial one, a pure-CPU one, a numpy-heavy one, the
+steps of a three-task pipeline (:data:`GRAPH_PIPELINE`), and a job of no-op items for
+executors' dispatch (:class:`NoopJob`).
 
 They reach ``pipetask`` through the throwaway plugin that :mod:`_bench` records in a
 temporary directory (``bench_plugin``); nothing is installed.
@@ -8,8 +9,11 @@ temporary directory (``bench_plugin``); nothing is installed.
 from __future__ import annotations
 
 import time
+import uuid
+from dataclasses import dataclass, field
 
 from pipetask import Config, ConfigurableField, Field, Struct, Task
+from pipetask.execution.base import OK, Outcome
 from pipetask.pipeline import Connections, Input, Output
 
 
@@ -146,3 +150,22 @@ connections = { inputs = "benchStep1", outputs = "benchStep2" }
 [tasks.gather]
 task = "benchGather"
 """
+
+
+@dataclass(frozen=True)
+class NoopJob:
+    """An executor job whose items do nothing: what is left of its run is dispatch (the
+    executor's cost per item), measured straight through an executor's ``run``."""
+
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def makeWorker(self) -> NoopWorker:
+        return NoopWorker(self)
+
+
+@dataclass
+class NoopWorker:
+    job: NoopJob
+
+    def process(self, item: dict) -> Outcome:
+        return Outcome(item, OK)

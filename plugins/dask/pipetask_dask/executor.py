@@ -2,16 +2,24 @@
 
 Without a scheduler address the executor starts a ``LocalCluster`` on the loopback
 interface with ``processes`` (``-j``) worker processes of one thread each, and shuts it
-down when the run ends. With ``--scheduler ADDRESS`` it connects to that scheduler and
-leaves the cluster running.
+down when the run ends. The cluster starts in the background as soon as the executor is
+made, while the command line builds the graph; its workers are forked from one process
+that imported what they need once (:func:`startForkServer`), and ignore Ctrl-C from
+birth (it is the run's to handle). With ``--scheduler ADDRESS`` it connects to that
+scheduler and leaves the cluster running.
 
 Items (data IDs, or a pipeline's ready quanta) travel in batches: each Dask task
-(:func:`pipetask_dask.worker.runBatch`) runs several items one after the other
-(:func:`batchSize`: about :data:`BATCHES_PER_WORKER` batches per worker, at most
-:data:`MAX_BATCH` items each), so that a run of many small items does not pay the
-scheduler's cost per task for each. A batch is made of the items ready when it is sent
-(a pipeline's queue may hold fewer). Each worker builds the task and the Butler once and
-reuses them. Outcomes come back as batches complete. A worker sends a notice when it
+(:func:`pipetask_dask.worker.runBatch`) runs several items one after the other, so that
+a run of many small items does not pay the scheduler's cost per task for each. The
+first batches hold about a :data:`BATCHES_PER_WORKER`-th of each worker's share (at most
+:data:`FIRST_BATCH` items); once outcomes come back, a batch holds about
+:data:`BATCH_SECONDS` of work at the items' measured pace (at most :data:`MAX_BATCH`),
+never more than that share unless it is under :data:`BALANCE_SECONDS` of work. At most
+:data:`BATCHES_IN_FLIGHT` batches per worker are with the scheduler at once, so later
+batches are sized from what was learnt. A batch is made of the items ready when it is
+sent (a pipeline's queue may hold fewer). Each worker builds the task and the Butler
+once and reuses them. Outcomes are fetched as batches complete, in Dask's callback
+thread, while the main thread records the ones before. A worker sends a notice when it
 starts a batch, so the client knows what each worker runs:
 
 - a worker that dies while running a batch (killed, segfault, out of memory) has its
@@ -30,9 +38,13 @@ logged apart from the run.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
+import os
+import pickle
 import queue
+import signal
 import socket
 import sys
 import threading
@@ -55,31 +67,55 @@ log = logging.getLogger("pipetask.run")
 CONNECT_TIMEOUT = 30.0
 #: Times a data ID lost with a dying worker before it started is submitted again.
 RESUBMITS = 2
-#: Most batches handed to the scheduler at once (the rest wait in the client).
-WINDOW = 1000
-#: Most items in one Dask task, and the batches aimed at per worker.
-MAX_BATCH = 16
+#: Batches per worker handed to the scheduler at once (the rest wait in the client):
+#: one running, the next ones queued on it while its outcomes travel back.
+BATCHES_IN_FLIGHT = 3
+#: Items in a first batch at most (the items' pace is not known yet), and in any batch.
+FIRST_BATCH = 16
+MAX_BATCH = 512
+#: Seconds of work a batch aims at once the items' pace is known: long enough that the
+#: scheduler's cost per task (a few milliseconds) is lost in it.
+BATCH_SECONDS = 0.25
+#: Seconds of work below which a batch is not cut smaller to balance the workers.
+BALANCE_SECONDS = 0.05
+#: Batches a worker's share of what is ready is cut into at least (balance at the end).
 BATCHES_PER_WORKER = 4
 #: Seconds without any news before the client checks that the cluster has workers.
 QUIET_CHECK = 30.0
+#: Seconds to wait for the result of a finished Dask task to arrive.
+FETCH_TIMEOUT = 60.0
 #: Seconds the client sleeps at most between looks at its deadlines.
 TICK = 5.0
-#: Settings of the local cluster: a worker holds only the data ID it runs; a data ID
-#: that kills its worker fails at once instead of killing three more; workers keep
+#: Settings of the local cluster: a worker holds the batch it runs and the next one (so
+#: it never waits for the scheduler between two); a data ID that kills its worker fails
+#: at once instead of killing three more (a batch only queued on it is sent again, see
+#: :data:`RESUBMITS`); workers keep
 #: glibc's adaptive allocator (Dask's fixed MALLOC_TRIM_THRESHOLD_ makes every large
 #: array a fresh mmap: numpy-heavy tasks ran 1.7x slower) and skip the statistical
 #: profiler, which only a dashboard would show.
 LOCAL_CLUSTER_CONFIG = {
     "distributed.scheduler.allowed-failures": 0,
-    "distributed.scheduler.worker-saturation": 1.0,
+    "distributed.scheduler.worker-saturation": 2.0,
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     "distributed.worker.profile.enabled": False,
 }
 
 
 #: Every worker process of the local cluster ends when this process ends, however it ends
-#: (see :func:`pipetask_dask.worker.dask_setup`).
-LOCAL_WORKER_PRELOAD = {"distributed.worker.preload": ["pipetask_dask.worker"]}
+#: (see :func:`pipetask_dask.worker.dask_setup`); workers are forked from a server process
+#: that imported :mod:`pipetask_dask.preload` once (see :func:`startForkServer`).
+LOCAL_WORKER_PRELOAD = {
+    "distributed.worker.preload": ["pipetask_dask.worker"],
+    "distributed.worker.multiprocessing-method": "forkserver",
+}
+#: Modules the fork server imports once for every worker.
+FORK_SERVER_PRELOAD = ["pipetask_dask.preload"]
+#: Set in the fork server's environment (hence every worker's) unless already set: one
+#: thread per numerical library in a one-thread worker (Dask's own defaults, which it
+#: can only set at a worker's spawn).
+WORKER_ENVIRONMENT = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+#: Seconds to wait at exit for a local cluster still starting (a run that never used it).
+START_WAIT = 60.0
 #: Seconds a stopped run waits for the data IDs already running to finish (a running
 #: Dask task cannot be interrupted); those still running then end with the cluster.
 STOP_GRACE = 5.0
@@ -102,6 +138,52 @@ def _importQuietly() -> None:
     import distributed  # noqa: F401
 
     logging.getLogger("distributed").setLevel(level or logging.WARNING)
+
+
+def startForkServer() -> None:
+    """Start the process that local workers are forked from (once per process).
+
+    It imports :data:`FORK_SERVER_PRELOAD` once, so a worker starts without importing
+    Dask and pipetask again, and the plugin modules this process has loaded by now (the
+    run's tasks and their subtasks, with the libraries they import), so each worker does
+    not import those again either; it is started with Ctrl-C ignored, which its workers
+    inherit (the run stops them in order); it ends with this process.
+    """
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    preload = FORK_SERVER_PRELOAD + pluginModulesLoaded()
+    log.debug("dask: local workers are forked from a process that imported %s", preload)
+    multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
+    saved = {name: os.environ.get(name) for name in WORKER_ENVIRONMENT}
+    mainThread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if mainThread else None
+    try:
+        for name, value in WORKER_ENVIRONMENT.items():
+            os.environ.setdefault(name, value)
+        forkserver.ensure_running()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def pluginModulesLoaded() -> list[str]:
+    """The modules of installed pipetask plugins that this process has imported."""
+    from pipetask.plugins import entryPoints
+
+    try:
+        packages = {
+            target.partition(":")[0].partition(".")[0] for _, target, _ in entryPoints("pipetask")
+        }
+    except Exception:  # a broken plugin record: the run reports it itself
+        return []
+    packages.discard("pipetask")
+    return sorted(name for name in list(sys.modules) if name.partition(".")[0] in packages)
 
 
 def _probe(address: str) -> None:
@@ -135,12 +217,35 @@ def _emit(fields: dict[str, Any]) -> None:
     logging.getLogger(record.name).handle(record)
 
 
-def batchSize(items: int, workers: int, timeout: float | None) -> int:
-    """Items per Dask task: about :data:`BATCHES_PER_WORKER` batches per worker, at most
-    :data:`MAX_BATCH` items; one with a timeout (it applies to each item)."""
+def batchSize(items: int, workers: int, timeout: float | None, pace: float | None = None) -> int:
+    """Items per Dask task, for ``items`` ready: at most a :data:`BATCHES_PER_WORKER`-th
+    of a worker's share (unless that is under :data:`BALANCE_SECONDS` of work);
+    :data:`BATCH_SECONDS` of work at ``pace`` (seconds per item, once known), else
+    :data:`FIRST_BATCH`; one with a timeout (it applies to each item)."""
     if timeout:
         return 1
-    return max(1, min(MAX_BATCH, -(-items // (max(1, workers) * BATCHES_PER_WORKER))))
+    share = -(-items // (max(1, workers) * BATCHES_PER_WORKER))
+    if pace is None:
+        return max(1, min(FIRST_BATCH, share))
+    pace = max(pace, 1e-6)
+    share = max(share, int(BALANCE_SECONDS / pace))
+    return max(1, min(MAX_BATCH, int(BATCH_SECONDS / pace), share))
+
+
+def _fetch(future: Any) -> Any:
+    """The result of a Dask task that ended, or its exception.
+
+    Called in Dask's callback thread as each task ends, so results travel while the
+    main thread records the outcomes that came before.
+    """
+    try:
+        if future.status == "finished":
+            return future.result(timeout=FETCH_TIMEOUT)
+        return future.exception(timeout=FETCH_TIMEOUT) or RuntimeError(
+            f"the Dask task was {future.status}"
+        )
+    except BaseException as exc:  # cancelled, or its worker vanished meanwhile
+        return exc
 
 
 def _failed(dataId: dict[str, Any], error: str, **kwargs: Any) -> Outcome:
@@ -173,18 +278,62 @@ class DaskExecutor(Executor):
         self.client: Any = None
         self.cluster: Any = None
         self._restarts: list[threading.Thread] = []
+        self._starting: threading.Thread | None = None
+        self._startError: BaseException | None = None
+        self._startSeconds = 0.0
+        self._settings: Any = None
+        if not options.get("scheduler"):
+            self._startInBackground()
+
+    def _startInBackground(self) -> None:
+        """Start the local cluster in a thread, while the command line builds the graph;
+        :meth:`start` waits for it. A run that never starts is cleaned up at exit."""
+        startForkServer()
+
+        def begin() -> None:
+            try:
+                self._startLocal()
+            except BaseException as exc:  # reported by start()
+                self._startError = exc
+
+        self._starting = threading.Thread(target=begin, name="pipetask-dask-start", daemon=True)
+        self._starting.start()
+        atexit.register(self.close)
+
+    def _startLocal(self) -> None:
+        begin = time.perf_counter()
+        _importQuietly()
+        import dask
+        from distributed import Client, LocalCluster
+
+        # Kept for the cluster's life: a worker restarted by its nanny is forked too.
+        self._settings = dask.config.set({**LOCAL_CLUSTER_CONFIG, **LOCAL_WORKER_PRELOAD})
+        self.cluster = LocalCluster(
+            n_workers=self.processes,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.CRITICAL,
+        )
+        client = Client(self.cluster, set_as_default=False)
+        client.register_plugin(_workerPlugin(IgnoreInterrupts)())
+        self.client = client
+        self._startSeconds = time.perf_counter() - begin
 
     def start(self) -> None:
-        """Reach the scheduler at ``--scheduler``, or start the local cluster."""
+        """Reach the scheduler at ``--scheduler``, or wait for the local cluster."""
         self.connect()
 
     def connect(self) -> Any:
         """The ``distributed.Client`` of this executor, connecting or starting on first use."""
-        if self.client is not None:
+        if self.client is not None and self._starting is None:
             return self.client
+        if self._starting is not None:
+            return self._waitForLocal()
         _importQuietly()
-        import dask
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         address = self.options.get("scheduler")
         if address:
@@ -197,30 +346,29 @@ class DaskExecutor(Executor):
                 ) from None
             workers = len(self.client.nthreads())
             log.info("dask: scheduler %s with %d workers", address, workers)
-        else:
-            begin = time.perf_counter()
-            try:
-                with dask.config.set(LOCAL_CLUSTER_CONFIG, **LOCAL_WORKER_PRELOAD):
-                    self.cluster = LocalCluster(
-                        n_workers=self.processes,
-                        threads_per_worker=1,
-                        processes=True,
-                        host="127.0.0.1",
-                        dashboard_address=None,
-                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                        silence_logs=logging.CRITICAL,
-                    )
-                self.client = Client(self.cluster, set_as_default=False)
-                self.client.register_plugin(_workerPlugin(IgnoreInterrupts)())
-            except Exception as exc:
-                self.close()
-                raise DaskExecutorError(f"cannot start a local Dask cluster: {exc}") from None
-            log.info(
-                "dask: local cluster of %d worker processes at %s, started in %.2f s",
-                self.processes,
-                self.cluster.scheduler_address,
-                time.perf_counter() - begin,
-            )
+        return self.client
+
+    def _waitForLocal(self) -> Any:
+        """The client of the local cluster started in the background, once it is up."""
+        starting = self._starting
+        assert starting is not None
+        begin = time.perf_counter()
+        while starting.is_alive():
+            starting.join(timeout=POLL_SECONDS)
+        self._starting = None
+        waited = time.perf_counter() - begin
+        error = self._startError
+        if error is not None or self.client is None:
+            self.close()
+            raise DaskExecutorError(f"cannot start a local Dask cluster: {error}") from None
+        log.info(
+            "dask: local cluster of %d worker processes at %s, started in %.2f s "
+            "(in the background; the run waited %.2f s for it)",
+            self.processes,
+            self.cluster.scheduler_address,
+            self._startSeconds,
+            waited,
+        )
         return self.client
 
     def run(self, job: Job, dataIds: Sequence[dict[str, Any]]) -> Iterator[Outcome]:
@@ -238,6 +386,8 @@ class DaskExecutor(Executor):
         todo = workSource(dataIds)  # a list, or a pipeline's queue that grows as we go
         workers = self.processes if self.cluster is not None else len(client.nthreads())
         size = batchSize(len(todo), workers, timeout)
+        window = max(2, workers * BATCHES_IN_FLIGHT)
+        pace = [0.0, 0]  # seconds and count of the items run so far
 
         def onEvent(event: tuple[float, dict[str, Any]]) -> None:
             # Runs in the client's event loop: hand it to the main thread.
@@ -255,6 +405,7 @@ class DaskExecutor(Executor):
         def submit(number: int) -> None:
             attempt = attempts[number] = attempts.get(number, -1) + 1
             batch = [(index, held[index]) for index in batches[number]]
+            batch = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
             submitted = client.submit(
                 runBatch,
                 job,
@@ -267,7 +418,7 @@ class DaskExecutor(Executor):
                 pure=False,
             )
             futures[number] = submitted
-            submitted.add_done_callback(lambda f: news.put(("done", number, attempt, f)))
+            submitted.add_done_callback(lambda f: news.put(("done", number, attempt, _fetch(f))))
 
         def addBatch(indices: list[int]) -> None:
             number = len(batches)
@@ -298,7 +449,9 @@ class DaskExecutor(Executor):
                         client.run(stopJob, job.key, on_error="ignore")
                 if stopBy is not None and (time.monotonic() > stopBy or not futures):
                     return
-                while stopBy is None and len(futures) < WINDOW:
+                while stopBy is None and len(futures) < window:
+                    if pace[1]:
+                        size = batchSize(len(todo), workers, timeout, pace[0] / pace[1])
                     indices = takeBatch()
                     if not indices:
                         break
@@ -319,7 +472,7 @@ class DaskExecutor(Executor):
                         running[number] = (payload, time.monotonic())
                     else:
                         finished.append((number, payload))
-                for number, result in self._outcomes(client, finished):
+                for number, result in finished:
                     started = running.pop(number, None)
                     del futures[number]
                     indices = batches[number]
@@ -340,6 +493,8 @@ class DaskExecutor(Executor):
                             _emit(fields)
                         held.pop(index, None)
                         if outcome is not None:  # None: the run stopped before it started
+                            pace[0] += outcome.duration
+                            pace[1] += 1
                             yield outcome
                 yield from self._expire(running, futures, batches, held, timeout)
         finally:
@@ -367,33 +522,6 @@ class DaskExecutor(Executor):
             return TICK
         first = min(started for _, started in running.values())
         return min(TICK, max(0.0, first + timeout - time.monotonic()))
-
-    @staticmethod
-    def _outcomes(client: Any, finished: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
-        """``(index, Outcome or exception)`` for each finished future, fetched in one go."""
-        done = [(i, f) for i, f in finished if f.status == "finished"]
-        results: list[tuple[int, Any]] = []
-        if done:
-            try:
-                values = client.gather([f for _, f in done])
-                results.extend((i, value) for (i, _), value in zip(done, values, strict=True))
-            except Exception:
-                for i, f in done:
-                    try:
-                        results.append((i, f.result(timeout=60)))
-                    except Exception as exc:
-                        results.append((i, exc))
-        for i, f in finished:
-            if f.status == "finished":
-                continue
-            try:
-                exc = f.exception(timeout=60) if f.status == "error" else None
-            except Exception as other:
-                exc = other
-            if exc is None:
-                exc = RuntimeError(f"the Dask task was {f.status}")
-            results.append((i, exc))
-        return results
 
     @staticmethod
     def _failure(
@@ -468,7 +596,27 @@ class DaskExecutor(Executor):
             )
 
     def close(self) -> None:
-        """Disconnect, and shut a local cluster down."""
+        """Disconnect, and shut a local cluster down (waiting for one still starting).
+
+        Ctrl-C cannot cut the shutdown short (Dask's own waits would print tracebacks):
+        outside a run's signal handling (at exit) it is ignored meanwhile.
+        """
+        atexit.unregister(self.close)
+        default = signal.default_int_handler
+        mainThread = threading.current_thread() is threading.main_thread()
+        if mainThread and signal.getsignal(signal.SIGINT) is default:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                self._close()
+            finally:
+                signal.signal(signal.SIGINT, default)
+        else:
+            self._close()
+
+    def _close(self) -> None:
+        if self._starting is not None:
+            self._starting.join(timeout=START_WAIT)
+            self._starting = None
         for thread in self._restarts:
             thread.join(timeout=10)
         self._restarts.clear()
@@ -482,3 +630,7 @@ class DaskExecutor(Executor):
             with contextlib.suppress(Exception):
                 cluster.close(timeout=20)
             log.info("dask: local cluster shut down in %.2f s", time.perf_counter() - begin)
+        if self._settings is not None:
+            with contextlib.suppress(Exception):
+                self._settings.__exit__(None, None, None)
+            self._settings = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import signal
 import threading
 import time
@@ -117,7 +118,7 @@ def stopJob(key: str) -> None:
 def runBatch(
     job: Job,
     number: int,
-    batch: list[tuple[int, dict[str, Any]]],
+    batch: bytes,
     attempt: int,
     topic: str,
     levels: dict[str, int],
@@ -130,8 +131,9 @@ def runBatch(
         The run's job (task, config text, repositories; or a pipeline's).
     number : `int`
         Which batch of the run this is.
-    batch : `list` [`tuple` [`int`, `dict`]]
-        ``(number, item)`` of each item: which of the run's items it is.
+    batch : `bytes`
+        ``(number, item)`` of each item (which of the run's items it is), pickled: Dask
+        then sends it as it is instead of looking through every item for futures.
     attempt : `int`
         Which submission of this batch this is; reported to the client with the batch's
         start notice, so it knows what each worker holds.
@@ -155,7 +157,7 @@ def runBatch(
         topic, {"op": "start", "batch": number, "attempt": attempt, "worker": daskWorker.address}
     )
     results: list[tuple[int, Outcome | None, list[dict[str, Any]]]] = []
-    for index, item in batch:
+    for index, item in pickle.loads(batch):
         if job.key in _stoppedJobs:
             results.append((index, None, []))
             continue

@@ -1,0 +1,134 @@
+"""The Dask executor's local cluster, its start and Ctrl-C, and how it sizes its batches.
+
+- The local cluster starts in the background while the command line builds the graph:
+  Ctrl-C at any moment of that start (while the graph is built, while the run waits for
+  the cluster, once it runs) ends the command with status 130, no traceback (Dask's own
+  waits once printed ``NameError: cannot access free variable 'future'``), no process
+  of the run left, and a run record that, when the run began, is ended and accounts for
+  every data ID; ``--skip-existing`` then completes the run.
+- Batches follow the items' measured pace (:func:`pipetask_dask.executor.batchSize`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from _probe_plugin import probePluginEnv, sigintDefault
+from _shared_data import makeSynthRepo
+from test_run_faults import (
+    PIPETASK,
+    TOTAL,
+    assertConsistent,
+    markedEnv,
+    readRecord,
+    recordedOk,
+    resume,
+    waitUntilGone,
+)
+
+pytest.importorskip("distributed", reason="pipetask-dask needs dask[distributed]")
+
+from pipetask_dask.executor import (  # noqa: E402
+    BATCH_SECONDS,
+    FIRST_BATCH,
+    MAX_BATCH,
+    batchSize,
+)
+
+
+@pytest.fixture(scope="module")
+def probeEnv(tmp_path_factory) -> dict[str, str]:
+    return probePluginEnv(tmp_path_factory.mktemp("probe-plugin"))
+
+
+@pytest.fixture(scope="module")
+def synthRepo(tmp_path_factory) -> Path:
+    return makeSynthRepo(tmp_path_factory.mktemp("synth") / "repo", visits=2, ccds=3, size=32)
+
+
+#: When Ctrl-C comes: the line of the run's log it follows (and a delay after it).
+MOMENTS = {
+    # The executor exists and its cluster is starting; the graph is being built.
+    "graph": (r"executor dask \(--executor\)", 0.0),
+    # The run waits for the cluster, or the cluster has just started.
+    "start": (r"executor dask \(--executor\)", 0.6),
+    # The cluster is up: the run has begun.
+    "running": (r"dask: local cluster of 2 worker processes .* started in", 0.0),
+}
+
+
+@pytest.mark.parametrize("moment", list(MOMENTS))
+def test_ctrl_c_while_the_local_cluster_starts(synthRepo, probeEnv, tmp_path, moment):
+    out = tmp_path / "out"
+    env, mark = markedEnv(probeEnv)
+    pattern, delay = MOMENTS[moment]
+    command = [
+        PIPETASK, "run", "slowProbe", str(synthRepo), "--id", "--output", str(out),
+        "--executor", "dask", "-j", "2", "-c", "seconds=0.5", "-L", "pipetask=DEBUG",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=sigintDefault,
+    )
+    lines = []
+    assert process.stderr is not None
+    deadline = time.monotonic() + 120
+    for line in process.stderr:
+        lines.append(line)
+        if re.search(pattern, line):
+            time.sleep(delay)
+            os.killpg(process.pid, signal.SIGINT)  # as a terminal sends it: to every process
+            break
+        assert time.monotonic() < deadline, "".join(lines)
+    _, rest = process.communicate(timeout=60)
+    stderr = "".join(lines) + rest
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Error" not in stderr, stderr
+    waitUntilGone(mark)
+    if (out / "runs").exists():  # the run began: its record is whole and ended
+        summary = re.search(
+            rf"(\d+) succeeded, 0 failed, 0 skipped of {TOTAL} data IDs in [\d.]+ s"
+            rf"(?:; (\d+) not run \(interrupted\))?",
+            stderr,
+        )
+        assert summary, stderr
+        lines = readRecord(out)
+        assert lines[-1]["end"]["status"] == 130
+        assert len(recordedOk(lines)) == int(summary[1])
+        assertConsistent(out)
+    else:
+        assert "pipetask: interrupted" in stderr, stderr
+    resume(synthRepo, out, env, "--executor", "dask", "-j", "2")
+    waitUntilGone(mark)
+
+
+def test_first_batches_are_a_share_of_the_work():
+    # 24 items on 2 workers: four batches per worker, 3 items each.
+    assert batchSize(24, 2, None) == 3
+    assert batchSize(10_000, 2, None) == FIRST_BATCH
+    assert batchSize(1, 8, None) == 1
+    assert batchSize(10_000, 2, timeout=5.0) == 1  # a timeout applies to each item
+
+
+def test_batches_follow_the_pace_of_the_items():
+    # Items of 1 ms: BATCH_SECONDS of them per batch, while plenty are ready.
+    assert batchSize(10_000, 2, None, pace=0.001) == int(BATCH_SECONDS / 0.001)
+    # Items of a second: one per batch, so both workers finish together.
+    assert batchSize(40, 2, None, pace=1.0) == 1
+    # Items of a microsecond: as many as a batch may hold.
+    assert batchSize(100_000, 2, None, pace=1e-6) == MAX_BATCH
+    # Few items left of 10 ms each: cut small to balance the workers...
+    assert batchSize(16, 2, None, pace=0.01) == 5
+    # ...but work too short to matter stays in one batch.
+    assert batchSize(16, 2, None, pace=0.0001) >= 16
