@@ -162,15 +162,20 @@ class QuantumWorker:
         return butler
 
     def inputIds(self, label: str, index: int) -> dict[str, list[dict[str, Any]]]:
-        """Dataset type -> data IDs of what quantum ``index`` of ``label`` reads."""
+        """Dataset type -> data IDs of what quantum ``index`` of ``label`` reads, as the
+        graph found them. A prerequisite looked up only when the quantum runs (optional,
+        or a calibration valid at the raw's date) points at the quantum's own data ID in
+        the graph, found or not: it is left out."""
         graph = self.graph
         spec = graph.tasks[label]
         inputs: dict[str, list[dict[str, Any]]] = {}
+        prerequisites = {conn.name for conn in spec.connections.prerequisites}
         for conn in spec.connections.inputs + spec.connections.prerequisites:
             edge = spec.edges.get(conn.name)
-            if edge is not None:
-                ids = [graph.rowDataId(edge.source, r) for r in edge.rows(index)]
-                inputs.setdefault(conn.datasetType, []).extend(ids)
+            if edge is None or (conn.name in prerequisites and edge.source == spec.quanta):
+                continue
+            ids = [graph.rowDataId(edge.source, r) for r in edge.rows(index)]
+            inputs.setdefault(conn.datasetType, []).extend(ids)
         return inputs
 
     def task(self, label: str) -> Any:
