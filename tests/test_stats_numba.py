@@ -12,10 +12,11 @@ import pytest
 from _shared_data import allFiles, obsTestData
 from pipetask_image import MaskedImage
 from pipetask_stats import SigmaClippedStatsTask, clipping
-from pipetask_stats.scan import scanChunk as numpyScanChunk
+from pipetask_stats.scan import scanImage as numpyScanImage
 
 pytest.importorskip("numba")
-from pipetask_stats_numba.scan import scanChunk as compiledScanChunk  # noqa: E402
+from pipetask_stats_numba import native  # noqa: E402
+from pipetask_stats_numba.scan import scanImage as compiledScanImage  # noqa: E402
 
 
 def bothKernels(pixels, mask, badBits, numSigmaClip=3.0, numIter=2, method="auto"):
@@ -43,7 +44,7 @@ def assertIdentical(a: clipping.ClipResult, b: clipping.ClipResult) -> None:
 def test_installed_kernel_is_found():
     kernel, distribution = clipping.chooseKernel("auto")
     assert distribution == "pipetask-stats-numba"
-    assert kernel.scanChunk is compiledScanChunk
+    assert kernel.scanImage is compiledScanImage
 
 
 @pytest.mark.parametrize("path", allFiles(), ids=lambda p: p.name)
@@ -87,27 +88,35 @@ def test_bit_identical_on_synthetic_images(shape):
         assertIdentical(*bothKernels(integers, mask, 1 << 4, method="scan"))
 
 
-def test_the_chunk_kernels_agree_on_every_output():
+def test_the_scan_kernels_agree_on_every_output(monkeypatch):
+    """numpy, the ahead-of-time loops and the just-in-time ones give the same counts,
+    special pixels and sums, on whole chunks, a remainder chunk and small images, with
+    NaNs, infinities, masked pixels and brackets that overlap the core's ends."""
+    from pipetask_stats import scan as numpyKernel
+    from pipetask_stats_numba import scan as compiledKernel
+
+    jit = native.jitLoops()
+    monkeypatch.setattr(numpyKernel, "SCAN_CHUNK", 1 << 15)  # several chunks, quickly
     rng = np.random.default_rng(5)
-    for size in (1 << 18, 1 << 15, 123457, 216992, 1000, 129, 7):
-        chunk = rng.normal(50.0, 3.0, size).astype(np.float32)
-        chunk[:: max(1, size // 10)] = np.nan
-        mask = rng.integers(0, 4, size).astype(np.int16)
+    for size in (1 << 16, 123457, 1000, 129, 7):
+        pixels = rng.normal(50.0, 3.0, size).astype(np.float32)
+        pixels[:: max(1, size // 10)] = np.nan
+        pixels[1 :: max(1, size // 9)] = -np.inf
+        mask = rng.integers(0, 4, size).astype(np.int32)
         lows = np.array([47.5, 49.9, 52.0], np.float32)
         highs = np.array([48.0, 50.1, 52.4], np.float32)
+        args = (np.float32(41.0), np.float32(59.0), lows, highs, np.float32(50.0))
         for m in (mask, None):
-            outputs = []
-            for kernel in (numpyScanChunk, compiledScanChunk):
-                special, masked = np.zeros(size, np.float32), np.zeros(size, bool)
-                counts = np.zeros(3, np.int64)
-                args = (np.float32(41.0), np.float32(59.0), lows, highs, np.float32(50.0))
-                result = kernel(chunk, m, 2, *args, special, masked, counts)
-                n = result[0]
-                outputs.append((result, special[:n].tobytes(), counts.tolist(), masked[:n]))
-            (r1, sp1, c1, m1), (r2, sp2, c2, m2) = outputs
-            assert r1 == r2 and sp1 == sp2 and c1 == c2
-            if m is not None:
-                assert np.array_equal(m1, m2)
+            expected = numpyScanImage(pixels, m, 2, *args)
+            for loops in (compiledKernel.loaded()[0], jit):
+                monkeypatch.setattr(compiledKernel, "loaded", lambda loops=loops: (loops, ""))
+                got = compiledScanImage(pixels, m, 2, *args)
+                assert got[:3] == expected[:3] and got[4] == expected[4]
+                assert got[3].tobytes() == expected[3].tobytes()
+                window = (np.float32(45.0), np.float32(55.5), 50.0)
+                assert compiledKernel.windowSums(got[3], *window) == numpyKernel.windowSums(
+                    expected[3], *window
+                )
 
 
 def test_task_results_identical_with_either_kernel(monkeypatch):
@@ -120,52 +129,86 @@ def test_task_results_identical_with_either_kernel(monkeypatch):
 
 
 KERNEL_SCRIPT = """
+import sys
 import numpy as np
 from pipetask_stats import clipping
+from pipetask_stats_numba import scan
 image = np.random.default_rng(1).normal(5.0, 1.0, (512, 512)).astype(np.float32)
 result = clipping.sigmaClippedMoments(image, method="scan", kernel="compiled")
+print(scan.loaded()[1], "numba imported:", "numba" in sys.modules)
 print(result.kernel, repr(result.moments.mean))
 """
 
 
-def runKernel(cacheDir) -> subprocess.CompletedProcess:
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(cacheDir), NUMBA_DEBUG_CACHE="1")
+def numpyMean() -> str:
+    """The mean KERNEL_SCRIPT prints, from the numpy kernel."""
+    image = np.random.default_rng(1).normal(5.0, 1.0, (512, 512)).astype(np.float32)
+    result = clipping.sigmaClippedMoments(image, method="scan", kernel="numpy")
+    return repr(result.moments.mean)
+
+
+def runKernel(cacheDir, prelude: str = "") -> subprocess.CompletedProcess:
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cacheDir))
     return subprocess.run(
-        [sys.executable, "-c", KERNEL_SCRIPT], env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-c", prelude + KERNEL_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
 
-def test_compiled_once_then_loaded_from_the_cache(tmp_path):
+def test_compiled_once_then_loaded_without_numba(tmp_path):
     first = runKernel(tmp_path / "cache")
     assert first.returncode == 0, first.stderr
-    assert "data saved" in first.stdout and "pipetask_stats_numba" in first.stdout
+    assert first.stdout.splitlines()[0] == "ahead-of-time, built numba imported: True"
+    built = list((tmp_path / "cache" / "pipetask").iterdir())
+    assert len(built) == 1 and built[0].name.startswith(native.MODULE + "-")
     second = runKernel(tmp_path / "cache")
     assert second.returncode == 0, second.stderr
-    assert "data loaded" in second.stdout and "data saved" not in second.stdout
+    # The second process (every later run and worker) loads the module, not numba.
+    assert second.stdout.splitlines()[0] == "ahead-of-time, loaded numba imported: False"
     assert first.stdout.splitlines()[-1] == second.stdout.splitlines()[-1]
     assert second.stdout.splitlines()[-1].startswith("pipetask-stats-numba ")
+    assert second.stdout.splitlines()[-1].split()[-1] == numpyMean()
 
 
 def test_no_writable_cache_location_still_computes_the_same(tmp_path):
     # A read-only installation with no writable per-user cache either. The test runs as
-    # whatever user CI uses (root ignores permissions), so numba's check that a cache
-    # location is writable is made to fail for every location.
-    script = (
+    # whatever user CI uses (root ignores permissions), so the checks that a cache
+    # location is writable are made to fail for every location, numba's included.
+    prelude = (
         "from numba.core import caching\n"
         "def refuse(self): raise OSError('read-only')\n"
         "caching._CacheLocator.ensure_cache_path = refuse\n"
-        "import pipetask_stats_numba.scan as scan\n"
-        "print('cached', scan.CACHED)\n" + KERNEL_SCRIPT
+        "from pipetask_stats_numba import native\n"
+        "native._writable = lambda folder: False\n"
     )
-    env = dict(os.environ, NUMBA_DEBUG_CACHE="1", NUMBA_CACHE_DIR=str(tmp_path / "cache"))
-    done = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
-    )
+    done = runKernel(tmp_path / "cache", prelude)
     assert done.returncode == 0, done.stderr
-    assert "cached False" in done.stdout
-    assert "data saved" not in done.stdout and "data loaded" not in done.stdout
-    reference = runKernel(tmp_path / "cache")
-    assert done.stdout.splitlines()[-1] == reference.stdout.splitlines()[-1]
+    assert done.stdout.splitlines()[0] == "just-in-time numba imported: True"
+    assert not (tmp_path / "cache").exists()
+    assert done.stdout.splitlines()[-1].split()[-1] == numpyMean()
+
+
+def test_a_failed_build_falls_back_and_is_not_retried(tmp_path):
+    """Without a C compiler the ahead-of-time build fails: one warning, the same results
+    from the just-in-time loops, and later processes do not try again."""
+    prelude = (
+        "from pipetask_stats_numba import native\n"
+        "def fail(folder, key): raise OSError('no C compiler found')\n"
+        "native.build = fail\n"
+    )
+    first = runKernel(tmp_path / "cache", prelude)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[0] == "just-in-time numba imported: True"
+    assert "ahead-of-time build failed (no C compiler found)" in first.stderr
+    [failed] = (tmp_path / "cache" / "pipetask").glob("*.failed")
+    assert "no C compiler found" in failed.read_text()
+    second = runKernel(tmp_path / "cache")  # could build, but the failure is remembered
+    assert second.stdout.splitlines()[0] == "just-in-time numba imported: True"
+    assert "build failed" not in second.stderr
+    assert first.stdout.splitlines()[-1] == second.stdout.splitlines()[-1]
 
 
 def test_the_sort_and_bracket_kernels_agree():

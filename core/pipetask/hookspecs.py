@@ -132,7 +132,7 @@ def pipetask_kernels():
 
     Returns a list of ``Description(name, target, summary)``; ``target`` imports a callable
     with the contract that the asking plugin documents for ``name`` (for
-    ``sigmaClippedScan``: :func:`pipetask_stats.scan.scanChunk`), giving identical
+    ``sigmaClippedScan``: the module :mod:`pipetask_stats.scan`), giving identical
     results. The asking plugin uses an installed kernel instead of its own code and falls
     back to it when none is. Called the first time such a computation runs.
     """

@@ -57,8 +57,6 @@ DIRECT_LIMIT = 1 << 18
 BRACKET_SIGMAS = 5.0
 #: Fraction of the narrowest predicted clip window kept free on each side of the core.
 CORE_MARGIN = 0.03
-#: Pixels per chunk of the streaming pass (fewer, larger chunks: less interpreter time).
-SCAN_CHUNK = 1 << 18
 
 
 @cache
@@ -268,51 +266,21 @@ class _ScannedSource:
         self._scan()
 
     def _scan(self) -> None:
-        pixels, mask, plan = self.pixels, self.mask, self.plan
-        scanChunk = self.kernel.scanChunk
-        size = pixels.size
-        k = min(SCAN_CHUNK, size)
-        special, specialMasked = np.empty(k, np.float32), np.empty(k, bool)
+        plan = self.plan
         lows = np.array([low for low, _ in plan.brackets], np.float32)
         highs = np.array([high for _, high in plan.brackets], np.float32)
-        countsBelow = np.zeros(len(plan.brackets), np.int64)
-        parts, maskedParts = [], []
-        s1 = s2 = 0.0
-        shift32 = np.float32(self.shift)
-        for start in range(0, size, SCAN_CHUNK):
-            stop = start + SCAN_CHUNK
-            count, c1, c2 = scanChunk(
-                pixels[start:stop],
-                None if mask is None else mask[start:stop],
-                self.badBits,
-                plan.coreLow,
-                plan.coreHigh,
-                lows,
-                highs,
-                shift32,
-                special,
-                specialMasked,
-                countsBelow,
-            )
-            parts.append(special[:count].copy())
-            if mask is not None:
-                maskedParts.append(specialMasked[:count].copy())
-            s1 += c1
-            s2 += c2
-        special_values = np.concatenate(parts)
-        masked = np.concatenate(maskedParts) if mask is not None else None
-        good = np.isfinite(special_values)
-        if masked is not None:
-            good &= ~masked
-        self.plainCount = size - special_values.size
-        self.coreSums = Sums(self.plainCount, s1, s2, self.shift)
-        self.special = special_values[good]
-        bad = special_values[~good]
-        self.n = self.plainCount + self.special.size
-        self.countsBelow = [
-            int(count) - int(np.count_nonzero(bad < low))
-            for count, (low, _) in zip(countsBelow, plan.brackets, strict=True)
-        ]
+        plainCount, s1, s2, self.special, self.countsBelow = self.kernel.scanImage(
+            self.pixels,
+            self.mask,
+            self.badBits,
+            plan.coreLow,
+            plan.coreHigh,
+            lows,
+            highs,
+            np.float32(self.shift),
+        )
+        self.coreSums = Sums(plainCount, s1, s2, self.shift)
+        self.n = plainCount + self.special.size
 
     def quartiles(self) -> tuple[float, float, float] | None:
         """Exact quartiles from the brackets, or None if a rank is outside its bracket.
@@ -338,7 +306,8 @@ class _ScannedSource:
     def sums(self, low: np.float32, high: np.float32) -> Sums:
         """Sums over the candidates in ``[low, high]``; exact whatever the plan was."""
         if low <= self.plan.coreLow and self.plan.coreHigh <= high:
-            return self.coreSums + windowSums(self.special, low, high, self.shift)
+            n, s1, s2 = self.kernel.windowSums(self.special, low, high, self.shift)
+            return self.coreSums + Sums(n, s1, s2, self.shift)
         self.fallbacks.append(f"window [{low}, {high}] does not contain the core: full pass")
         return _maskedWindowSums(self.pixels, self.mask, self.badBits, low, high, self.shift)
 

@@ -1,16 +1,83 @@
-"""The loops of the sigma-clipped statistics (numpy): the streaming pass over one chunk of
-pixels, the sort of the sample and the selection of the quartile brackets.
+"""The loops of the sigma-clipped statistics (numpy): the streaming pass over the pixels,
+the sort of the sample, the selection of the quartile brackets and the sums over a window.
 
 This module is the contract of the kernel named ``sigmaClippedScan``: a plugin may provide
-a compiled implementation through the hook ``pipetask_kernels``, a module with the three
-functions :func:`scanChunk`, :func:`sortSample` and :func:`bracketContents` below, and
-:mod:`pipetask_stats.clipping` then calls them instead. An implementation must give
-bit-identical results; pipetask-stats-numba does.
+a compiled implementation through the hook ``pipetask_kernels``, a module with the four
+functions :func:`scanImage`, :func:`sortSample`, :func:`bracketContents` and
+:func:`windowSums` below, and :mod:`pipetask_stats.clipping` then calls them instead. An
+implementation must give bit-identical results; pipetask-stats-numba does.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from .moments import windowSums as _windowSums
+
+#: Pixels per chunk of the streaming pass: each chunk's sums are added up in order, so
+#: this fixes the summation order (fewer, larger chunks: less interpreter time).
+SCAN_CHUNK = 1 << 18
+
+
+def scanImage(
+    pixels: np.ndarray,
+    mask: np.ndarray | None,
+    badBits: int,
+    coreLow: np.float32,
+    coreHigh: np.float32,
+    bracketLows: np.ndarray,
+    bracketHighs: np.ndarray,
+    shift: np.float32,
+) -> tuple[int, float, float, np.ndarray, list[int]]:
+    """The streaming pass of :class:`~.clipping._ScannedSource` over the whole image.
+
+    Runs :func:`scanChunk` on each ``SCAN_CHUNK`` pixels in turn and adds up its sums.
+
+    Returns
+    -------
+    tuple
+        ``(plainCount, s1, s2, special, countsBelow)``: the number of pixels that are not
+        special; ``s1`` and ``s2``, the float sums of each chunk's ``s1`` and ``s2`` added
+        in chunk order starting from 0.0; the special pixels that are candidates (finite,
+        not masked), in order, as a float32 array; and, per bracket, the number of
+        candidates ``< low``.
+    """
+    size = pixels.size
+    k = min(SCAN_CHUNK, size)
+    special, specialMasked = np.empty(k, np.float32), np.empty(k, bool)
+    countsBelow = np.zeros(bracketLows.size, np.int64)
+    parts, maskedParts = [], []
+    s1 = s2 = 0.0
+    for start in range(0, size, SCAN_CHUNK):
+        stop = start + SCAN_CHUNK
+        count, c1, c2 = scanChunk(
+            pixels[start:stop],
+            None if mask is None else mask[start:stop],
+            badBits,
+            coreLow,
+            coreHigh,
+            bracketLows,
+            bracketHighs,
+            shift,
+            special,
+            specialMasked,
+            countsBelow,
+        )
+        parts.append(special[:count].copy())
+        if mask is not None:
+            maskedParts.append(specialMasked[:count].copy())
+        s1 += c1
+        s2 += c2
+    values = np.concatenate(parts) if parts else np.empty(0, np.float32)
+    good = np.isfinite(values)
+    if mask is not None:
+        good &= ~np.concatenate(maskedParts)
+    bad = values[~good]
+    below = [
+        int(c) - int(np.count_nonzero(bad < low))
+        for c, low in zip(countsBelow, bracketLows, strict=True)
+    ]
+    return size - values.size, s1, s2, values[good], below
 
 
 def scanChunk(
@@ -101,3 +168,13 @@ def bracketContents(
         special[(special >= low) & (special <= high)]
         for low, high in zip(bracketLows, bracketHighs, strict=True)
     ]
+
+
+def windowSums(
+    values: np.ndarray, low: np.float32, high: np.float32, shift: float
+) -> tuple[int, float, float]:
+    """``(n, s1, s2)``: the count of the finite float32 ``values`` in ``[low, high]`` and
+    the sums of ``float64(x) - shift`` and of its squares over them, as
+    :func:`pipetask_stats.moments.windowSums` adds them."""
+    sums = _windowSums(values, low, high, shift)
+    return sums.n, sums.s1, sums.s2
