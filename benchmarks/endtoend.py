@@ -21,7 +21,12 @@ cluster of 2 workers when pipetask-dask is installed (its start included).
 Targets (issue 16): exampleTask per extra data ID at most 1.1x the best plain script and
 under 40 ms. Nothing is asserted.
 
-Usage: ``python benchmarks/endtoend.py [--visits 8] [--runs 3]``
+With ``--before PYTHON`` (the python of another install, e.g. an older commit installed
+as ``benchmarks/startup.py`` does) that install's ``pipetask`` is measured alongside,
+interleaved, on the same repository: its per-data-ID cost, its fixed cost and its time to
+the first data ID.
+
+Usage: ``python benchmarks/endtoend.py [--visits 8] [--runs 3] [--before PYTHON]``
 """
 
 from __future__ import annotations
@@ -130,49 +135,77 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--visits", type=int, default=8, help="data IDs in the repository")
     parser.add_argument("--runs", type=int, default=3, help="interleaved repetitions")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="the python of another install (an older commit): its pipetask is measured "
+        "alongside, interleaved, on the same repository",
+    )
     args = parser.parse_args(argv)
     if not (OBS_TEST / "raw").is_dir():
         print(f"obs_test data not found at {OBS_TEST}")
         return 1
+    installs = {"this install": PIPETASK}
+    if args.before is not None:
+        installs["before"] = str(args.before.with_name("pipetask"))
     with tempfile.TemporaryDirectory() as tmp:
         repo, files = makeRepo(Path(tmp), args.visits)
-        run = [PIPETASK, "run", "exampleTask", str(repo)]
         plain = [sys.executable, "-c", PLAIN, *map(str, files)]
         readers = ("pipetask-image", "fitsio", "astropy")
-        one, every = [], []
+        one: dict[str, list[float]] = {label: [] for label in installs}
+        every: dict[str, list[float]] = {label: [] for label in installs}
         scripts: dict[str, list[float]] = {r: [] for r in readers}
+        for pipetask in installs.values():  # a first run builds what is built once
+            timed([pipetask, "run", "exampleTask", str(repo), "--id", "visit=1"])
         for _ in range(args.runs):
-            one.append(timed([*run, "--id", "visit=1"])[0])
-            every.append(timed([*run, "--id"])[0])
+            for label, pipetask in installs.items():
+                run = [pipetask, "run", "exampleTask", str(repo)]
+                one[label].append(timed([*run, "--id", "visit=1"])[0])
+                every[label].append(timed([*run, "--id"])[0])
             for reader in readers:
                 out = subprocess.run(
                     [*plain, reader, "2"], capture_output=True, text=True, check=True
                 )
                 scripts[reader].append(float(out.stdout.split()[-1]))
-        perExtra = (min(every) - min(one)) / (args.visits - 1)
         plainBest = {reader: min(times) for reader, times in scripts.items()}
         floor = min(plainBest.values())
-        print(f"obs_test exampleTask, {args.visits} data IDs (best of {args.runs} runs):")
-        print(f"  pipetask run, one data ID        {min(one) * 1e3:8.1f} ms")
-        print(f"  pipetask run, {args.visits} data IDs         {min(every) * 1e3:8.1f} ms")
         print(
-            f"  exampleTask per extra data ID    {perExtra * 1e3:8.1f} ms = "
-            f"{perExtra / floor:4.2f}x the best plain script (target at most 1.1x, under 40 ms)"
+            f"obs_test exampleTask, {args.visits} data IDs (CPU times, best of {args.runs} runs):"
         )
+        for label in installs:
+            perExtra = (min(every[label]) - min(one[label])) / (args.visits - 1)
+            print(f"{label}:")
+            print(f"  pipetask run, one data ID        {min(one[label]) * 1e3:8.1f} ms")
+            print(
+                f"  pipetask run, {args.visits} data IDs         {min(every[label]) * 1e3:8.1f} ms"
+            )
+            print(
+                f"  exampleTask per extra data ID    {perExtra * 1e3:8.1f} ms = "
+                f"{perExtra / floor:4.2f}x the best plain script "
+                "(target at most 1.1x, under 40 ms)"
+            )
+            print(
+                f"  fixed cost of a run (one data ID less its share) "
+                f"{(min(one[label]) - perExtra) * 1e3:8.1f} ms"
+            )
         for reader, t in plainBest.items():
             print(f"  plain script, {reader:<15}    {t * 1e3:8.1f} ms per data ID")
-        serial = min(firstDataId([*run, "--id", "visit=1"]) for _ in range(args.runs))
-        pooled = min(firstDataId([*run, "--id", "visit=1..2", "-j", "2"]) for _ in range(args.runs))
-        dask = [*run, "--id", "visit=1..2", "--executor", "dask", "-j", "2"]
-        clustered = min(firstDataId(dask) for _ in range(args.runs)) if hasDask() else None
-        print("time from start to the first data ID processed (its result's log line):")
-        print(f"  serial                           {serial * 1e3:8.1f} ms")
-        print(f"  -j 2 (in a worker)               {pooled * 1e3:8.1f} ms")
-        if clustered is not None:
-            print(
-                f"  dask -j 2 (in a worker)          {clustered * 1e3:8.1f} ms "
-                "(the local cluster's start included)"
+        print("time from start to the first data ID processed (its result's log line; wall):")
+        for label, pipetask in installs.items():
+            run = [pipetask, "run", "exampleTask", str(repo)]
+            serial = min(firstDataId([*run, "--id", "visit=1"]) for _ in range(args.runs))
+            pooled = min(
+                firstDataId([*run, "--id", "visit=1..2", "-j", "2"]) for _ in range(args.runs)
             )
+            print(f"  {label}, serial{'':<{26 - len(label)}}{serial * 1e3:8.1f} ms")
+            print(f"  {label}, -j 2 (in a worker){'':<{14 - len(label)}}{pooled * 1e3:8.1f} ms")
+            if label == "this install" and hasDask():
+                dask = [*run, "--id", "visit=1..2", "--executor", "dask", "-j", "2"]
+                clustered = min(firstDataId(dask) for _ in range(args.runs))
+                print(
+                    f"  {label}, dask -j 2 (in a worker) {clustered * 1e3:8.1f} ms "
+                    "(the local cluster's start included)"
+                )
         print(f"(python: {sys.executable}; machine load {os.getloadavg()[0]:.1f})")
     return 0
 

@@ -11,8 +11,9 @@ its mask, and a synthetic 4096x4096 float32 image with 1% masked pixels and some
 - the peak extra memory of the sigma-clipped run as a multiple of the image size
   (tracemalloc, which sees numpy's allocations);
 
-then the first-call cost of the compiled kernel in a fresh process (compiling into an
-empty cache, then loading from it) next to the numpy kernel's; and the time to read one
+then the first-call cost of the compiled kernel in a fresh process (building it ahead of
+time into an empty cache, once per installation, then loading it from there without
+numba, as every later run and worker does) next to the numpy kernel's; and the time to read one
 obs_test raw and one Exposure file with each reader, next to inflating the file with zlib
 (the floor) and to ``fitsio`` reading the same planes.
 
@@ -171,13 +172,19 @@ clipping.sigmaClippedMoments(image, method="scan", kernel="{kernel}")
 first = time.perf_counter() - start
 start = time.perf_counter()
 clipping.sigmaClippedMoments(image, method="scan", kernel="{kernel}")
-print(first, time.perf_counter() - start)
+second = time.perf_counter() - start
+import sys
+how = "numpy"
+if "{kernel}" == "compiled":
+    from pipetask_stats_numba import scan
+    how = scan.loaded()[1] + (", numba imported" if "numba" in sys.modules else ", no numba")
+print(first, second, how)
 """
 
 
-def firstCall(kernel: str, cacheDir: str) -> tuple[float, float, float]:
+def firstCall(kernel: str, cacheDir: str) -> tuple[float, float, float, str]:
     """Wall time of the first call (imports included) and of the second, in a fresh
-    process, and the CPU time of that whole process."""
+    process, the CPU time of that whole process, and how the kernel was obtained."""
     env = dict(os.environ, NUMBA_CACHE_DIR=cacheDir)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
@@ -189,8 +196,8 @@ def firstCall(kernel: str, cacheDir: str) -> tuple[float, float, float]:
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    first, second = map(float, done.stdout.split())
-    return first, second, cpu
+    first, second, how = done.stdout.split(maxsplit=2)
+    return float(first), float(second), cpu, how.strip()
 
 
 def benchmarkFirstCall() -> None:
@@ -207,10 +214,10 @@ def benchmarkFirstCall() -> None:
         rows.append(("compiled, empty cache", compiled, "compiles once per installation"))
         extra = f"every later run and worker: +{(loaded[2] - numpy[2]) * 1e3:.0f} ms CPU"
         rows.append(("compiled, from the cache", loaded, extra))
-    for title, (first, second, cpu), note in rows:
+    for title, (first, second, cpu, how), note in rows:
         print(
             f"  {title:<26} {first * 1e3:8.0f} ms, then {second * 1e3:6.1f} ms; "
-            f"process CPU {cpu * 1e3:6.0f} ms  {note}"
+            f"process CPU {cpu * 1e3:6.0f} ms  {note} ({how})"
         )
 
 

@@ -211,6 +211,23 @@ def test_a_failed_build_falls_back_and_is_not_retried(tmp_path):
     assert first.stdout.splitlines()[-1] == second.stdout.splitlines()[-1]
 
 
+def test_the_sample_kernels_agree():
+    """The compiled sample holds numpy's values in numpy's order: NaN, infinite and masked
+    pixels left out, any offset and step, with and without a mask."""
+    import pipetask_stats.scan as numpyKernel
+    import pipetask_stats_numba.scan as compiledKernel
+
+    rng = np.random.default_rng(12)
+    pixels = rng.normal(0.0, 5.0, 100_003).astype(np.float32)
+    pixels[::13], pixels[1::17], pixels[2::19] = np.nan, np.inf, -np.inf
+    mask = rng.integers(0, 8, pixels.size).astype(np.int32)
+    for offset, step in ((0, 1), (3, 7), (50, 127), (100_002, 5), (100_003, 3)):
+        for m, bits in ((mask, 4), (mask, 0), (None, 4)):
+            expected = numpyKernel.sampleCandidates(pixels, m, bits, offset, step)
+            got = compiledKernel.sampleCandidates(pixels, m, bits, offset, step)
+            assert got.dtype == np.float32 and got.tobytes() == expected.tobytes()
+
+
 def test_the_sort_and_bracket_kernels_agree():
     """The compiled sort of the sample and selection of the brackets give numpy's values,
     on negative and positive values, ties, zeros of both signs and infinities; brackets

@@ -270,10 +270,13 @@ def _zippedEntryPoints(group: str, path: str) -> list[tuple[str, str, str]]:
     ]
 
 
-def _hookFunctions(hookName: str) -> list[tuple[Any, str]]:
+def _hookFunctions(
+    hookName: str, plugins: list[tuple[str, Any, str]] | None = None
+) -> list[tuple[Any, str]]:
     """``(function, distribution)`` of each implementation of a hook, in the order pluggy
     lists them: through the plugin manager when one was made, else straight from the
-    installed plugins' modules."""
+    installed plugins' modules (``plugins``, as :func:`installedPlugins` returns them, when
+    the caller has read them already)."""
     if get_plugin_manager.cache_info().currsize:
         pm = get_plugin_manager()
         dists = _distribution_names(pm)
@@ -282,7 +285,7 @@ def _hookFunctions(hookName: str) -> list[tuple[Any, str]]:
             for impl in getattr(pm.hook, hookName).get_hookimpls()
         ]
     found = []
-    for _, plugin, distribution in installedPlugins():
+    for _, plugin, distribution in installedPlugins() if plugins is None else plugins:
         function = getattr(plugin, hookName, None)
         if function is not None and hasattr(function, _IMPL_ATTRIBUTE):
             found.append((function, distribution))
@@ -294,8 +297,10 @@ def catalog() -> Catalog:
     """Collect the descriptions of every installed plugin (cached per process)."""
     items: dict[str, dict[str, Description]] = {kind: {} for kind in KINDS}
     clashes: dict[tuple[str, str], str] = {}
+    # The installed plugins are read once for all the hooks, not once per hook.
+    plugins = None if get_plugin_manager.cache_info().currsize else installedPlugins()
     for kind, hook_name in KINDS.items():
-        for function, dist in _hookFunctions(hook_name):
+        for function, dist in _hookFunctions(hook_name, plugins):
             for desc in function() or []:
                 desc = Description(desc.name, desc.target, desc.summary, desc.kind, dist)
                 previous = items[kind].get(desc.name)

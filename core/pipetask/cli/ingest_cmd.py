@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: importing typing costs `pipetask --help` start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 DESCRIPTION = """\
 Register raw files in a data repository, creating it if it does not exist. The camera's

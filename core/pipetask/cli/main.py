@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from ..errors import PipetaskError
@@ -29,6 +30,26 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str):  # noqa: D102 - argparse API
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # argparse sizes its formatter with shutil.get_terminal_size, and makes one for
+        # every add_argument: importing shutil (and zlib, bz2, lzma) costs each start.
+        return self.formatter_class(prog=self.prog, width=terminalColumns() - 2)
+
+
+def terminalColumns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size().columns`` gives it: ``COLUMNS``
+    when set to a positive number, else the width of standard output's terminal, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
 
 
 def build_parser(only: str | None = None) -> ArgumentParser:

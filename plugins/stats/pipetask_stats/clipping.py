@@ -200,12 +200,7 @@ def _plan(
     kernel: Any = numpyKernel,
 ) -> _Plan | None:
     step = _sampleStep(pixels.size, rowLength)
-    offset = step // 2
-    sample = pixels[offset::step]
-    good = np.isfinite(sample)
-    if mask is not None:
-        good &= (mask[offset::step] & badBits) == 0
-    ordered = kernel.sortSample(np.ascontiguousarray(sample[good]))
+    ordered = kernel.sortSample(kernel.sampleCandidates(pixels, mask, badBits, step // 2, step))
     m = ordered.size
     if m < 1024:
         return None

@@ -2,10 +2,11 @@
 the sort of the sample, the selection of the quartile brackets and the sums over a window.
 
 This module is the contract of the kernel named ``sigmaClippedScan``: a plugin may provide
-a compiled implementation through the hook ``pipetask_kernels``, a module with the four
-functions :func:`scanImage`, :func:`sortSample`, :func:`bracketContents` and
-:func:`windowSums` below, and :mod:`pipetask_stats.clipping` then calls them instead. An
-implementation must give bit-identical results; pipetask-stats-numba does.
+a compiled implementation through the hook ``pipetask_kernels``, a module with the five
+functions :func:`sampleCandidates`, :func:`sortSample`, :func:`scanImage`,
+:func:`bracketContents` and :func:`windowSums` below, and :mod:`pipetask_stats.clipping`
+then calls them instead. An implementation must give bit-identical results;
+pipetask-stats-numba does.
 """
 
 from __future__ import annotations
@@ -151,6 +152,18 @@ def scanChunk(
     s1 = float(d.sum())
     s2 = float(np.square(d, out=d).sum())
     return count, s1, s2
+
+
+def sampleCandidates(
+    pixels: np.ndarray, mask: np.ndarray | None, badBits: int, offset: int, step: int
+) -> np.ndarray:
+    """The candidates (finite, none of ``badBits`` set) among ``pixels[offset::step]``, in
+    order, as a new contiguous float32 array: the sample of the plan."""
+    sample = pixels[offset::step]
+    good = np.isfinite(sample)
+    if mask is not None:
+        good &= (mask[offset::step] & badBits) == 0
+    return np.ascontiguousarray(sample[good])
 
 
 def sortSample(values: np.ndarray) -> np.ndarray:

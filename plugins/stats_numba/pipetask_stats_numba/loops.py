@@ -365,6 +365,22 @@ def windowSums(values, low, high, shift, chunkSize):
     return n, s1, s2
 
 
+def sampleCandidates(pixels, mask, badBits, offset, step):
+    """:func:`pipetask_stats.scan.sampleCandidates`: one strided pass, each pixel and its
+    mask read once."""
+    out = np.empty((pixels.size - offset + step - 1) // step if pixels.size > offset else 0,
+                   np.float32)  # fmt: skip
+    n = 0
+    for i in range(offset, pixels.size, step):
+        x = pixels[i]
+        ok = np.isfinite(x)
+        if mask is not None:
+            ok = ok and (mask[i] & badBits) == 0
+        out[n] = x
+        n += ok
+    return out[:n]
+
+
 #: Bits of the sort key taken per pass of the radix sort (three passes cover 32 bits).
 _RADIX_BITS = 11
 
@@ -439,6 +455,11 @@ def _signatures():
             types.Tuple((i64, types.float64, types.float64))(pixels, f32, f32, types.float64, i64),
         ),
         "radixSort": (radixSort, pixels(pixels)),
+        "sampleCandidates_m32": (
+            sampleCandidates,
+            pixels(pixels, types.Array(types.int32, 1, "C"), i64, i64, i64),
+        ),
+        "sampleCandidates_nomask": (sampleCandidates, pixels(pixels, types.none, i64, i64, i64)),
         "bracketContents": (bracketContents, types.UniTuple(pixels, 3)(pixels, pixels, pixels)),
     }
 

@@ -23,6 +23,17 @@ def loaded() -> tuple[Any, str]:
     return compiledLoops()
 
 
+def _takes(pixels: np.ndarray, mask: np.ndarray | None, badBits: int) -> bool:
+    """Whether the compiled loops take these pixels and mask (else numpy runs)."""
+    return (
+        pixels.dtype == np.float32
+        and pixels.ndim == 1
+        and pixels.flags.c_contiguous
+        and (mask is None or (mask.dtype == np.int32 and mask.flags.c_contiguous))
+        and 0 <= badBits < 1 << 63
+    )
+
+
 def scanImage(
     pixels: np.ndarray,
     mask: np.ndarray | None,
@@ -34,15 +45,7 @@ def scanImage(
     shift: np.float32,
 ) -> tuple[int, float, float, np.ndarray, list[int]]:
     """Compiled :func:`pipetask_stats.scan.scanImage` (see there for the contract)."""
-    plain = (
-        bracketLows.size == 3
-        and pixels.dtype == np.float32
-        and pixels.ndim == 1
-        and pixels.flags.c_contiguous
-        and (mask is None or (mask.dtype == np.int32 and mask.flags.c_contiguous))
-        and 0 <= badBits < 1 << 63
-    )
-    if not plain:
+    if bracketLows.size != 3 or not _takes(pixels, mask, badBits):
         return numpyKernel.scanImage(
             pixels, mask, badBits, coreLow, coreHigh, bracketLows, bracketHighs, shift
         )
@@ -69,6 +72,17 @@ def windowSums(
         np.ascontiguousarray(values), np.float32(low), np.float32(high), float(shift), CHUNK
     )
     return int(n), 0.0 + float(s1), 0.0 + float(s2)
+
+
+def sampleCandidates(
+    pixels: np.ndarray, mask: np.ndarray | None, badBits: int, offset: int, step: int
+) -> np.ndarray:
+    """Compiled :func:`pipetask_stats.scan.sampleCandidates`."""
+    if not _takes(pixels, mask, badBits) or offset < 0 or step < 1:
+        return numpyKernel.sampleCandidates(pixels, mask, badBits, offset, step)
+    loops = loaded()[0]
+    sample = loops.sampleCandidates_nomask if mask is None else loops.sampleCandidates_m32
+    return sample(pixels, mask, np.int64(badBits), np.int64(offset), np.int64(step))
 
 
 def sortSample(values: np.ndarray) -> np.ndarray:
