@@ -178,6 +178,9 @@ def test_resume_reads_the_stored_graph_and_says_what_it_redoes(env, repo, pipeli
     assert first.returncode == 3, first.stderr
     stored = out / "quantum_graph.qgraph"
     before = stored.read_bytes()
+    shown = pipetask(env, *args, "--id", "visit=1", "--skip-existing", "--show", "graph")
+    assert "the config of copy2 differs from the one stored in the output" in shown.stderr
+    assert shown.stdout.count("config replaced (--clobber-config)") == 3, shown.stdout
     resumed = pipetask(env, *args, "--id", "visit=1", "--skip-existing", "--clobber-config")
     assert resumed.returncode == 0, resumed.stderr
     assert f"resume: read the stored graph {stored} (6 quanta)" in resumed.stderr
@@ -203,6 +206,39 @@ def test_resume_reads_the_stored_graph_and_says_what_it_redoes(env, repo, pipeli
     checkConsistent(out)
 
 
+def test_resume_redoes_the_quanta_whose_files_were_removed_and_their_readers(
+    env, repo, pipeline, tmp_path
+):
+    out = tmp_path / "out"
+    args = ["run", "-p", str(pipeline) + "#copies", repo, "--id", "--output", out]
+    first = pipetask(env, *args)
+    assert first.returncode == 0, first.stderr
+    before = contents(out, "ptStep2")
+    step1 = sorted(p for p, t in registered(out).items() if t == "ptStep1")
+    (out / step1[0]).unlink()  # one file, behind the registry's back
+    folder = (out / step1[-1]).parent  # and a whole folder (the other visit's)
+    assert folder != (out / step1[0]).parent
+    for path in folder.iterdir():
+        path.unlink()
+    folder.rmdir()
+    shown = pipetask(env, *args, "--skip-existing", "--show", "graph")
+    assert shown.returncode == 0, shown.stderr
+    assert "quantum graph: 12 quanta, 4 done" in shown.stdout
+    why = [line.split("}: ", 1)[1] for line in shown.stdout.splitlines() if "  run  " in line]
+    assert why.count("an output's file was removed") == 4, shown.stdout
+    assert sum(w.startswith("an input is redone, after 1 quanta of copy") for w in why) == 4
+    resumed = pipetask(env, *args, "--skip-existing")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resume: 4 of 12 quanta done, 8 to run" in resumed.stderr
+    assert "redo 4: copy: an output's file was removed" in resumed.stderr
+    assert "redo 4: copy2: an input is redone" in resumed.stderr
+    assert "copy: 4 succeeded, 0 failed, 0 blocked, 2 skipped of 6 quanta" in resumed.stderr
+    assert contents(out, "ptStep2") == before
+    checkConsistent(out)
+    again = pipetask(env, *args, "--skip-existing")
+    assert again.returncode == 0 and "resume: 12 of 12 quanta done, 0 to run" in again.stderr
+
+
 BAD = {
     "unknown task": ('[tasks.a]\ntask = "nope"\n', "unknown task 'nope'"),
     "cycle": (
@@ -218,6 +254,28 @@ BAD = {
     "rename to nothing": (
         '[tasks.a]\ntask = "ptCopy"\nconnections = { outputs = " " }\n',
         "renamed to nothing",
+    ),
+    "rename of no connection": (
+        '[tasks.a]\ntask = "ptCopy"\nconnections = { nosuch = "x" }\n',
+        "'nosuch' is not a connection of task 'ptCopy'",
+    ),
+    "contract on an unknown label": (
+        '[tasks.a]\ntask = "ptCopy"\n[[contracts]]\ncheck = "b.threshold > 1"\n',
+        "contract 'b.threshold > 1': no label 'b' (labels: a)",
+    ),
+    "contract that is code": (
+        '[tasks.a]\ntask = "ptCopy"\n[[contracts]]\ncheck = "__import__(1)"\n',
+        "is not LEFT OP RIGHT",
+    ),
+    "no tasks": ("description = 'nothing'\n", "no tasks; a pipeline file names each"),
+    "bad TOML": ("[tasks.a\n", "bad.toml:1: invalid TOML"),
+    "import of a missing file": (
+        'imports = ["gone.toml"]\n[tasks.a]\ntask = "ptCopy"\n',
+        "gone.toml' not found (imported by",
+    ),
+    "unknown subset label": (
+        '[tasks.a]\ntask = "ptCopy"\n[subsets.s]\nlabels = ["zz"]\n',
+        "subset 's' names unknown label 'zz'",
     ),
 }
 
@@ -291,3 +349,47 @@ def test_report_shows_each_label(env, repo, pipeline, tmp_path):
     ), report.stdout
     assert any(line.startswith("gather {visit: 2} blocked") for line in lines), report.stdout
     assert any(line.startswith("copy {visit: 2, ccd: 0} ok") for line in lines), report.stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        ("-c copy:nosuch=1", "-c copy:nosuch=1: "),
+        ("-c copy:threshold=abc", "-c copy:threshold=abc: cannot parse 'abc'"),
+        ("-C copy:{bad}", "-C copy: {bad}:1: "),
+        ("-c nolabel:x=1", "-c nolabel:x=1: no label 'nolabel' in"),
+        ("-c x=1", "-c x=1: name the label, -c LABEL:NAME=VALUE (labels: copy, copy2"),
+    ],
+)
+def test_a_bad_labelled_override_is_one_line_naming_the_option_once(
+    env, repo, pipeline, tmp_path, option, expected
+):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("nosuch = 1\n")
+    flag, value = option.format(bad=bad).split(" ", 1)
+    done = pipetask(
+        env, "run", "-p", pipeline, repo, "--id", "--output", tmp_path / "o", flag, value
+    )
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"pipetask: error: {expected.format(bad=bad)}"), line
+    assert line.count(value.split(":")[-1]) == 1, line  # the option is named once
+    assert not (tmp_path / "o").exists()
+
+
+def test_show_config_and_history_apply_to_the_labels_that_have_the_field(
+    env, repo, pipeline, tmp_path
+):
+    args = ["run", "-p", pipeline, repo, "--id", "visit=1"]
+    # ptCopy's labels have `threshold`; statsWriter's does not: it is left out, no error.
+    done = pipetask(env, *args, "-c", "copy2:threshold=7", "--show", "config=threshold")
+    assert done.returncode == 0, done.stderr
+    assert "# label copy (ptCopy)\n" in done.stdout and "# label stats" not in done.stdout
+    assert "# label copy2 (ptCopy)\n" in done.stdout and "threshold = 7.0" in done.stdout
+    one = pipetask(env, *args, "-c", "copy2:threshold=7", "--show", "history=copy2:threshold")
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.startswith("# label copy2 (ptCopy)\nthreshold\n"), one.stdout
+    assert "# label copy " not in one.stdout and "-c copy2:threshold=7" in one.stdout
+    none = pipetask(env, *args, "--show", "config=nothingLikeThis")
+    assert none.returncode == 2 and none.stdout == ""
+    assert "--show config=nothingLikeThis: no config field matches in any label" in none.stderr

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .options import RunOptions
     from .pipeline import Pipeline
     from .pipeline.pipeline import Override
+    from .pipeline.plan import RunSettings
 
 log = logging.getLogger("pipetask")
 
@@ -65,20 +66,57 @@ def planSweep(
 
 
 def showPipelineConfig(show: ShowRequest, pipeline: Pipeline) -> None:
-    """``--show config``/``history``/``tasks`` for each label, headed by its label."""
+    """``--show config``/``history``/``tasks`` for each label, headed by its label. A
+    pattern applies to every label (those without a match are left out) or, written
+    ``LABEL:PATTERN``, to one; a pattern no label matches is an error, before anything
+    is printed."""
+    from .errors import ConfigError
     from .show import configText, historyText, taskTree
 
+    def scoped(pattern: str | None, label: str) -> tuple[bool, str | None]:
+        """Whether ``pattern`` applies to ``label``, and the pattern without its label."""
+        if pattern is not None and ":" in pattern:
+            named, _, rest = pattern.partition(":")
+            if named in pipeline.nodes:
+                return named == label, rest
+        return True, pattern
+
+    def attempt(make, *args) -> str | None:
+        try:
+            return make(*args)
+        except ConfigError:  # no field of this label matches
+            return None
+
+    blocks: dict[str, list[str]] = {label: [] for label in pipeline.nodes}
+    requests = [("config", p) for p in show.config] + [("history", p) for p in show.history]
+    for kind, pattern in requests:
+        found = False
+        for label, node in pipeline.nodes.items():
+            applies, own = scoped(pattern, label)
+            if not applies:
+                continue
+            if kind == "config":
+                text = attempt(configText, node.config, own, node.taskName)
+                if text is not None and own is not None:
+                    text += "\n"
+            else:
+                text = attempt(historyText, node.config, own) if own else None
+                text = None if text is None else text + "\n"
+            if text is not None:
+                blocks[label].append(text)
+                found = True
+        if not found:
+            where = " in any label" if len(pipeline.nodes) > 1 else ""
+            raise ConfigError(f"--show {kind}={pattern}: no config field matches{where}")
+    if show.tasks:
+        for label, node in pipeline.nodes.items():
+            blocks[label].append(taskTree(label, node.taskClass, node.config) + "\n")
     many = len(pipeline.nodes) > 1
-    for label, node in pipeline.nodes.items():
-        if many and (show.config or show.history or show.tasks):
-            print(f"# label {label} ({node.taskName})")
-        for pattern in show.config:
-            text = configText(node.config, pattern, node.taskName)
-            print(text, end="" if pattern is None else "\n")
-        for pattern in show.history:
-            print(historyText(node.config, pattern))
-        if show.tasks:
-            print(taskTree(label, node.taskClass, node.config))
+    for label, texts in blocks.items():
+        if many and texts:
+            print(f"# label {label} ({pipeline.nodes[label].taskName})")
+        for text in texts:
+            print(text, end="")
 
 
 def runPipeline(options: RunOptions) -> int:
@@ -116,7 +154,7 @@ def runPipeline(options: RunOptions) -> int:
     executor = _executor(pipeline, options) if willRun else None
     if willRun:
         _buildTasks(pipeline)
-    if getattr(options, "clobberOutput", False) and paths.outputGiven and willRun:
+    if options.clobberOutput and paths.outputGiven and willRun:
         from .clobber_output import clobberOutput
 
         clobberOutput(paths.repo, paths.output)  # before the graph: the old output is gone
@@ -135,7 +173,7 @@ def _planAndRun(options, pipeline, paths, queries, sweep, executor, show) -> int
     from .butler import Butler
     from .pipeline.graph import EmptyGraphError
     from .pipeline.pipeline_file import splitLocation
-    from .pipeline.plan import RunPlan, RunSettings
+    from .pipeline.plan import RunPlan
     from .pipeline.run import executePlan
     from .pipeline.show import graphText
 
@@ -150,21 +188,7 @@ def _planAndRun(options, pipeline, paths, queries, sweep, executor, show) -> int
         log.warning("no data found: %s", exc)
         log.warning(NOTHING_TO_DO)
         return 0
-    settings = RunSettings(
-        executor=options.executor,
-        processes=options.processes,
-        timeout=options.timeout,
-        scheduler=options.scheduler,
-        doraise=options.doraise,
-        skipExisting=options.skipExisting,
-        clobberConfig=options.clobberConfig,
-        clobberVersions=options.clobberVersions,
-        noBackupConfig=options.noBackupConfig,
-        noVersions=options.noVersions,
-        debugFile=_debugFile(options, pipeline),
-        logLevels=tuple(options.logLevels),
-        extra={"profile": getattr(options, "profile", None)},
-    )
+    settings = runSettings(options, _debugFile(options, pipeline))
     name = Path(splitLocation(options.pipeline)[0]).stem if options.pipeline else options.task
     plan = RunPlan(pipeline, graph, paths.repo, paths.output, paths.calib, settings, name)
     if show.data:
@@ -179,7 +203,9 @@ def _planAndRun(options, pipeline, paths, queries, sweep, executor, show) -> int
 
             print(graphText(graph, sweepDone(plan, butler, *sweep), resuming=True))
         else:
-            print(graphText(graph, resumedQuanta(plan, butler), resuming=options.skipExisting))
+            why: dict = {}
+            done = resumedQuanta(plan, butler, why)
+            print(graphText(graph, done, resuming=options.skipExisting, why=why))
     butler.close()
     if executor is None:
         return 0
@@ -188,6 +214,26 @@ def _planAndRun(options, pipeline, paths, queries, sweep, executor, show) -> int
 
         return executeSweep(plan, *sweep, executor)
     return executePlan(plan, executor, locked=True)
+
+
+def runSettings(options: RunOptions, debugFile: str | None) -> RunSettings:
+    """How to run, from the options: what a plan carries of them."""
+    from .pipeline.plan import RunSettings
+
+    return RunSettings(
+        executor=options.executor,
+        processes=options.processes,
+        timeout=options.timeout,
+        scheduler=options.scheduler,
+        doraise=options.doraise,
+        skipExisting=options.skipExisting,
+        clobberConfig=options.clobberConfig,
+        clobberVersions=options.clobberVersions,
+        noBackupConfig=options.noBackupConfig,
+        noVersions=options.noVersions,
+        debugFile=debugFile,
+        profile=options.profile,
+    )
 
 
 #: What a one-task run says when its selection is empty (as LSST's command-line tasks do).
@@ -228,13 +274,31 @@ def _logSelection(graph: Any) -> None:
             log.debug("selected %s", formatDataId(graph.dataId(label, i)))
 
 
-def resumedQuanta(plan: Any, butler: Any) -> list:
-    """What ``--skip-existing`` would skip (nothing without it)."""
+def resumedQuanta(plan: Any, butler: Any, why: dict | None = None) -> list:
+    """What ``--skip-existing`` would skip (nothing without it), with the reason of each
+    quantum it would run in ``why``. A label whose stored config differs is redone with
+    ``--clobber-config`` and otherwise refused when the run starts (said here)."""
     if not plan.settings.skipExisting:
         return []
+    from .butler.provenance import readStoredConfig
+    from .pipeline.record import previousQuanta
     from .pipeline.resume import doneQuanta
 
-    return doneQuanta(plan.graph, butler)[0]
+    changed = []
+    for label, node in plan.pipeline.nodes.items():
+        if not getattr(node.taskClass, "storeConfig", True):
+            continue
+        stored = readStoredConfig(butler, label, type(node.config))
+        if stored is not None and stored.differences(node.config):
+            changed.append(label)
+    if changed and not plan.settings.clobberConfig:
+        log.warning(
+            "the config of %s differs from the one stored in the output: the run refuses to "
+            "start without --clobber-config (which redoes its quanta)",
+            ", ".join(changed),
+        )
+    succeeded = previousQuanta(butler.outputRoot, plan.runName)[1]
+    return doneQuanta(plan.graph, butler, succeeded, changed, why=why)[0]
 
 
 def _buildTasks(pipeline: Pipeline) -> None:
@@ -247,10 +311,16 @@ def _buildTasks(pipeline: Pipeline) -> None:
 
 def _executor(pipeline: Pipeline, options: RunOptions) -> Any:
     """The executor; a label whose task cannot run in parallel makes the run serial."""
+    return executorFor(options, {n.label: n.taskClass for n in pipeline.nodes.values()})
+
+
+def executorFor(options: RunOptions, tasks: dict[str, type]) -> Any:
+    """The executor ``-j``/``--executor``/``--timeout``/``--scheduler`` ask for; a label
+    (of ``tasks``: label -> task class) whose task cannot run in parallel makes the run
+    serial."""
     from .setup import ExecutorRequest, chooseExecutor
 
-    nodes = pipeline.nodes.values()
-    serialOnly = [n.label for n in nodes if not getattr(n.taskClass, "canMultiprocess", True)]
+    serialOnly = [label for label, t in tasks.items() if not getattr(t, "canMultiprocess", True)]
     request = ExecutorRequest(
         options.executor, options.processes, options.timeout, options.scheduler
     )
@@ -258,9 +328,21 @@ def _executor(pipeline: Pipeline, options: RunOptions) -> Any:
 
 
 def _debugFile(options: RunOptions, pipeline: Pipeline) -> str | None:
+    """The ``--debug`` file of a pipeline run (see :func:`debugFile`)."""
+    from .debug import runNames
+
+    if not options.debug:
+        return None
+    nodes = pipeline.nodes.items()
+    return debugFile(
+        options, [name for label, n in nodes for name in runNames(label, n.taskClass, n.config)]
+    )
+
+
+def debugFile(options: RunOptions, names: list[str]) -> str | None:
     """The ``--debug`` file, loaded once here so a bad one fails before anything runs
-    (its tables checked against the names of every label's task and subtasks)."""
-    from .debug import checkTables, findDefaultFile, loadDebugFile, runNames
+    (its tables checked against ``names``, those of every task and subtask of the run)."""
+    from .debug import checkTables, findDefaultFile, loadDebugFile
 
     if not options.debug:
         return None
@@ -272,11 +354,6 @@ def _debugFile(options: RunOptions, pipeline: Pipeline) -> str | None:
         )
         return None
     loadDebugFile(path)
-    names = [
-        name
-        for label, node in pipeline.nodes.items()
-        for name in runNames(label, node.taskClass, node.config)
-    ]
     checkTables(path, names)
     log.info("debug variables from %s", path)
     return path

@@ -1,10 +1,16 @@
-"""``pipetask run TASK --file PATH [--file PATH ...]``: run a task on files, without a
-repository.
+"""``pipetask run TASK --file PATH [--file PATH ...]``: what a task on a bare file sees,
+and the job that runs it.
 
-Each FITS file is shown to the installed cameras: the one that recognises it (by its name
-and header, as ingest would) gives it a data ID and its config override files, so a file
-gets the figures a repository run of it gets. The run says which camera it took, or that
-none recognised the file (then only the task's defaults, ``-C`` and ``-c`` apply).
+Each FITS file is shown to the installed cameras (:func:`fileCamera`): the one that
+recognises it (by its name and header, as ingest would) gives it a data ID and its config
+override files, so a file gets the figures a repository run of it gets. The run says
+which camera it took, or that none recognised the file (then only the task's defaults,
+``-C`` and ``-c`` apply).
+
+A ``--file`` run is a :class:`~pipetask.pipeline.plan.FilePlan` run by the same runner
+loop and executors as any other run: the work items are :class:`FileItem` (one per file),
+the job is a :class:`FileJob`, whose worker builds the task once per config and hands it
+a :class:`FileDataRef`.
 """
 
 from __future__ import annotations
@@ -12,18 +18,20 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import validateForTask
 from .dataid import formatDataId
-from .errors import ButlerError, ConfigError, NoResults, PipetaskError
+from .errors import ConfigError, NoResults, PipetaskError
+from .execution.base import OK, Outcome
+from .execution.failure import failureOutcome
+from .logs import dataIdContext
 
 if TYPE_CHECKING:
     from .butler.camera import Camera
-    from .config import Config
-    from .options import RunOptions
+    from .pipeline.plan import FilePlan
 
 log = logging.getLogger("pipetask")
 
@@ -53,17 +61,18 @@ class FileButler:
     the output directory; there is no registry and no calibration repository."""
 
     def __init__(self, camera: Camera | None, outputDir: str) -> None:
-        self._camera = camera
+        #: the file's camera, None when no installed camera recognises it
+        self.knownCamera = camera
         self.outputRoot = Path(outputDir)
 
     @property
     def camera(self) -> Camera:
-        if self._camera is None:
+        if self.knownCamera is None:
             raise ConfigError(
                 "no installed camera recognises the --file, and this task needs the camera's "
                 "description; ingest the file into a repository of its camera instead"
             )
-        return self._camera
+        return self.knownCamera
 
 
 class FileDataRef:
@@ -88,6 +97,8 @@ class FileDataRef:
         self.dataId = {**(dataId or {}), "file": os.path.basename(path)}
         self._butler = FileButler(camera, outputDir)
         self._inputs = {None, inputType or (camera.rawDatasetType if camera else "raw")}
+        #: the files ``put`` wrote
+        self.written: list[str] = []
 
     def getButler(self) -> FileButler:
         """The file's camera and output directory (see :class:`FileButler`)."""
@@ -125,12 +136,13 @@ class FileDataRef:
         from .butler.atomic import writeAtomic
         from .plugins import load_item
 
-        fmt = _formatOf(obj, datasetType, self._butler._camera)
+        fmt = _formatOf(obj, datasetType, self._butler.knownCamera)
         suffix = {"fits": "fits"}.get(fmt, fmt)
         path = os.path.join(self.outputDir, f"{datasetType}.{suffix}")
         writer = load_item("format", fmt)()
         os.makedirs(self.outputDir, exist_ok=True)
         writeAtomic(path, lambda tmp: writer.write(obj, tmp))
+        self.written.append(path)
         log.info("wrote %s", path)
         log.debug(
             "wrote %s %s: %s (%d bytes)", datasetType, self.dataId, path, os.path.getsize(path)
@@ -186,55 +198,7 @@ def fileCamera(path: str, taskName: str) -> tuple[Camera | None, dict[str, Any] 
     return camera, dataId
 
 
-def runOnFiles(
-    taskClass: type, options: RunOptions, makeConfig: Callable[[Camera | None], Config]
-) -> int:
-    """Run the task once on each ``--file``, with the config ``makeConfig`` builds for the
-    file's camera; the number of failures (0 when all succeeded)."""
-    from .debug import checkTables, findDefaultFile, loadDebugFile, runNames
-    from .profiling import profiling
-
-    paths = [os.path.abspath(p) for p in options.file or []]
-    for given, path in zip(options.file or [], paths, strict=True):
-        if not os.path.isfile(path):
-            raise ButlerError(f"--file {given}: no such file")
-    if len(set(paths)) != len(paths):
-        raise ConfigError("--file: the same file is given more than once")
-    prepared = []
-    cameras: dict[str, Camera | None] = {}
-    inputType = getattr(taskClass, "inputDatasetType", None)
-    configs: dict[str | None, Config] = {}
-    for path in paths:
-        camera, dataId = fileCamera(path, options.task)
-        cameras[path] = camera
-        key = None if camera is None else camera.name
-        if key not in configs:
-            config = makeConfig(camera)
-            validateForTask(config, options.task)
-            config.freeze()
-            configs[key] = config
-        prepared.append((path, dataId, configs[key]))
-    debugFile = options.debugFile or findDefaultFile() if options.debug else None
-    if debugFile:
-        loadDebugFile(debugFile)
-        checkTables(debugFile, runNames(options.task, taskClass, prepared[0][2]))
-    output = os.path.abspath(options.output or ".")
-    tasks: dict[int, Any] = {}
-    failures = 0
-    with profiling(options.profile):
-        for given, (path, dataId, config) in zip(options.file or [], prepared, strict=True):
-            task = tasks.get(id(config))
-            if task is None:
-                task = tasks[id(config)] = taskClass(config=config)
-            outputDir = output if len(paths) == 1 else os.path.join(output, _stem(path))
-            ref = FileDataRef(path, outputDir, dataId, cameras.get(path), inputType)
-            failures += _runOne(task, ref, given, options)
-    if len(paths) > 1:
-        log.info("%s: %d of %d files succeeded", options.task, len(paths) - failures, len(paths))
-    return min(failures, 100)
-
-
-def _stem(path: str) -> str:
+def fileStem(path: str) -> str:
     """The file name without its FITS/TOML/JSON suffix (``raw_v1_fg``)."""
     name = os.path.basename(path)
     for suffix in sorted(FORMATS_BY_SUFFIX, key=len, reverse=True):
@@ -243,15 +207,95 @@ def _stem(path: str) -> str:
     return name
 
 
-def _runOne(task: Any, ref: FileDataRef, given: str, options: RunOptions) -> int:
-    """Run ``task`` on one file; 1 if it failed (logged), 0 otherwise."""
-    start = time.perf_counter()
-    try:
-        task.runDataRef(ref)
-    except Exception as exc:
-        if options.doraise:
-            raise
-        log.error("Failed on file %s: %s: %s", given, type(exc).__name__, exc)
-        return 1
-    log.info("%s: processed %s in %.2f s", options.task, given, time.perf_counter() - start)
-    return 0
+class FileItem(dict):
+    """The work item of one file: its data ID (a dict, so logs show it as usual) and its
+    ``index`` in the plan's files."""
+
+    def __init__(self, index: int, dataId: dict[str, Any]) -> None:
+        super().__init__(dataId)
+        self.index = index
+
+    def __reduce__(self):
+        return (FileItem, (self.index, dict(self)))
+
+
+def fileItems(plan: FilePlan) -> list[FileItem]:
+    """One work item per file of the plan, in command-line order."""
+    return [
+        FileItem(i, {**f.dataId, "file": os.path.basename(f.path)})
+        for i, f in enumerate(plan.files)
+    ]
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """What every worker of a ``--file`` run needs (picklable): the plan."""
+
+    plan: FilePlan
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def makeWorker(self) -> FileWorker:
+        """The worker of this job (one per process)."""
+        return FileWorker(self)
+
+
+class FileWorker:
+    """Runs a task on files: the task built once per config, a :class:`FileDataRef` per
+    file."""
+
+    def __init__(self, job: FileJob) -> None:
+        from .debug import loadDebugFile
+        from .plugins import load
+
+        self.job = job
+        if job.plan.settings.debugFile:
+            loadDebugFile(job.plan.settings.debugFile)
+        self.taskClass = load(job.plan.target)
+        self.tasks: dict[str | None, Any] = {}
+        self.cameras: dict[str, Camera] = {}
+
+    def task(self, camera: str | None) -> Any:
+        """The task with the config of ``camera``'s files, built once."""
+        task = self.tasks.get(camera)
+        if task is None:
+            config = self.job.plan.configs[camera]
+            task = self.tasks[camera] = self.taskClass(config=config)
+        return task
+
+    def camera(self, name: str | None) -> Camera | None:
+        """The camera called ``name``, loaded once."""
+        if name is None:
+            return None
+        camera = self.cameras.get(name)
+        if camera is None:
+            from .butler.camera import loadCamera
+
+            camera = self.cameras[name] = loadCamera(name)
+        return camera
+
+    def process(self, item: FileItem) -> Outcome:
+        """Run the task on one file; never raises for a failure of the task."""
+        plan = self.job.plan
+        entry = plan.files[item.index]
+        start = time.perf_counter()
+        taskTime = 0.0
+        with dataIdContext(dict(item)):
+            try:
+                task = self.task(entry.camera)
+                ref = FileDataRef(
+                    entry.path, entry.outputDir, entry.dataId, self.camera(entry.camera),
+                    plan.inputType,
+                )  # fmt: skip
+                t0 = time.perf_counter()
+                try:
+                    task.runDataRef(ref)
+                finally:
+                    taskTime = time.perf_counter() - t0
+                outcome = Outcome(item, OK, extra={"written": ref.written})
+            except Exception as exc:  # a failing file must not stop the run
+                where = f"file {entry.given}"
+                doraise = plan.settings.doraise
+                outcome = failureOutcome(item, exc, where, entry.outputDir, doraise)
+        outcome.taskTime = taskTime
+        outcome.duration = time.perf_counter() - start
+        return outcome

@@ -561,6 +561,17 @@ class Butler:
         merged = dict.fromkeys(row for cursor in cursors for row in cursor)
         return iter(sorted(merged, key=_sortKey))
 
+    def outputPaths(self, datasetType: str, keys: Sequence[str]) -> dict[tuple, str]:
+        """The path (relative to the output's root) of each dataset of a type registered
+        in the output repository, by its values of ``keys``; empty when the output does
+        not exist yet. One registry query (resume decides 10^5 quanta with it)."""
+        conn = self._output.registry.conn if self._output is not None else None
+        if conn is None:
+            return {}
+        columns = ", ".join(f'"{k}"' for k in keys)
+        sql = f"SELECT {columns}, path FROM dataset WHERE dataset_type = ?"
+        return {row[:-1]: row[-1] for row in conn.execute(sql, [datasetType])}
+
 
 def _logIo(verb: str, datasetType: str, dataId: Mapping[str, Any], path: Any, start: float):
     """One DEBUG line for a dataset read or written: type, data ID, path, size and time."""

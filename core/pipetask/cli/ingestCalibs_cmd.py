@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     """Ingest, print one line per file and a summary; return the exit status."""
     from ..butler.calibs import ingestCalibs
     from ..butler.ingest import STATUSES
-    from ..runner import rootedPath
+    from ..setup import rootedPath
     from .ingest_cmd import printLine, summarize
 
     root = rootedPath(args.calib, "PIPE_CALIB_ROOT")

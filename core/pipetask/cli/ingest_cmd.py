@@ -67,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Ingest, print one line per file and a summary; return the exit status."""
     from ..butler.ingest import STATUSES, ingest, printable
-    from ..runner import rootedPath
+    from ..setup import rootedPath
 
     root = rootedPath(args.repo, "PIPE_INPUT_ROOT")
     results = ingest(root, args.files, args.camera, args.mode, args.verify, printLine)

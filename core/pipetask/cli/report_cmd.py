@@ -55,7 +55,7 @@ def _report(args: argparse.Namespace) -> int:
     from ..dataid import formatDataId
     from ..errors import ButlerError
     from ..outcomes import FAILED, NOT_RUN, latestOutcomes, readRuns
-    from ..runner import rootedPath
+    from ..setup import rootedPath
 
     repo = rootedPath(args.repo, "PIPE_OUTPUT_ROOT")
     if not os.path.isdir(repo):

@@ -226,7 +226,8 @@ def _positiveFloat(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runner import RunOptions, runTask
+    from ..options import RunOptions
+    from ..runner import runTask
 
     _positionals(args)
     run_options.resolve(args)

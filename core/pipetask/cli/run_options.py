@@ -88,7 +88,7 @@ def rerunDirectories(repo: str | None, rerun: str) -> tuple[str, str]:
     ``OUT`` writes to ``REPO/rerun/OUT``, chained to REPO; when that rerun exists already
     it is chained to the input it was made from. ``IN:OUT`` reads ``REPO/rerun/IN``.
     """
-    from ..runner import rootedPath
+    from ..setup import rootedPath
 
     parts = rerun.split(":")
     if len(parts) > 2 or not all(parts):

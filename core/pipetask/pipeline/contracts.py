@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from ..config import resolveField
@@ -31,8 +31,11 @@ _OPERATORS = {
 _MISSING = object()
 
 
-def _operand(text: str, configs: Mapping[str, Any], contract: Contract) -> tuple[Any, bool]:
-    """``(value, is a reference)``; ``_MISSING`` for a label not in the pipeline."""
+def _operand(
+    text: str, configs: Mapping[str, Any], contract: Contract, labels: Collection[str]
+) -> tuple[Any, bool]:
+    """``(value, is a reference)``; ``_MISSING`` for a label of the file left out of the
+    pipeline; an error for a label the file does not have."""
     try:
         return tomllib.loads(f"v = {text}")["v"], False
     except tomllib.TOMLDecodeError:
@@ -45,6 +48,11 @@ def _operand(text: str, configs: Mapping[str, Any], contract: Contract) -> tuple
     label, _, name = text.partition(".")
     config = configs.get(label)
     if config is None:
+        if label not in labels:
+            raise PipelineError(
+                f"{contract.where}: contract {contract.check!r}: no label {label!r} "
+                f"(labels: {', '.join(labels)})"
+            )
         return _MISSING, True
     try:
         return resolveField(config, name).value, True
@@ -52,8 +60,13 @@ def _operand(text: str, configs: Mapping[str, Any], contract: Contract) -> tuple
         raise PipelineError(f"{contract.where}: contract {contract.check!r}: {exc}") from None
 
 
-def checkContracts(contracts: list[Contract], configs: Mapping[str, Any]) -> None:
-    """Raise :class:`PipelineError` for the first contract that fails, with the values."""
+def checkContracts(
+    contracts: list[Contract], configs: Mapping[str, Any], labels: Collection[str] = ()
+) -> None:
+    """Raise :class:`PipelineError` for the first contract that fails, with the values.
+    ``configs`` are the pipeline's labels' configs; ``labels`` every label of the file
+    (a contract naming one left out by a subset does not apply)."""
+    labels = set(labels) | set(configs)
     for contract in contracts:
         found = _COMPARISON.match(contract.check)
         if found is None:
@@ -62,8 +75,8 @@ def checkContracts(contracts: list[Contract], configs: Mapping[str, Any]) -> Non
                 "(OP one of == != < <= > >=)"
             )
         left, op, right = found.groups()
-        a, aRef = _operand(left, configs, contract)
-        b, bRef = _operand(right, configs, contract)
+        a, aRef = _operand(left, configs, contract, labels)
+        b, bRef = _operand(right, configs, contract, labels)
         if a is _MISSING or b is _MISSING:
             continue
         try:

@@ -102,6 +102,11 @@ class Pipeline:
         """The pipeline of ``FILE[#subset]`` for ``camera``."""
         path, subset = splitLocation(location)
         spec = loadPipelineFile(path)
+        if not spec.tasks:
+            raise PipelineError(
+                f"{path}: no tasks; a pipeline file names each in a [tasks.LABEL] table "
+                'with task = "NAME"'
+            )
         labels = spec.select(subset)
         return cls._build(spec, labels, camera, list(overrides), location)
 
@@ -128,7 +133,9 @@ class Pipeline:
                     f"(labels: {', '.join(labels)})"
                 )
         configs = {label: _buildConfig(spec.tasks[label], camera, overrides) for label in labels}
-        checkContracts(spec.contracts, {label: c for label, (_t, c) in configs.items()})
+        checkContracts(
+            spec.contracts, {label: c for label, (_t, c) in configs.items()}, sorted(spec.tasks)
+        )
         # Connection names give the order; then, in that order, each input that declares
         # no keys gets the keys its producer writes.
         flows = {}
@@ -321,7 +328,11 @@ def _buildConfig(spec: TaskSpec, camera: Any, overrides: list[Override]) -> tupl
         except PipetaskError as exc:
             if not override.labelled:
                 raise  # a one-task run: the message is the option's own
-            raise PipelineError(f"{_option(override)}: {exc}") from None
+            text = str(exc)
+            if text.startswith(f"-C {spec.label}: "):  # names the option, file and line
+                raise PipelineError(text) from None
+            text = text.removeprefix(f"-c {override.value}: ")  # said once, with the label
+            raise PipelineError(f"{_option(override)}: {text}") from None
     try:
         validateForTask(config, spec.task)
     except PipetaskError as exc:

@@ -1,13 +1,15 @@
 """The run plan: everything one ``pipetask run`` will do, decided before anything runs.
 
 The CLI turns options into a :class:`RunPlan` (pipeline, configs, graph, repositories,
-settings); ``--show`` prints from it; the runner executes it. Nothing below the plan
-parses command-line text, and a plan pickles, so any executor can ship it.
+settings), or for ``--file`` into a :class:`FilePlan` (the task, its config per camera,
+the files); ``--show`` prints from it; the runner executes either with the same loop and
+executors. Nothing below the plan parses command-line text, and a plan pickles, so any
+executor can ship it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .graph import QuantumGraph
@@ -29,8 +31,8 @@ class RunSettings:
     noBackupConfig: bool = False
     noVersions: bool = False
     debugFile: str | None = None
-    logLevels: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: ``--profile FILE``: a cProfile of the run's processing loop goes there
+    profile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,3 +55,39 @@ class RunPlan:
             return self.name
         labels = self.pipeline.labels
         return labels[0] if len(labels) == 1 else "pipeline"
+
+
+@dataclass(frozen=True)
+class FileInput:
+    """One ``--file``: the path as given and absolute, the data ID and camera (by name;
+    None when no installed camera recognises the file) it was given, where its outputs
+    go."""
+
+    given: str
+    path: str
+    dataId: dict[str, Any]
+    camera: str | None
+    outputDir: str
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """A run of one task on files, without a repository: one work item per file.
+
+    ``configs`` holds the frozen config for each camera the files belong to (key None:
+    files no camera recognises); ``target`` imports the task class.
+    """
+
+    taskName: str
+    target: str
+    configs: dict[str | None, Any]
+    files: tuple[FileInput, ...]
+    output: str
+    settings: RunSettings
+    #: the dataset type the task reads (the file itself), when the task names one
+    inputType: str | None = None
+
+    @property
+    def runName(self) -> str:
+        """The task's name."""
+        return self.taskName

@@ -21,6 +21,9 @@ from .graph import QuantumGraph
 from .record import quantumKey
 
 log = logging.getLogger("pipetask")
+CONFIG_REPLACED = "config replaced (--clobber-config)"
+INPUT_REDONE = "an input is redone"
+NO_RECORD = "no recorded success (it writes no dataset)"
 
 
 def storedGraph(pipeline: Any, queries: list, outputRoot: str | Path) -> QuantumGraph | None:
@@ -68,99 +71,133 @@ def doneQuanta(
     succeeded: Iterable[tuple[str, tuple]] = (),
     redo: Iterable[str] = (),
     butlerOf: Callable[[str], Any] | None = None,
+    why: dict[tuple[str, int], str] | None = None,
 ) -> tuple[list[tuple[str, int]], Counter]:
     """``(done quanta, reasons the others run)``.
 
     ``succeeded`` holds the :func:`~pipetask.pipeline.record.quantumKey` of quanta recorded
     as succeeded (used for labels without outputs); ``redo`` names labels whose stored
     config was replaced; ``butlerOf(label)``, when given, is the Butler whose output a
-    label writes into (a sweep variant's).
+    label writes into (a sweep variant's). ``why``, when given, receives the reason of
+    each quantum that runs (for ``--show graph``).
     """
+    why = {} if why is None else why
     redo = set(redo)
     previous = set(succeeded)
-    registered: dict[str, set] = {}
-    done: list[tuple[str, int]] = []
+    outputs: dict[tuple[str, str], _Outputs] = {}
+    done: dict[str, list[int]] = {}
     reasons: Counter = Counter()
     for label, task in graph.tasks.items():
         count = graph.count(label)
         if label in redo:
-            reasons[f"{label}: config replaced (--clobber-config)"] += count
+            reasons[f"{label}: {CONFIG_REPLACED}"] += count
+            why.update(((label, i), CONFIG_REPLACED) for i in range(count))
             continue
-        outputs = task.connections.outputs
         table = graph.tables[task.quanta]
         dims = table.dimensions
         keys = list(table.keys(dims))
         if len(dims) == 1:
             keys = [(k,) for k in keys]
         decode = graph.codec.decode
-        if outputs:
+        if not all(graph.codec.keys[d] is int for d in dims):  # int keys are their own codes
+            keys = [tuple(decode(d, v) for d, v in zip(dims, k, strict=True)) for k in keys]
+        if task.connections.outputs:
             where = butler if butlerOf is None else butlerOf(label)
-            found = [_registered(registered, where, c.datasetType, dims) for c in outputs]
-            if all(graph.codec.keys[d] is int for d in dims):
-                values = keys  # int keys are their own codes: no decoding
-            else:
-                values = [tuple(decode(d, v) for d, v in zip(dims, k, strict=True)) for k in keys]
-            files = _FileCheck(where, [c.datasetType for c in outputs])
-            for i, value in enumerate(values):
-                if not all(value in s for s in found):
-                    reasons[f"{label}: outputs missing"] += 1
-                elif not files.present(dict(zip(dims, value, strict=True))):
-                    reasons[f"{label}: an output's file was removed"] += 1
-                else:
-                    done.append((label, i))
+            found = [
+                _outputsOf(outputs, where, c.datasetType, dims) for c in task.connections.outputs
+            ]
+            complete = found[0].complete
+            if len(found) > 1:
+                complete = set(complete).intersection(*(f.complete for f in found[1:]))
+            done[label] = [i for i, key in enumerate(keys) if key in complete]
+            if len(done[label]) < count:
+                for i, key in enumerate(keys):
+                    if key in complete:
+                        continue
+                    if all(key in f.registered for f in found):
+                        reason = "an output's file was removed"
+                    else:
+                        reason = "outputs missing"
+                    reasons[f"{label}: {reason}"] += 1
+                    why[label, i] = reason
         else:
+            done[label] = []
             for i, key in enumerate(keys):
-                dataId = {d: decode(d, v) for d, v in zip(dims, key, strict=True)}
-                if quantumKey(label, dataId) in previous:
-                    done.append((label, i))
+                if quantumKey(label, dict(zip(dims, key, strict=True))) in previous:
+                    done[label].append(i)
                 else:
-                    reasons[f"{label}: no recorded success (it writes no dataset)"] += 1
-    return _withDoneInputs(graph, done, reasons), reasons
+                    reasons[f"{label}: {NO_RECORD}"] += 1
+                    why[label, i] = NO_RECORD
+    _keepDoneInputs(graph, done, reasons, why)
+    return [(label, i) for label, indices in done.items() for i in indices], reasons
 
 
-class _FileCheck:
-    """Whether the files of a quantum's registered outputs are still there (a file
-    removed behind the registry's back makes its quantum run again). The output's files
-    are listed once per dataset type's folder, not looked up one by one."""
+class _Outputs:
+    """The datasets of one type registered in an output, by their keys over ``dims``:
+    ``registered``, and ``complete`` (those whose file is there: a file removed behind
+    the registry's back makes its quantum run again).
 
-    def __init__(self, butler: Any, datasetTypes: list[str]) -> None:
-        root = str(butler.outputRoot)
-        self.templates = [butler.getDatasetType(t).template for t in datasetTypes]
-        self.files: set[str] = set()
-        for top in {
-            t.split("/", 1)[0] if "{" not in t.split("/", 1)[0] else "" for t in self.templates
-        }:
-            for folder, _dirs, names in os.walk(os.path.join(root, top)):
-                relative = os.path.relpath(folder, root)
-                prefix = "" if relative == "." else relative + os.sep
-                self.files.update(prefix + name for name in names)
+    One registry query gives keys and paths; each folder the paths lie in is listed once
+    and the paths not listed are found with one set difference, so a run of 10^5 quanta
+    is decided without a look-up per quantum.
+    """
 
-    def present(self, dataId: dict[str, Any]) -> bool:
-        return all(t.format(**dataId) in self.files for t in self.templates)
+    def __init__(self, butler: Any, datasetType: str, dims: tuple[str, ...]) -> None:
+        paths = butler.outputPaths(datasetType, dims)
+        self.registered = paths.keys()
+        missing = _unlisted(str(butler.outputRoot), paths.values())
+        self.complete: Any = paths.keys()  # a view: no copy of 10^5 keys
+        if missing:
+            self.complete = {key for key, path in paths.items() if path not in missing}
 
 
-def _withDoneInputs(graph: QuantumGraph, done: list, reasons: Counter) -> list:
-    """Keep a quantum as done only if every quantum it reads from is done too (a redone
-    input makes its readers stale)."""
-    kept: set[tuple[str, int]] = set()
-    for label, task in graph.tasks.items():  # dependency order
-        mine = [d for d in done if d[0] == label]
-        if all(edge.producer is None for edge in task.edges.values()):
-            kept.update(mine)  # reads only what the repository holds
-            continue
-        for key in mine:
-            if all(up in kept for up in graph.upstream(*key)):
-                kept.add(key)
-            else:
-                reasons[f"{label}: an input is redone"] += 1
-    return [d for d in done if d in kept]
+def _unlisted(root: str, paths: Iterable[str]) -> set[str]:
+    """Those of ``paths`` (relative to ``root``, ``/``-separated) whose file is not there."""
+    byFolder: dict[str, list[str]] = {}
+    for path in paths:
+        folder, _, name = path.rpartition("/")
+        names = byFolder.get(folder)
+        if names is None:
+            names = byFolder[folder] = []
+        names.append(name)
+    missing: set[str] = set()
+    for folder, names in byFolder.items():
+        try:
+            listed = set(os.listdir(os.path.join(root, folder)))
+        except OSError:  # the folder is gone (or unreadable): none of its files is there
+            listed = set()
+        if not listed.issuperset(names):
+            prefix = f"{folder}/" if folder else ""
+            missing.update(prefix + name for name in names if name not in listed)
+    return missing
 
 
-def _registered(cache: dict, butler: Any, datasetType: str, dims: tuple) -> set:
-    """Key tuples (over ``dims``) of a dataset type registered in the output only."""
+def _outputsOf(cache: dict, butler: Any, datasetType: str, dims: tuple) -> _Outputs:
     key = (str(butler.outputRoot), datasetType)
     found = cache.get(key)
     if found is None:
-        found = set(butler.iterKeys(datasetType, dims, outputOnly=True))
-        cache[key] = found
+        found = cache[key] = _Outputs(butler, datasetType, dims)
     return found
+
+
+def _keepDoneInputs(
+    graph: QuantumGraph, done: dict[str, list[int]], reasons: Counter, why: dict
+) -> None:
+    """Keep a quantum as done (``done``: label -> indices) only if every quantum it reads
+    from is done too (a redone input makes its readers stale)."""
+    kept: dict[str, set[int]] = {}
+    for label, task in graph.tasks.items():  # dependency order
+        mine = done.get(label, [])
+        edges = [edge for edge in task.edges.values() if edge.producer is not None]
+        if edges:
+            stale = [
+                i
+                for i in mine
+                if not all(r in kept[e.producer] for e in edges for r in e.rows(i))  # type: ignore[index]
+            ]
+            if stale:
+                reasons[f"{label}: {INPUT_REDONE}"] += len(stale)
+                why.update(((label, i), INPUT_REDONE) for i in stale)
+                staleSet = set(stale)
+                mine = done[label] = [i for i in mine if i not in staleSet]
+        kept[label] = set(mine)

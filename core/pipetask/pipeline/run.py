@@ -400,12 +400,8 @@ def _executePlan(plan: RunPlan, executor: Any, locked: bool = False) -> int:
 
 
 def drive(state: RunState, job: Any, done: list, attempts: Counter, executor: Any) -> int:
-    """Feed the queue's ready quanta to the executor and record each outcome in the run
-    record (started and ended here); logs the summary; the exit status."""
-    from .. import progress
-    from ..errors import EXIT_USAGE, exitStatus
-    from ..profiling import profiling
-    from ..progress import Progress
+    """Run a repository's quanta: the run record (started and ended here) and the
+    summary around :func:`feed`; the exit status."""
     from .record import RecordWriter, quantumKey, recordFields
 
     plan, butler, queue = state.plan, state.butler, state.queue
@@ -428,26 +424,45 @@ def drive(state: RunState, job: Any, done: list, attempts: Counter, executor: An
             }
         record.record(outcome)
 
-    bar = Progress(len(queue)) if progress.wanted(len(queue)) else None
-
-    def show(outcome: Outcome) -> None:
-        if bar is not None and outcome.status != SKIPPED:
-            bar.update(outcome.status == OK)
-
-    state.consumers[:0] = [write, show]
+    state.consumers.insert(0, write)
     for outcome in skippedOutcomes(plan, done):
         state.emit(outcome)
     start = time.perf_counter()
-    outcomes = executor.run(job, queue) if queue else iter(())
+    feed(state, job, queue, executor, plan.settings)
+    why = stop.describe()
+    for line in summaryLines(state, time.perf_counter() - start, why):
+        log.info("%s", line)
+    notRun = len(graph) - len(state.seen)
+    status = runStatus(stop, len(state.failures), notRun, noun(graph))
+    record.end(status, why)
+    record.close()
+    return status
+
+
+def feed(state: Any, job: Any, work: Any, executor: Any, settings: Any) -> None:
+    """The runner's loop, the same for every run (a pipeline's, a one-task run's, a
+    sweep's, ``--file``'s): hand ``work`` (a live queue of ready quanta, or a list of
+    items) to the executor with ``job``, and each outcome to ``state.add``, until every
+    outcome is in, the run is stopped (a signal, a storage failure) or ``--doraise``
+    meets a failure; then ``state.dropPending()``. A progress bar consumes the outcomes
+    on a terminal; ``settings`` are the plan's (``doraise``, ``profile``)."""
+    from .. import progress
+    from ..profiling import profiling
+
+    stop = executor.stop
+    bar = progress.Progress(len(work)) if progress.wanted(len(work)) else None
+    if bar is not None:
+        state.consumers.append(lambda o: o.status == SKIPPED or bar.update(o.status == OK))
+    outcomes = executor.run(job, work) if work else iter(())
     try:
-        with bar or contextlib.nullcontext(), profiling(plan.settings.extra.get("profile")):
+        with bar or contextlib.nullcontext(), profiling(settings.profile):
             for outcome in outcomes:
                 state.add(outcome)
                 problem = outcome.extra.get("stopRun")
                 if problem and not stop.requested:  # the storage failed, not the quantum
                     log.error("stopping the run: %s", problem)
                     stop.request(problem)
-                if outcome.status == FAILED and plan.settings.doraise:
+                if outcome.status == FAILED and settings.doraise:
                     printTraceback(outcome)
                     log.error("stopping at the first failure (--doraise)")
                     break
@@ -459,21 +474,21 @@ def drive(state: RunState, job: Any, done: list, attempts: Counter, executor: An
         if close is not None:
             close()  # the workers end now, not when the generator is collected
         state.dropPending()
-    why = stop.describe()
-    for line in summaryLines(state, time.perf_counter() - start, why):
-        log.info("%s", line)
+
+
+def runStatus(stop: Any, failures: int, notRun: int, what: str, resumable: bool = True) -> int:
+    """The exit status of a run that ended (``notRun`` of its ``what`` did not run): a
+    signal's, 2 for a run stopped by a failure of its storage (said in one line), else
+    the number of failures (capped)."""
+    from ..errors import EXIT_USAGE, exitStatus
+
     if stop.exitStatus is not None:
-        status = stop.exitStatus
-    elif stop.requested:
-        notRun = len(graph) - len(state.seen)
+        return stop.exitStatus
+    if stop.requested:
+        hint = " (--skip-existing runs them once the cause is fixed)" if resumable else ""
         print(
-            f"pipetask: error: the run stopped: {stop.reason}; {notRun} {noun(graph)} not run "
-            f"(--skip-existing runs them once the cause is fixed)",
+            f"pipetask: error: the run stopped: {stop.reason}; {notRun} {what} not run{hint}",
             file=sys.stderr,
         )
-        status = EXIT_USAGE
-    else:
-        status = exitStatus(len(state.failures))
-    record.end(status, why)
-    record.close()
-    return status
+        return EXIT_USAGE
+    return exitStatus(failures)

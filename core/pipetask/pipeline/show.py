@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ..dataid import formatDataId
 from .graph import QuantumGraph
 
 
 def graphText(
-    graph: QuantumGraph, done: Iterable[tuple[str, int]] = (), resuming: bool = False
+    graph: QuantumGraph,
+    done: Iterable[tuple[str, int]] = (),
+    resuming: bool = False,
+    why: Mapping[tuple[str, int], str] | None = None,
 ) -> str:
     """One header per label (task, keys, count), then one line per quantum: ``run`` with
-    what it reads that an earlier quantum writes, or ``skip`` when already done."""
+    why (``why``: the resume decision's reason per quantum) and what it reads that an
+    earlier quantum writes, or ``skip`` when already done."""
     done = set(done)
+    why = why or {}
     lines = [f"quantum graph: {len(graph)} quanta, {len(done)} done"]
     for label, task in graph.tasks.items():
         count = graph.count(label)
@@ -27,9 +32,9 @@ def graphText(
             if (label, i) in done:
                 lines.append(f"  skip {dataId}: its outputs exist (--skip-existing)")
                 continue
-            why = "outputs missing" if resuming else "new"
+            reason = why.get((label, i)) or ("outputs missing" if resuming else "new")
             upstream = set(graph.upstream(label, i))  # one quantum may feed several inputs
             after = sorted({producer for producer, _ in upstream})
             waits = f", after {len(upstream)} quanta of {', '.join(after)}"
-            lines.append(f"  run  {dataId}: {why}{waits if after else ''}")
+            lines.append(f"  run  {dataId}: {reason}{waits if after else ''}")
     return "\n".join(lines)
