@@ -131,6 +131,31 @@ def test_recovery_drops_a_write_that_never_started(tmp_path):
     assert butler.output.registry.count() == 0
 
 
+def test_recovery_of_a_killed_run_removes_its_dead_workers_temporaries(tmp_path):
+    """A run's main process records its workers' writes as pending without temporary
+    names; killed mid-write, the workers leave ``.tmp-`` files that the next open, which
+    resolves those rows, removes (those of live processes stay)."""
+    root = makeEmptyRepo(tmp_path / "r")
+    butler = Butler(root)
+    butler.registerDatasetType("done", template="done/v{visit}_c{ccd}.json")
+    rows = [("done", {"visit": v, "ccd": 0}, f"done/v{v}_c0.json") for v in (1, 2)]
+    butler.output.registry.addPendingMany(rows, _deadOwner())
+    butler.close()
+    (root / "done").mkdir()
+    (root / "done/v1_c0.json").write_text("{}")  # renamed before the kill: complete
+    dead = [root / f"done/.tmp-{_deadOwner()}-00ff00ff-v{v}_c0.json" for v in (1, 2)]
+    live = root / f"done/.tmp-{atomic.owner()}-00ff00ff-v2_c0.json"
+    for tmp in [*dead, live]:
+        tmp.write_text('{"half')
+    butler = Butler(root)
+    assert butler.output.registry.pendingRows() == []
+    assert [p for p in dead if p.exists()] == []
+    assert live.exists()
+    assert butler.datasetExists("done", visit=1, ccd=0)
+    assert not butler.datasetExists("done", visit=2, ccd=0)
+    butler.close()
+
+
 def test_pending_writes_of_live_processes_are_left_alone(tmp_path):
     root = makeEmptyRepo(tmp_path / "r")
     butler = Butler(root)

@@ -46,6 +46,12 @@ def places(tmp_path_factory) -> dict[str, str]:
         with sqlite3.connect(damaged[name] / "registry.sqlite3") as conn:
             conn.execute(statement)
         conn.close()
+    for name, damage in (("noRegistry", Path.unlink), ("registryDir", Path.mkdir)):
+        damaged[name] = root / name
+        shutil.copytree(repo, damaged[name])
+        (damaged[name] / "registry.sqlite3").unlink()
+        if damage is Path.mkdir:
+            (damaged[name] / "registry.sqlite3").mkdir()
     return {
         **{name: str(path) for name, path in damaged.items()},
         "testRepo": str(makeEmptyRepo(root / "test-repo", camera="test")),

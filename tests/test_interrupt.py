@@ -77,3 +77,16 @@ def test_interrupt_then_skip_existing(repo, tmp_path, jobs):
     assert int(resumed.group(1)) + int(resumed.group(2)) == total
     assert proc.stderr.count("Processing data ID") == int(resumed.group(1))
     assert len(outputsIn(out)) == total
+
+
+def test_every_test_sending_sigint_gives_its_child_the_default_disposition():
+    """A child started from a non-interactive shell's background job inherits SIGINT
+    ignored and would never stop: each test that sends SIGINT restores it in the child."""
+    sends = re.compile(r"(send_signal|killpg|os\.kill)\([^)]*SIGINT")
+    senders = []
+    for path in sorted(Path(__file__).parent.glob("test_*.py")):
+        text = path.read_text(encoding="utf-8")
+        if sends.search(text):
+            senders.append(path.name)
+            assert "preexec_fn=sigintDefault" in text, f"{path.name} sends SIGINT"
+    assert "test_pipeline_run.py" in senders and "test_interrupt.py" in senders, senders

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from _pipetest import pluginEnv
+from _probe_plugin import sigintDefault
 from _shared_data import makeSynthRepo
 
 PIPETASK = str(Path(sys.executable).parent / "pipetask")
@@ -153,6 +154,7 @@ def test_a_killed_run_resumes(env, repo, pipeline, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=sigintDefault,  # not SIGINT ignored, as from a background job
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list(out.glob("ptStep1/*/*.json")):
@@ -317,6 +319,7 @@ def test_ctrl_c_stops_cleanly_and_the_run_resumes(env, repo, pipeline, tmp_path,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=sigintDefault,  # not SIGINT ignored, as from a background job
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list(out.glob("ptStep1/*/*.json")):

@@ -69,6 +69,23 @@ def tempPath(path: str | Path) -> str:
     return str(path.with_name(f"{TMP_PREFIX}{owner()}-{secrets.token_hex(4)}-{path.name}"))
 
 
+def removeDeadTemporaries(path: str | Path) -> list[str]:
+    """Remove the temporary files beside ``path`` (named by :func:`tempPath`) whose
+    writing process is dead; returns their paths."""
+    import glob
+
+    path = Path(path)
+    removed = []
+    pattern = f"{glob.escape(str(path.parent))}/{TMP_PREFIX}*-{glob.escape(path.name)}"
+    for tmp in glob.glob(pattern):
+        ownerText = os.path.basename(tmp)[len(TMP_PREFIX) :].split("-", 1)[0]
+        if ownerIsDead(ownerText):
+            with contextlib.suppress(OSError):  # gone already, or a read-only disk
+                os.unlink(tmp)
+                removed.append(tmp)
+    return removed
+
+
 def fsyncFile(path: str | Path) -> None:
     """Flush a written file's data to disk (only when :func:`durable`)."""
     if not durable():

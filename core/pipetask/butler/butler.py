@@ -155,12 +155,10 @@ class Butler:
         found = self.camera.datasetType(name) or self._runtimeTypes.get(name)
         if found is not None:
             return found
-        for repo in self._readChain() + self._calibs:
-            row = repo.registry.datasetTypeRow(name)
-            if row is not None:
-                found = DatasetType(name, row[0], row[2], row[1], row[3])
-                self._runtimeTypes[name] = found
-                return found
+        found = self._registeredType(name)
+        if found is not None:
+            self._runtimeTypes[name] = found
+            return found
         import difflib
 
         known = sorted(self.camera.datasetTypes)
@@ -170,6 +168,24 @@ class Butler:
             f"unknown dataset type {name!r}{hint}; camera {self.camera.name!r} declares "
             f"{', '.join(known)}, and <task>_config, <task>_metadata and packages are generic"
         )
+
+    def _registeredType(self, name: str) -> DatasetType | None:
+        """The run-time dataset type ``name`` as a registry of the chain defines it."""
+        for repo in self._readChain() + self._calibs:
+            row = repo.registry.datasetTypeRow(name)
+            if row is not None:
+                return DatasetType(name, row[0], row[2], row[1], row[3])
+        return None
+
+    def runtimeDatasetTypes(self) -> list[tuple[str, str, str, str, bool]]:
+        """``(name, template, format, python, calib)`` of every run-time dataset type the
+        registries of the chain define (the output's first): what a
+        :class:`~pipetask.butler.worker_butler.WorkerButler` is given."""
+        rows: dict[str, tuple[str, str, str, str, bool]] = {}
+        for repo in self._readChain() + self._calibs:
+            for name, template, fmt, python, calib in repo.registry.datasetTypeRows():
+                rows.setdefault(name, (name, template, fmt, python, calib))
+        return list(rows.values())
 
     def registerDatasetType(
         self,
@@ -271,14 +287,19 @@ class Butler:
         dataId = self._complete(dsType, dataId, chain) if chain else dataId
         relative = dsType.path(dataId)
         for repo in chain:
-            if repo.registry.hasPath(relative):
-                path = repo.absolute(relative)
-                if not os.path.lexists(path):
-                    raise ButlerError(
-                        f"registry of {str(repo.root)!r} lists {relative} but the file is missing"
-                    )
-                return path
+            if self._holds(repo, relative):
+                return repo.absolute(relative)
         return None
+
+    def _holds(self, repo: Repository, relative: str) -> bool:
+        """Whether ``repo`` holds the dataset at ``relative`` (its registry lists it)."""
+        if not repo.registry.hasPath(relative):
+            return False
+        if not os.path.lexists(repo.absolute(relative)):
+            raise ButlerError(
+                f"registry of {str(repo.root)!r} lists {relative} but the file is missing"
+            )
+        return True
 
     # -- calibration products valid for a raw (see pipetask.butler.calibs) ---------------
     def _calibRoots(self) -> list[Path]:

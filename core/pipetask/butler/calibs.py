@@ -30,6 +30,7 @@ from typing import Any
 from ..errors import ButlerError, NoResults
 from . import atomic
 from .camera import BadFile, Camera, UnidentifiedFile
+from .sqlite_read import connectReadOnly
 
 FILENAME = "calibRegistry.sqlite3"
 #: Days either side of its calib date a product is valid for, unless told otherwise.
@@ -88,8 +89,7 @@ class CalibRegistry:
             if writable:
                 self._db = sqlite3.connect(str(self.path), timeout=30.0)
             else:
-                uri = f"file:{self.path}?mode=ro"
-                self._db = sqlite3.connect(uri, uri=True, timeout=30.0)
+                self._db = connectReadOnly(str(self.path), timeout=30.0)
             if writable:
                 self._db.execute(
                     "CREATE TABLE IF NOT EXISTS calib (datasetType TEXT NOT NULL, "

@@ -23,12 +23,12 @@ import json
 import os
 import sqlite3
 import time
-import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ..errors import ButlerError
 from . import atomic
+from .sqlite_read import connectReadOnly
 
 FILENAME = "registry.sqlite3"
 SCHEMA_VERSION = 1
@@ -95,8 +95,7 @@ class Registry:
         if self.readonly:
             if not os.path.exists(self.path):
                 return
-            uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
-            self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=60)
+            self._conn = connectReadOnly(self.path, timeout=60, isolation_level=None)
         else:
             existed = os.path.exists(self.path)
             self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
@@ -314,6 +313,14 @@ class Registry:
             "SELECT template, format, python, calib FROM dataset_type WHERE name = ?", [name]
         ).fetchone()
         return None if row is None else (row[0], row[1], row[2] or "", bool(row[3]))
+
+    def datasetTypeRows(self) -> list[tuple[str, str, str, str, bool]]:
+        """``(name, template, format, python, calib)`` of every run-time dataset type."""
+        conn = self.conn
+        if conn is None:
+            return []
+        rows = conn.execute("SELECT name, template, format, python, calib FROM dataset_type")
+        return [(r[0], r[1], r[2], r[3] or "", bool(r[4])) for r in rows]
 
     def defineDatasetType(
         self, name: str, template: str, fmt: str, python: str, calib: bool = False

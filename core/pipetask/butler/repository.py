@@ -125,6 +125,13 @@ class Repository:
         self.cameraName: str = info["camera"]
         self.parentPaths = [(self.root / p).resolve() for p in info["parents"]]
         self.writable = writable
+        registry = self.root / FILENAME
+        if not registry.is_file():
+            # Repository.create makes the registry before repo.toml: this one is damaged.
+            what = "is not a file" if os.path.lexists(registry) else "is missing"
+            raise ButlerError(
+                f"{str(self.root)!r} is a damaged repository: its registry {FILENAME} {what}"
+            )
         self.registry = Registry(
             str(self.root / FILENAME), keys, self.cameraName, readonly=not writable
         )
@@ -253,8 +260,13 @@ class Repository:
         return sum(1 for row in self.registry.pendingRows() if atomic.ownerIsDead(row[5]))
 
     def _resolve(self, relative: str, tmp: str) -> str:
-        """Put the files of an abandoned write in order; says whether to register it."""
-        if os.path.lexists(tmp):
+        """Put the files of an abandoned write in order; says whether to register it.
+
+        A write recorded without a temporary name (by a run's main process for a worker)
+        may have left temporary files of dead writers beside the final one: removed."""
+        if not tmp:
+            atomic.removeDeadTemporaries(self.absolute(relative))
+        if tmp and os.path.lexists(tmp):
             os.unlink(tmp)
             return f"removed unfinished {relative}"
         if os.path.lexists(self.absolute(relative)):

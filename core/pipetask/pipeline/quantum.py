@@ -111,6 +111,9 @@ class PipelineJob:
     doraise: bool = False
     debugFile: str | None = None
     logLevels: tuple[str, ...] = ()
+    #: ``(name, template, format, python, calib)`` of the run-time dataset types: workers
+    #: open no registry (see :mod:`pipetask.butler.worker_butler`)
+    datasetTypes: tuple[tuple[str, str, str, str, bool], ...] = ()
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def makeWorker(self) -> QuantumWorker:
@@ -127,7 +130,7 @@ class QuantumWorker:
     """Runs quanta of one job: the graph and Butler built once, each task on first use."""
 
     def __init__(self, job: PipelineJob) -> None:
-        from ..butler import Butler
+        from ..butler.worker_butler import WorkerButler
         from ..debug import loadDebugFile
         from .graph_io import loadGraph
 
@@ -135,8 +138,8 @@ class QuantumWorker:
         if job.debugFile:
             loadDebugFile(job.debugFile)
         self.graph = loadGraph(job.graphPath)
-        # Read-only registries: the run's main process registers what this worker writes.
-        self.butler = Butler(job.repo, output=job.output, calib=job.calib, registryWrites=False)
+        # No registry: the run's main process registers what this worker writes.
+        self.butler = WorkerButler(job.repo, job.output, job.calib, job.datasetTypes)
         self.tasks: dict[str, Any] = {}
         #: a sweep's labels that write into a sub-output of the run's output, and their Butlers
         self.outputs: dict[str, str] = self.graph.meta.get("outputs") or {}
@@ -150,13 +153,30 @@ class QuantumWorker:
             return self.butler
         butler = self.butlers.get(folder)
         if butler is None:
-            from ..butler import Butler
+            from ..butler.worker_butler import WorkerButler
 
             output = f"{self.job.output}/{folder}"
-            butler = self.butlers[folder] = Butler(
-                self.job.output, output=output, calib=self.job.calib, registryWrites=False
+            butler = self.butlers[folder] = WorkerButler(
+                self.job.output, output, self.job.calib, self.job.datasetTypes
             )
         return butler
+
+    def inputIds(self, label: str, index: int) -> dict[str, list[dict[str, Any]]]:
+        """Dataset type -> data IDs of what quantum ``index`` of ``label`` reads, as the
+        graph found them. A prerequisite looked up only when the quantum runs (optional,
+        or a calibration valid at the raw's date) points at the quantum's own data ID in
+        the graph, found or not: it is left out."""
+        graph = self.graph
+        spec = graph.tasks[label]
+        inputs: dict[str, list[dict[str, Any]]] = {}
+        prerequisites = {conn.name for conn in spec.connections.prerequisites}
+        for conn in spec.connections.inputs + spec.connections.prerequisites:
+            edge = spec.edges.get(conn.name)
+            if edge is None or (conn.name in prerequisites and edge.source == spec.quanta):
+                continue
+            ids = [graph.rowDataId(edge.source, r) for r in edge.rows(index)]
+            inputs.setdefault(conn.datasetType, []).extend(ids)
+        return inputs
 
     def task(self, label: str) -> Any:
         """The task of ``label``, built once."""
@@ -210,7 +230,9 @@ class QuantumWorker:
         with dataIdContext(dict(item)):
             try:
                 task = self.task(label)
-                context = QuantumContext(self.butlerOf(label), dict(item))
+                butler = self.butlerOf(label)
+                butler.setQuantumInputs(self.inputIds(label, index))
+                context = QuantumContext(butler, dict(item))
                 task.emptyMetadata()
                 t0 = time.perf_counter()
                 try:

@@ -16,9 +16,7 @@ quantum blocks its descendants, which are recorded as blocked.
 from __future__ import annotations
 
 import contextlib
-import glob
 import logging
-import os
 import sys
 import time
 from collections import Counter
@@ -26,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..butler.atomic import TMP_PREFIX, owner, ownerIsDead
+from ..butler.atomic import owner, removeDeadTemporaries
 from ..execution.base import FAILED, OK, SKIPPED, Outcome
 from .graph_io import graphPath, saveGraph
 from .plan import RunPlan
@@ -200,11 +198,7 @@ class RunState:
                 final = root / butler.getDatasetType(conn.datasetType).path(dataId)
             except Exception:
                 continue
-            for tmp in glob.glob(str(final.parent / f"{TMP_PREFIX}*-{final.name}")):
-                ownerText = os.path.basename(tmp)[len(TMP_PREFIX) :].split("-", 1)[0]
-                if ownerIsDead(ownerText):
-                    with contextlib.suppress(OSError):
-                        os.unlink(tmp)
+            removeDeadTemporaries(final)
 
 
 def _key(outcome: Outcome) -> tuple[str, int]:
@@ -266,7 +260,8 @@ def prepare(
     if writes:
         doneSet = set(done)
         butler.output.registry.addPendingMany(pendingOutputs(plan, butler, doneSet), owner())
-    return queue, pipelineJob(plan, butler.outputRoot, path), done
+    job = pipelineJob(plan, butler.outputRoot, path, butler.runtimeDatasetTypes())
+    return queue, job, done
 
 
 def storeGraph(plan: RunPlan, outputRoot: Any, graphFolder: str | None) -> Path:
@@ -281,9 +276,13 @@ def storeGraph(plan: RunPlan, outputRoot: Any, graphFolder: str | None) -> Path:
         return saveGraph(plan.graph, graphFolder)
 
 
-def pipelineJob(plan: RunPlan, outputRoot: Any, path: Path | None = None) -> PipelineJob:
-    """What every worker of the run needs: the stored graph and where to read and write."""
+def pipelineJob(
+    plan: RunPlan, outputRoot: Any, path: Path | None = None, datasetTypes: Any = ()
+) -> PipelineJob:
+    """What every worker of the run needs: the stored graph, where to read and write, and
+    the run-time dataset types (workers open no registry)."""
     return PipelineJob(
+        datasetTypes=tuple(datasetTypes),
         graphPath=str(path or graphPath(outputRoot)),
         repo=plan.repo,
         output=str(outputRoot),

@@ -107,7 +107,10 @@ def _executeSweep(plan: RunPlan, varying: list[str], variants: list[Variant], ex
         saveGraph(graph, root)
         queue = QuantumQueue(graph, done)
         _addPending(graph, butler, butlers, set(done))
-        job = pipelineJob(plan, root)
+        types = {
+            row[0]: row for b in [butler, *butlers.values()] for row in b.runtimeDatasetTypes()
+        }
+        job = pipelineJob(plan, root, datasetTypes=types.values())
         state = SweepState(plan, butler, queue, [], butlers)
         status = drive(state, job, done, attempts, executor)
     for vb in {id(b): b for b in butlers.values()}.values():
