@@ -1,15 +1,17 @@
 """The compiled loops of :mod:`pipetask_stats_numba.loops`, compiled once per installation.
 
-The first process that needs them compiles them ahead of time with numba into an ordinary
-extension module, in a cache folder, under a name that changes with the source of the
+The first process that needs them compiles them ahead of time with numba, in a child
+process (the compiler's output is kept out of the run's log), into an ordinary extension
+module, in a cache folder, under a name that changes with the source of the
 loops, the Python, the numpy and the CPU. Every later process (every run, every worker)
 loads that module in about a millisecond, without importing numba at all (importing numba
 alone costs about half a second of CPU).
 
 The cache folder is ``__pycache__`` beside this file, or ``$NUMBA_CACHE_DIR/pipetask``
 when that variable is set, or ``~/.cache/pipetask`` (``$XDG_CACHE_HOME``) when the first
-is not writable. The module is built in a temporary folder and renamed into place, so
-processes building it at once do no harm.
+is not writable. The module is built in a temporary folder and renamed into place, under
+a lock: a process that finds another one building uses the numpy kernel meanwhile (the same
+bits) instead of waiting or building it again.
 
 The ahead-of-time build needs a C compiler and linker (numba's ``pycc`` links the code
 with a small C module). Without one, or without a writable cache folder, the loops are
@@ -30,6 +32,7 @@ import shutil
 import sys
 import sysconfig
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -96,8 +99,8 @@ def _load(path: Path) -> ModuleType:
     return module
 
 
-def build(folder: Path, key: str) -> Path:
-    """Compile the loops ahead of time into ``folder``; the module's path."""
+def _compile(folder: Path, key: str) -> Path:
+    """Compile the loops ahead of time into ``folder`` (in this process); the module's path."""
     import warnings
 
     from . import loops
@@ -122,6 +125,51 @@ def build(folder: Path, key: str) -> Path:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+def build(folder: Path, key: str) -> Path:
+    """Compile the loops ahead of time into ``folder`` in a child process (so the
+    compiler's output and numba's import stay out of this one); the module's path."""
+    import subprocess
+
+    log.info(
+        "compiling the statistics kernel once for this installation (up to a minute); "
+        "other processes use the numpy kernel meanwhile (the same results)"
+    )
+    child = subprocess.run(
+        [sys.executable, "-m", __name__, str(folder), key],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        errors="replace",
+    )
+    target = folder / f"{MODULE}-{key}{_SUFFIX}"
+    if child.returncode != 0 or not target.exists():
+        lines = [line for line in child.stderr.splitlines() if line.strip()]
+        raise RuntimeError(lines[-1] if lines else f"exit status {child.returncode}")
+    return target
+
+
+@contextlib.contextmanager
+def _buildLock(folder: Path, key: str) -> Iterator[bool]:
+    """Hold the build lock of ``key`` in ``folder``; yields False when another process
+    holds it (it is building the module now)."""
+    import fcntl
+
+    try:
+        fd = os.open(folder / f"{MODULE}-{key}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        yield True  # no lock file possible: build anyway (the rename keeps it safe)
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
 
 
 class _JitLoops:
@@ -165,7 +213,8 @@ def jitLoops() -> Any:
 
 def compiledLoops() -> tuple[Any, str]:
     """The compiled loops and how they were obtained: ``"ahead-of-time, loaded"``,
-    ``"ahead-of-time, built"`` or ``"just-in-time"`` (see the module docstring)."""
+    ``"ahead-of-time, built"`` or ``"just-in-time"`` (see the module docstring); no loops
+    (``None``) while another process builds them: the caller then uses the numpy kernel."""
     key = cacheKey()
     name = f"{MODULE}-{key}{_SUFFIX}"
     folders = cacheFolders()
@@ -182,14 +231,23 @@ def compiledLoops() -> tuple[Any, str]:
         failed = folder / f"{MODULE}-{key}.failed"
         if failed.exists():
             break
-        try:
-            return _load(build(folder, key)), "ahead-of-time, built"
-        except Exception as error:  # no compiler, linker or headers: remember, fall back
-            log.warning(
-                "compiled statistics kernel: the ahead-of-time build failed (%s); "
-                "using numba's just-in-time compiler in each process",
-                str(error).splitlines()[0] if str(error) else type(error).__name__,
-            )
-            _remember(failed, f"{type(error).__name__}: {error}\n")
+        with _buildLock(folder, key) as mine:
+            if not mine:
+                return None, "being built by another process: numpy meanwhile"
+            path = folder / name
+            try:
+                module = _load(path) if path.exists() else _load(build(folder, key))
+                return module, "ahead-of-time, built"
+            except Exception as error:  # no compiler, linker or headers: remember, fall back
+                log.warning(
+                    "compiled statistics kernel: the ahead-of-time build failed (%s); "
+                    "using numba's just-in-time compiler in each process",
+                    str(error).splitlines()[0] if str(error) else type(error).__name__,
+                )
+                _remember(failed, f"{type(error).__name__}: {error}\n")
         break
     return jitLoops(), "just-in-time"
+
+
+if __name__ == "__main__":  # the child process of build()
+    _compile(Path(sys.argv[1]), sys.argv[2])

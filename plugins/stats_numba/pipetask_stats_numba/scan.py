@@ -23,10 +23,16 @@ def loaded() -> tuple[Any, str]:
     return compiledLoops()
 
 
+def _loops() -> Any:
+    """The compiled loops, or None while another process builds them (numpy runs then)."""
+    return loaded()[0]
+
+
 def _takes(pixels: np.ndarray, mask: np.ndarray | None, badBits: int) -> bool:
     """Whether the compiled loops take these pixels and mask (else numpy runs)."""
     return (
-        pixels.dtype == np.float32
+        _loops() is not None
+        and pixels.dtype == np.float32
         and pixels.ndim == 1
         and pixels.flags.c_contiguous
         and (mask is None or (mask.dtype == np.int32 and mask.flags.c_contiguous))
@@ -66,7 +72,7 @@ def windowSums(
     """Compiled :func:`pipetask_stats.scan.windowSums`."""
     from pipetask_stats.moments import CHUNK
 
-    if values.dtype != np.float32 or values.ndim != 1:
+    if values.dtype != np.float32 or values.ndim != 1 or _loops() is None:
         return numpyKernel.windowSums(values, low, high, shift)
     n, s1, s2 = loaded()[0].windowSums(
         np.ascontiguousarray(values), np.float32(low), np.float32(high), float(shift), CHUNK
@@ -88,7 +94,7 @@ def sampleCandidates(
 def sortSample(values: np.ndarray) -> np.ndarray:
     """Compiled :func:`pipetask_stats.scan.sortSample`: the same values in the same order
     (a zero's sign aside, where no result depends on it)."""
-    if values.dtype != np.float32:
+    if values.dtype != np.float32 or _loops() is None:
         return np.sort(values)
     return loaded()[0].radixSort(np.ascontiguousarray(values))
 
@@ -97,7 +103,12 @@ def bracketContents(
     special: np.ndarray, bracketLows: np.ndarray, bracketHighs: np.ndarray
 ) -> list[np.ndarray]:
     """Compiled :func:`pipetask_stats.scan.bracketContents`."""
-    if special.dtype != np.float32 or bracketLows.dtype != np.float32 or bracketLows.size != 3:
+    if (
+        special.dtype != np.float32
+        or bracketLows.dtype != np.float32
+        or bracketLows.size != 3
+        or _loops() is None
+    ):
         return numpyKernel.bracketContents(special, bracketLows, bracketHighs)
     return list(
         loaded()[0].bracketContents(
