@@ -226,7 +226,7 @@ def test_resume_redoes_the_quanta_whose_files_were_removed_and_their_readers(
     assert "quantum graph: 12 quanta, 4 done" in shown.stdout
     why = [line.split("}: ", 1)[1] for line in shown.stdout.splitlines() if "  run  " in line]
     assert why.count("an output's file was removed") == 4, shown.stdout
-    assert sum(w.startswith("an input is redone, after 1 quanta of copy") for w in why) == 4
+    assert sum(w.startswith("an input is redone, after 1 quantum of copy") for w in why) == 4
     resumed = pipetask(env, *args, "--skip-existing")
     assert resumed.returncode == 0, resumed.stderr
     assert "resume: 4 of 12 quanta done, 8 to run" in resumed.stderr

@@ -448,7 +448,7 @@ def test_show_pipeline_and_graph_read_well(data, serial):
         "run", "-p", "processing", repo, "--calib", calib, "--id", "visit=1", "--show", "graph"
     )
     assert "  run  {visit: 1}: new, after 2 quanta of calibrate" in fresh.stdout, fresh.stdout
-    assert "  run  {visit: 1, ccd: 0}: new, after 1 quanta of characterizeImage" in fresh.stdout
+    assert "  run  {visit: 1, ccd: 0}: new, after 1 quantum of characterizeImage" in fresh.stdout
 
 
 def test_isr_on_the_real_obs_test_raws_is_isrTasks(tmp_path):

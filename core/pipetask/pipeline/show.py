@@ -35,6 +35,7 @@ def graphText(
             reason = why.get((label, i)) or ("outputs missing" if resuming else "new")
             upstream = set(graph.upstream(label, i))  # one quantum may feed several inputs
             after = sorted({producer for producer, _ in upstream})
-            waits = f", after {len(upstream)} quanta of {', '.join(after)}"
+            count = len(upstream)
+            waits = f", after {count} {'quantum' if count == 1 else 'quanta'} of {', '.join(after)}"
             lines.append(f"  run  {dataId}: {reason}{waits if after else ''}")
     return "\n".join(lines)
