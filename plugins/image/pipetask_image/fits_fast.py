@@ -13,6 +13,7 @@ which also words the error for a bad file.
 
 from __future__ import annotations
 
+import re
 import zlib
 from typing import Any
 
@@ -33,8 +34,17 @@ class Decline(Exception):
     """The fast path does not handle this file; read it with astropy."""
 
 
+#: A number as the FITS standard writes it (``D`` exponents included); anything else that
+#: looks numeric (``1_000``, ``inf``, lower-case exponents) is left to astropy.
+_NUMBER = re.compile(r"[+-]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([DE][+-]?[0-9]+)?")
+#: Keywords whose cards carry text, not a value (astropy gathers them into lists).
+_COMMENTARY = frozenset(["COMMENT", "HISTORY", ""])
+
+
 def _parseValue(text: str) -> Any:
-    """The value of a card's value field (columns 11-80): str, bool, int or float."""
+    """The value of a card's value field (after ``= ``): str, bool, int or float, read as
+    astropy reads it; :class:`Decline` for anything else (an undefined or complex value,
+    a malformed card), which only astropy can answer."""
     text = text.lstrip()
     if text.startswith("'"):
         out, i = [], 1
@@ -47,66 +57,127 @@ def _parseValue(text: str) -> Any:
                 out.append("'")
                 i = j + 2
                 continue
+            rest = text[j + 1 :].lstrip()
+            if rest and not rest.startswith("/"):
+                raise Decline("text after a string value")
             return "".join(out).rstrip()
     text = text.partition("/")[0].strip()
     if text == "T":
         return True
     if text == "F":
         return False
+    if not _NUMBER.fullmatch(text):
+        raise Decline(f"unsupported value {text!r}")
     try:
         return int(text)
     except ValueError:
-        pass
-    try:
         return float(text.replace("D", "E"))
-    except ValueError:
-        raise Decline(f"unsupported value {text!r}") from None
 
 
-def _keyAndValue(card: str) -> tuple[str, str | None]:
-    """``(keyword, value text)``; value text is None for a card without a value."""
-    if card.startswith("HIERARCH "):
-        key, sep, rest = card[9:].partition("=")
-        return (key.strip(), rest) if sep else ("HIERARCH", None)
-    key = card[:8].rstrip()
-    return (key, card[10:]) if card[8:10] == "= " else (key, None)
+def _lookupKey(key: str) -> str:
+    """``key`` as the index holds it: upper case, without a ``HIERARCH`` prefix (astropy's
+    lookups ignore both)."""
+    key = key.strip().upper()
+    return key[9:].strip() if key.startswith("HIERARCH ") else key
 
 
 class FitsCards:
-    """The cards of one header, as text; values parsed when asked, astropy when needed.
+    """The cards of one header, as text: a value is parsed when asked for, and only the
+    cards asked for are parsed.
 
-    ``get`` reads the simple cards (strings, logicals, numbers, ``HIERARCH``); ``astropy()``
-    builds the full ``astropy.io.fits.Header`` (importing astropy) the first time.
+    ``get``, ``in`` and ``items`` answer as an ``astropy.io.fits.Header`` built from the
+    same text does: the simple cards (strings, logicals, integers, reals, ``HIERARCH``)
+    are read here; commentary cards, long strings continued on ``CONTINUE`` cards,
+    undefined or complex values and malformed cards are asked of astropy (imported then).
+    ``astropy()`` builds the full header the first time.
     """
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._values: dict[str, Any] | None = None
+        self._starts: dict[str, int] | None = None
+        self._values: dict[str, Any] = {}
         self._header: Any = None
 
-    def _parsed(self) -> dict[str, Any]:
-        if self._values is None:
-            values: dict[str, Any] = {}
-            for start in range(0, len(self.text), CARD):
-                key, value = _keyAndValue(self.text[start : start + CARD])
-                if value is not None and key not in values:
-                    try:
-                        values[key] = _parseValue(value)
-                    except Decline:
-                        values[key] = None  # complex numbers etc.: astropy() has them
-            self._values = values
-        return self._values
+    def _index(self) -> dict[str, int]:
+        """Keyword (see :func:`_lookupKey`) -> where the value of its first card starts,
+        or -1 when only astropy can read that card."""
+        if self._starts is None:
+            text = self.text
+            starts: dict[str, int] = {}
+            for start in range(len(text) - CARD, -1, -CARD):  # backwards: the first wins
+                head = text[start : start + 10]
+                continued = text[start + CARD : start + CARD + 8] == "CONTINUE"
+                if head.startswith("HIERARCH "):
+                    key, sep, _ = text[start + 9 : start + CARD].partition("=")
+                    if sep:
+                        value = -1 if continued else start + 10 + len(key)
+                        starts[key.strip().upper()] = value
+                elif head[8:] == "= ":
+                    starts[head[:8].rstrip().upper()] = -1 if continued else start + 10
+                else:
+                    key = head[:8].rstrip().upper()
+                    if key not in _COMMENTARY and key != "CONTINUE":
+                        starts[key] = -1  # a keyword without a value indicator
+            self._starts = starts
+        return self._starts
+
+    def simple(self, key: str, default: Any = None) -> Any:
+        """The value of ``key`` when its card is a simple one, ``default`` when there is
+        no such card; :class:`Decline` when only astropy could read it (never imports
+        astropy: what the fast reader's layout uses)."""
+        key = _lookupKey(key)
+        if key in self._values:
+            return self._values[key]
+        start = self._index().get(key)
+        if start is None:
+            if key in _COMMENTARY:
+                raise Decline(f"{key or 'blank'} cards are commentary")
+            return default
+        if start < 0:
+            raise Decline(f"card {key} is not a simple one")
+        value = self._values[key] = _parseValue(self.text[start : start - start % CARD + CARD])
+        return value
 
     def get(self, key: str, default: Any = None) -> Any:
-        """The value of ``key`` (the first card of that name), or ``default``."""
-        return self._parsed().get(key, default)
+        """The value of ``key`` (the first card of that name), or ``default``, as
+        ``astropy.io.fits.Header.get`` gives it."""
+        try:
+            return self.simple(key, default)
+        except Decline:
+            return self._astropyGet(key, default)
+
+    def _astropyGet(self, key: str, default: Any) -> Any:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self.astropy().get(key, default)
+
+    def _keys(self) -> list[tuple[str, str]]:
+        """``(keyword as astropy names it, lookup key)`` of every card with a value, in
+        order, each name once."""
+        keys: dict[str, str] = {}
+        text = self.text
+        for start in range(0, len(text), CARD):
+            if text.startswith("HIERARCH ", start):
+                key, sep, _ = text[start + 9 : start + CARD].partition("=")
+                if sep:
+                    keys.setdefault(key.strip().upper(), key.strip())
+            elif text[start + 8 : start + 10] == "= ":
+                key = text[start : start + 8].rstrip().upper()
+                keys.setdefault(key, key)
+        return [(name, key) for key, name in keys.items()]
 
     def items(self) -> list[tuple[str, Any]]:
-        """``(keyword, value)`` of every card with a value, in order."""
-        return list(self._parsed().items())
+        """``(keyword, value)`` of every card with a value indicator, in order, each
+        keyword once (its first card)."""
+        return [(name, self.get(key)) for name, key in self._keys()]
 
     def __contains__(self, key: str) -> bool:
-        return key in self._parsed()
+        lookup = _lookupKey(key)
+        if lookup in _COMMENTARY:
+            return key in self.astropy()
+        return lookup in self._index()
 
     def astropy(self) -> Any:
         """The header as an ``astropy.io.fits.Header`` (built once)."""
@@ -122,7 +193,7 @@ class FitsCards:
 
 
 def _layoutValue(cards: FitsCards, key: str, default: Any = None) -> Any:
-    value = cards.get(key, default)
+    value = cards.simple(key, default)
     if value is None:
         raise Decline(f"missing {key}")
     return value
@@ -145,15 +216,15 @@ class _Hdu:
                 break
         self.cards = FitsCards(buffer[offset : end - BLOCK + position].decode("ascii"))
         cards = self.cards
-        if first and cards.get("SIMPLE") is not True:
+        if first and cards.simple("SIMPLE") is not True:
             raise Decline("not a standard primary header")
-        if cards.get("GROUPS") is True or cards.get("ZIMAGE") is True:
+        if cards.simple("GROUPS") is True or cards.simple("ZIMAGE") is True:
             raise Decline("random groups or tile compression")
         self.bitpix = int(_layoutValue(cards, "BITPIX"))
         naxis = int(_layoutValue(cards, "NAXIS"))
         self.shape = tuple(int(_layoutValue(cards, f"NAXIS{i}")) for i in range(naxis, 0, -1))
-        self.isImage = first or str(cards.get("XTENSION", "")).strip() == "IMAGE"
-        pcount, gcount = int(cards.get("PCOUNT", 0)), int(cards.get("GCOUNT", 1))
+        self.isImage = first or str(cards.simple("XTENSION", "")).strip() == "IMAGE"
+        pcount, gcount = int(cards.simple("PCOUNT", 0)), int(cards.simple("GCOUNT", 1))
         count = int(np.prod(self.shape, dtype=np.int64)) if naxis else 0
         size = abs(self.bitpix) // 8 * gcount * (pcount + count)
         self.dataStart = end
@@ -166,32 +237,48 @@ class _Hdu:
         """The shape of an image HDU with pixels, else None."""
         return self.shape if self.isImage and self.shape and min(self.shape) > 0 else None
 
-    def pixels(self) -> np.ndarray:
-        """The pixels as astropy reads them (dtype included), in native byte order."""
+    def pixels(self, dtype: Any = None) -> np.ndarray:
+        """The pixels as astropy reads them (dtype included), in native byte order.
+
+        With ``dtype`` float32, the same values converted to float32, in one pass from the
+        file's bytes where that gives the same bits (unscaled pixels; 8- and 16-bit
+        pseudo-unsigned ones, whose offset is exact in float32).
+        """
         cards, bitpix = self.cards, self.bitpix
         if "BLANK" in cards and bitpix > 0:
             raise Decline("BLANK pixels")
         count = int(np.prod(self.shape))
         raw = np.frombuffer(self.buffer, _RAW_DTYPES[bitpix], count, self.dataStart)
         raw = raw.reshape(self.shape)
-        bzero, bscale = cards.get("BZERO", 0), cards.get("BSCALE", 1)
+        bzero, bscale = cards.simple("BZERO", 0), cards.simple("BSCALE", 1)
         if not isinstance(bzero, int | float) or not isinstance(bscale, int | float):
             raise Decline("non-numeric BZERO or BSCALE")
+        single = dtype is not None and np.dtype(dtype) == np.float32
         if bscale == 1 and bzero == 0:
-            return raw.astype(raw.dtype.newbyteorder("="))
+            return raw.astype(np.float32 if single else raw.dtype.newbyteorder("="))
         pseudo = _PSEUDO_UNSIGNED.get(bitpix)
         if pseudo is not None and bscale == 1 and bzero == pseudo[0]:
+            if single and bitpix in (8, 16):
+                data = raw.astype(np.float32)
+                data += np.float32(bzero)
+                return data
             # Flipping the sign bit is adding (or, for bytes, subtracting) the offset.
             native = raw.astype(raw.dtype.newbyteorder("="))
             flip = np.array(1 << (8 * native.itemsize - 1), np.uint64).astype(native.dtype)
-            return np.bitwise_xor(native.view(pseudo[1]), flip.view(pseudo[1]))
+            data = np.bitwise_xor(native.view(pseudo[1]), flip.view(pseudo[1]))
+            return data.astype(np.float32) if single else data
         dtype = np.float64 if bitpix in (32, 64, -64) else np.float32
         data = raw.astype(dtype)
         if bscale != 1:
             data *= dtype(bscale)
         if bzero != 0:
             data += dtype(bzero)
-        return data
+        return data.astype(np.float32, copy=False) if single else data
+
+
+#: The largest size, as a multiple of the compressed size, that a gzip trailer may claim
+#: for its content to be trusted as the size of the output buffer.
+_MAX_RATIO = 64
 
 
 def inflate(path: str) -> bytes | None:
@@ -201,8 +288,11 @@ def inflate(path: str) -> bytes | None:
         data = file.read()
     if data[:2] != b"\x1f\x8b":
         return data
-    inflater = zlib.decompressobj(wbits=31)
     try:
+        out = _inflateOneMember(data)
+        if out is not None:
+            return out
+        inflater = zlib.decompressobj(wbits=31)
         out = inflater.decompress(data)
         if inflater.unused_data or not inflater.eof:
             if not inflater.eof:
@@ -211,6 +301,24 @@ def inflate(path: str) -> bytes | None:
 
             return gzip.decompress(data)  # several gzip members
     except (zlib.error, EOFError, OSError):
+        return None
+    return out
+
+
+def _inflateOneMember(data: bytes) -> bytes | None:
+    """The content of ``data`` when it is one gzip member, inflated into a buffer of the
+    size its trailer gives (no buffer grown and copied); None when it may be more.
+
+    zlib checks the member's length against its trailer, so the trailer of the member it
+    inflated holds ``len(out)``: the member is the whole file when the file ends with that
+    length and no second member (a gzip header) follows it anywhere before the end.
+    """
+    size = int.from_bytes(data[-4:], "little")
+    if len(data) < 18 or size > _MAX_RATIO * len(data):
+        return None
+    out = zlib.decompress(data, 31, size)
+    trailer = (len(out) & 0xFFFFFFFF).to_bytes(4, "little")
+    if data[-4:] != trailer or data.find(trailer + b"\x1f\x8b", 0, len(data) - 4) >= 0:
         return None
     return out
 
