@@ -28,7 +28,7 @@ as ``benchmarks/startup.py`` does) that install's ``pipetask`` is measured along
 interleaved, on the same repository: its per-data-ID cost, its fixed cost and its time to
 the first data ID.
 
-Usage: ``python benchmarks/endtoend.py [--visits 8] [--runs 3] [--before PYTHON]``
+Usage: ``python benchmarks/endtoend.py [--visits 24] [--runs 3] [--before PYTHON]``
 """
 
 from __future__ import annotations
@@ -158,7 +158,12 @@ def hasDask() -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--visits", type=int, default=8, help="data IDs in the repository")
+    parser.add_argument(
+        "--visits",
+        type=int,
+        default=24,
+        help="data IDs in the repository (more make the per-ID figure steadier on a busy machine)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="interleaved repetitions")
     parser.add_argument(
         "--before",
