@@ -16,6 +16,11 @@ obs_test camera). Then, measured interleaved ``--runs`` times:
   numpy: the trailer-sized inflate, the layout cards, one float32 conversion), with
   ``fitsio.read`` and with astropy. The best of them is the floor.
 
+The same comparison by the fastest single data ID, which a busy machine disturbs least:
+for pipetask the least CPU time from the end of one data ID's ``runDataRef`` to the end of
+the next (its run record holds both; the framework's work between them included), for
+the scripts the least CPU time of one file's work.
+
 Also printed: the time from the command's start to its first data ID processed (the
 run's fixed cost: the moment its result's log line arrives), serially and with ``-j 2``
 (where a worker process starts, imports and builds the task first), and with a local Dask
@@ -28,12 +33,19 @@ as ``benchmarks/startup.py`` does) that install's ``pipetask`` is measured along
 interleaved, on the same repository: its per-data-ID cost, its fixed cost and its time to
 the first data ID.
 
-Usage: ``python benchmarks/endtoend.py [--visits 24] [--runs 3] [--before PYTHON]``
+With ``--instructions N`` the same per-extra-ID comparison is also made in instructions
+executed (valgrind's callgrind, over N data IDs): slow, but exact on a machine that other
+jobs keep busy, where CPU times of the same work vary by a third.
+
+Usage: ``python benchmarks/endtoend.py [--visits 24] [--runs 3] [--before PYTHON]
+[--instructions N]``
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import os
 import resource
 import shutil
@@ -98,13 +110,15 @@ def work(path):
              mean, meanErr, stdDev, stdDevErr)
 
 work(paths[0])  # imports, caches
-best = float("inf")
+best = single = float("inf")
 for _ in range(repeats):
     start = clock()
     for path in paths:
+        before = clock()
         work(path)
+        single = min(single, clock() - before)
     best = min(best, (clock() - start) / len(paths))
-print(best)
+print(best, single)
 """
 
 
@@ -132,6 +146,55 @@ def timed(command: list[str]) -> tuple[float, str]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return cpu, done.stderr
+
+
+def fastestDataId(repo: Path) -> float:
+    """The least CPU time from the end of one data ID's ``runDataRef`` to the end of the
+    next in the newest run record of ``repo``: one data ID's whole cost in the run's loop
+    (the framework's part included), the way a busy machine disturbs least."""
+    records = sorted((repo / "runs" / "exampleTask").glob("*.jsonl"), key=os.path.getmtime)
+    ends = []
+    for line in records[-1].read_text().splitlines():
+        item = json.loads(line)
+        if isinstance(item, dict) and "metadata" in item:
+            ends.append(item["metadata"]["exampleTask"]["runDataRefEndCpuTime"])
+    return min(b - a for a, b in itertools.pairwise(ends))
+
+
+def instructions(command: list[str]) -> int:
+    """Instructions ``command`` and its children execute, counted by valgrind's
+    callgrind: a figure other jobs on the machine do not disturb."""
+    tool = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+    done = subprocess.run(
+        [*tool, "--trace-children=yes", *command], capture_output=True, text=True, check=True
+    )
+    return sum(int(x.split()[-1]) for x in done.stderr.splitlines() if "Collected :" in x)
+
+
+def countInstructions(installs: dict[str, str], repo: Path, files: list[Path], count: int):
+    """Print the instructions per extra data ID of each install and of the plain scripts
+    (``count`` data IDs less one, which start-up and first calls cancel out of)."""
+    if shutil.which("valgrind") is None:
+        print("instructions: valgrind is not installed")
+        return
+    perExtra = {}
+    for label, pipetask in installs.items():
+        run = [pipetask, "run", "exampleTask", str(repo), "--id"]
+        one = instructions([*run, "visit=1"])
+        every = instructions([*run, f"visit=1..{count}"])
+        perExtra[label] = (every - one) / (count - 1)
+    plain = [sys.executable, "-c", PLAIN]
+    for reader in ("pipetask-image", "zlib+numpy"):
+        # The script works once on the first file, then once on each: the same files in
+        # the same order as the data IDs visit=1..count.
+        one = instructions([*plain, str(files[0]), reader, "1"])
+        every = instructions([*plain, *map(str, files[:count]), reader, "1"])
+        perExtra[reader] = (every - one) / (count - 1)
+    floor = min(perExtra["pipetask-image"], perExtra["zlib+numpy"])
+    print(f"instructions per extra data ID (valgrind, {count} data IDs):")
+    for label, n in perExtra.items():
+        ratio = f" = {n / floor:5.3f}x the best plain script" if label in installs else ""
+        print(f"  {label:<30}{n / 1e6:8.1f} M{ratio}")
 
 
 def firstDataId(command: list[str]) -> float:
@@ -166,6 +229,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, default=3, help="interleaved repetitions")
     parser.add_argument(
+        "--instructions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also count the instructions per extra data ID over N data IDs with valgrind "
+        "(slow: minutes; undisturbed by a busy machine)",
+    )
+    parser.add_argument(
         "--before",
         type=Path,
         help="the python of another install (an older commit): its pipetask is measured "
@@ -185,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         one: dict[str, list[float]] = {label: [] for label in installs}
         every: dict[str, list[float]] = {label: [] for label in installs}
         scripts: dict[str, list[float]] = {r: [] for r in readers}
+        singles: dict[str, list[float]] = {label: [] for label in [*installs, *readers]}
         for pipetask in installs.values():  # a first run builds what is built once
             timed([pipetask, "run", "exampleTask", str(repo), "--id", "visit=1"])
         for _ in range(args.runs):
@@ -192,11 +264,14 @@ def main(argv: list[str] | None = None) -> int:
                 run = [pipetask, "run", "exampleTask", str(repo)]
                 one[label].append(timed([*run, "--id", "visit=1"])[0])
                 every[label].append(timed([*run, "--id"])[0])
+                singles[label].append(fastestDataId(repo))
             for reader in readers:
                 out = subprocess.run(
                     [*plain, reader, "2"], capture_output=True, text=True, check=True
                 )
-                scripts[reader].append(float(out.stdout.split()[-1]))
+                loop, single = map(float, out.stdout.split()[-2:])
+                scripts[reader].append(loop)
+                singles[reader].append(single)
         plainBest = {reader: min(times) for reader, times in scripts.items()}
         floor = min(plainBest.values())
         print(
@@ -220,6 +295,12 @@ def main(argv: list[str] | None = None) -> int:
             )
         for reader, t in plainBest.items():
             print(f"  plain script, {reader:<15}    {t * 1e3:8.1f} ms per data ID")
+        fastest = {label: min(times) for label, times in singles.items()}
+        floorSingle = min(fastest[reader] for reader in readers)
+        print("the fastest single data ID (pipetask: from its run record, framework included):")
+        for label, t in fastest.items():
+            ratio = f" = {t / floorSingle:4.2f}x the best plain script" if label in installs else ""
+            print(f"  {label:<30}{t * 1e3:8.1f} ms{ratio}")
         print("time from start to the first data ID processed (its result's log line; wall):")
         for label, pipetask in installs.items():
             run = [pipetask, "run", "exampleTask", str(repo)]
@@ -236,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"  {label}, dask -j 2 (in a worker) {clustered * 1e3:8.1f} ms "
                     "(the local cluster's start included)"
                 )
+        if args.instructions:
+            countInstructions(installs, repo, files, min(args.instructions, args.visits))
         print(f"(python: {sys.executable}; machine load {os.getloadavg()[0]:.1f})")
     return 0
 
