@@ -237,13 +237,8 @@ class _Hdu:
         """The shape of an image HDU with pixels, else None."""
         return self.shape if self.isImage and self.shape and min(self.shape) > 0 else None
 
-    def pixels(self, dtype: Any = None) -> np.ndarray:
-        """The pixels as astropy reads them (dtype included), in native byte order.
-
-        With ``dtype`` float32, the same values converted to float32; 8- and 16-bit
-        pseudo-unsigned pixels are converted first and offset after, which is exact in
-        float32 and saves a pass.
-        """
+    def pixels(self) -> np.ndarray:
+        """The pixels as astropy reads them (dtype included), in native byte order."""
         cards, bitpix = self.cards, self.bitpix
         if "BLANK" in cards and bitpix > 0:
             raise Decline("BLANK pixels")
@@ -253,27 +248,21 @@ class _Hdu:
         bzero, bscale = cards.simple("BZERO", 0), cards.simple("BSCALE", 1)
         if not isinstance(bzero, int | float) or not isinstance(bscale, int | float):
             raise Decline("non-numeric BZERO or BSCALE")
-        single = dtype is not None and np.dtype(dtype) == np.float32
-        pseudo = _PSEUDO_UNSIGNED.get(bitpix)
         if bscale == 1 and bzero == 0:
-            data = raw.astype(raw.dtype.newbyteorder("="))
-        elif pseudo is not None and bscale == 1 and bzero == pseudo[0]:
-            native = raw.astype(raw.dtype.newbyteorder("="))
-            if single and bitpix in (8, 16):
-                data = native.astype(np.float32)
-                data += np.float32(bzero)
-                return data
+            return raw.astype(raw.dtype.newbyteorder("="))
+        pseudo = _PSEUDO_UNSIGNED.get(bitpix)
+        if pseudo is not None and bscale == 1 and bzero == pseudo[0]:
             # Flipping the sign bit is adding (or, for bytes, subtracting) the offset.
+            native = raw.astype(raw.dtype.newbyteorder("="))
             flip = np.array(1 << (8 * native.itemsize - 1), np.uint64).astype(native.dtype)
-            data = np.bitwise_xor(native.view(pseudo[1]), flip.view(pseudo[1]))
-        else:
-            dtype = np.float64 if bitpix in (32, 64, -64) else np.float32
-            data = raw.astype(dtype)
-            if bscale != 1:
-                data *= dtype(bscale)
-            if bzero != 0:
-                data += dtype(bzero)
-        return data.astype(np.float32, copy=False) if single else data
+            return np.bitwise_xor(native.view(pseudo[1]), flip.view(pseudo[1]))
+        dtype = np.float64 if bitpix in (32, 64, -64) else np.float32
+        data = raw.astype(dtype)
+        if bscale != 1:
+            data *= dtype(bscale)
+        if bzero != 0:
+            data += dtype(bzero)
+        return data
 
 
 def inflate(path: str) -> bytes | None:
