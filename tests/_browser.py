@@ -99,8 +99,14 @@ def visit(page: Path, workDir: Path, size: tuple[int, int] = (1280, 2000)) -> Pa
     return PageVisit(dom.stdout, shot, list(_Recorder.requests), dom.stderr + picture.stderr)
 
 
-#: Hosts Chromium itself contacts at start-up (clock and account checks), not the page.
-BROWSER_HOSTS = ("www.google.com", "accounts.google.com", "clients2.google.com")
+#: Hosts Chromium itself contacts at start-up (clock, account and update checks), not the
+#: page.
+BROWSER_HOSTS = (
+    "www.google.com",
+    "accounts.google.com",
+    "clients2.google.com",
+    "update.googleapis.com",  # the component updater of newer builds, despite the flag
+)
 
 
 def pageRequests(requests: list[str]) -> list[str]:

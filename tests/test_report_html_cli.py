@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -114,3 +115,31 @@ def test_html_report_plots_a_sweep(run):
     plot = re.search(r'aria-label="imageStats mean">(.*?)</svg>', html).group(1)
     assert "stats.numSigmaClip" in plot and plot.count("<circle") == 3 * 2  # 3 values x 2 CCDs
     assert plot.count("<polyline") == 2
+
+
+def test_html_report_of_runs_of_two_tasks_into_one_output(run):
+    """The stored graph is the last run's: earlier runs' tasks still get their node, and
+    an earlier run's quanta are never given the inputs of the last graph's quanta."""
+    root, env, _ = run
+    out = root / "two-tasks"
+    for task, visits in (("statsWriter", "1"), ("exampleTask", "1..2"), ("statsWriter", "2")):
+        done = subprocess.run(
+            [PIPETASK, "run", task, root / "repo", "--id", f"visit={visits}", "--output", out],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+    page = root / "two-tasks.html"
+    assert report(env, out, "--html", page).returncode == 0
+    html = page.read_text(encoding="utf-8")
+    nodes = re.findall(r'<g class="node"><title>(\w+): (\d+) ok', html)
+    assert nodes == [("statsWriter", "4"), ("exampleTask", "4")]
+    quanta = json.loads(re.search(r'id="quanta">(.*?)</script>', html).group(1))
+    stats = {q["id"]: q for q in quanta if q["label"] == "statsWriter"}
+    for ccd in (0, 1):
+        first, last = stats[f"visit=1 ccd={ccd}"], stats[f"visit=2 ccd={ccd}"]
+        assert last["inputs"] == [["raw", f"raw/v2/raw_v2_c{ccd}.fits"]]
+        assert first["inputs"] == []  # not in the stored graph: unknown, not visit 2's
+        assert first["outputs"] == [["imageStats", f"imageStats/visit=1/ccd={ccd}.json"]]

@@ -44,7 +44,10 @@ def buildReport(
     runs = readRuns(repo) if runs is None else runs
     graph = _loadGraph(repo)
     rows = _latestRows(runs)
-    labels = list(graph.tasks) if graph is not None else _labelsInOrder(rows)
+    # the stored graph is the last run's: labels of earlier runs of other tasks follow it
+    labels = list(
+        dict.fromkeys([*(graph.tasks if graph is not None else ()), *_labelsInOrder(rows)])
+    )
     edges = _edges(graph) if graph is not None else []
     if graph is not None:
         _addDatasets(rows, graph, repo)
@@ -168,6 +171,7 @@ def _addDatasets(rows: list[QuantumRow], graph: Any, repo: str) -> None:
         return
     try:
         templates: dict[str, Any] = {}
+        indexes: dict[str, dict[tuple, int]] = {}
 
         def path(datasetType: str, dataId: dict[str, Any]) -> str:
             if datasetType not in templates:
@@ -183,10 +187,11 @@ def _addDatasets(rows: list[QuantumRow], graph: Any, repo: str) -> None:
 
         for row in rows:
             task = graph.tasks.get(row.label)
-            index = row.quantum
-            if task is None or not isinstance(index, int) or index >= graph.count(row.label):
+            if task is None:
                 continue
-            for name, dataIds in graph.inputs(row.label, index).items():
+            index = _quantumOf(graph, row, indexes)
+            inputs = graph.inputs(row.label, index) if index is not None else {}
+            for name, dataIds in inputs.items():
                 datasetType = task.connections.byName(name).datasetType
                 row.inputs += [(datasetType, path(datasetType, d)) for d in dataIds]
             for conn in task.connections.outputs:
@@ -195,18 +200,32 @@ def _addDatasets(rows: list[QuantumRow], graph: Any, repo: str) -> None:
         butler.close()
 
 
+def _quantumOf(graph: Any, row: QuantumRow, indexes: dict[str, dict[tuple, int]]) -> int | None:
+    """The index of ``row``'s quantum in the stored graph (the last run's), or None when
+    that graph does not hold it: a row recorded by an earlier run keeps the index it had
+    in that run's graph, so it is looked up by its data ID."""
+    index, count = row.quantum, graph.count(row.label)
+    if isinstance(index, int) and index < count and graph.dataId(row.label, index) == row.dataId:
+        return index
+    if row.label not in indexes:
+        byDataId = (tuple(graph.dataId(row.label, i).items()) for i in range(count))
+        indexes[row.label] = {key: i for i, key in enumerate(byDataId)}
+    return indexes[row.label].get(tuple(row.dataId.items()))
+
+
 def _configs(repo: str, graph: Any) -> list[TaskConfig]:
-    """Each label's config (from the graph, else the stored task configs) with its
-    differences from the task's defaults."""
+    """Each label's config (from the graph, then the stored task configs of labels the
+    graph lacks) with its differences from the task's defaults."""
     found: list[tuple[str, str, str]] = []
     if graph is not None:
         found = [(label, t.taskName, t.configText) for label, t in graph.tasks.items()]
-    else:
-        for path in sorted(Path(repo, "config").glob("*.toml")):
-            try:
-                found.append((path.stem, path.stem, path.read_text(encoding="utf-8")))
-            except (OSError, UnicodeDecodeError) as exc:
-                raise ButlerError(f"cannot read the stored config {path}: {exc}") from None
+    for path in sorted(Path(repo, "config").glob("*.toml")):
+        if graph is not None and path.stem in graph.tasks:
+            continue
+        try:
+            found.append((path.stem, path.stem, path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ButlerError(f"cannot read the stored config {path}: {exc}") from None
     return [TaskConfig(label, task, text, _differences(task, text)) for label, task, text in found]
 
 
