@@ -19,7 +19,15 @@ IDs, start-up included.
    each executor: the marginal wall time per data ID, (t_large - t_small) / (difference
    in data IDs), and the fixed start-up cost left over.
 5. ``statsWriter`` over many small images (``--many``, 200 by default): Dask must not be
-   slower than serial here (target: at least 1.3x faster).
+   slower than serial here (target: at least 1.3x faster). Besides the executors above,
+   ``--executor dask --scheduler ADDRESS`` on a cluster that is already running (a
+   ``dask scheduler`` and ``dask worker --nworkers 2 --nthreads 1`` started by the
+   benchmark beforehand, the normal use of Dask): no cluster start or teardown in its run.
+   For the local cluster, its start (and how long the run waited for it, the start
+   overlapping the graph's building) and its teardown are printed apart, with the wall
+   time without them (wall - wait - teardown), each as a ratio to serial; and for every
+   executor the summary's time ("in run": from the first data ID handed out to the last
+   outcome) against serial's.
 
 6. Dask dispatch: no-op items (:class:`bench_tasks.NoopJob`) straight through the Dask
    executor's ``run`` on a local cluster of 2 workers that has started, ``--dispatch``
@@ -42,6 +50,8 @@ with the ``python`` of the environment where pipetask and pipetask-dask are inst
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import re
 import statistics
@@ -49,6 +59,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from _bench import PIPETASK, makeRepo, pluginEnv, taskSeconds
@@ -62,7 +73,8 @@ CCDS = 8  # the synth camera's CCDs per visit
 
 
 def run(task: str, repo: Path, out: Path, options: list[str], env: dict[str, str], *extra):
-    """Run the task over every data ID; ``(wall time, summary time, sum of task times)``."""
+    """Run the task over every data ID; ``(wall time, summary time, sum of task times)``;
+    the local Dask cluster's times go to :data:`CLUSTER_TIMES` (one list per options)."""
     command = [PIPETASK, "run", task, str(repo), "--id", "--output", str(out), *options]
     start = time.perf_counter()
     done = subprocess.run([*command, *extra], env=env, capture_output=True, text=True, timeout=3600)
@@ -77,24 +89,121 @@ def run(task: str, repo: Path, out: Path, options: list[str], env: dict[str, str
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
     match = re.search(r"data IDs in ([\d.]+) s", done.stderr)
     summary = float(match.group(1)) if match else float("nan")
-    CLUSTER_TIMES.setdefault(task, {})[" ".join(options)] = clusterTimes(done.stderr)
+    times = clusterTimes(done.stderr)
+    if times is not None:
+        CLUSTER_TIMES.setdefault(task, {}).setdefault(" ".join(options), []).append(
+            (wall, summary, *times)
+        )
     return wall, summary, taskSeconds(out, task)
 
 
-#: Task -> executor options -> (cluster start, teardown) seconds of the last Dask run.
-CLUSTER_TIMES: dict[str, dict[str, tuple[float, float] | None]] = {}
+#: Task -> executor options -> ``(wall, in run, start, waited, teardown)`` seconds of
+#: each run with a local Dask cluster.
+CLUSTER_TIMES: dict[str, dict[str, list[tuple[float, ...]]]] = {}
 
 
-def clusterTimes(stderr: str) -> tuple[float, float] | None:
-    """The local Dask cluster's start and teardown seconds from the executor's log."""
-    started = re.search(r"dask: local cluster .* started in ([\d.]+) s", stderr)
+def clusterTimes(stderr: str) -> tuple[float, float, float] | None:
+    """The local Dask cluster's start, the run's wait for it, and its teardown (seconds),
+    from the executor's log."""
+    started = re.search(
+        r"dask: local cluster .* started in ([\d.]+) s .*the run waited ([\d.]+) s", stderr
+    )
     stopped = re.search(r"dask: local cluster shut down in ([\d.]+) s", stderr)
     if not (started and stopped):
         return None
-    return float(started.group(1)), float(stopped.group(1))
+    return float(started.group(1)), float(started.group(2)), float(stopped.group(1))
 
 
-def measure(runs: int, root: Path, prefix: str, task: str, repo: Path, env, *extra):
+#: The Dask settings the cluster guide (docs/cluster.md) suggests for workers of one's
+#: own, as the local cluster has them: glibc's own malloc trimming, no profiler, fewer
+#: wake-ups for what only a dashboard shows (a Dask config file, found through
+#: ``DASK_CONFIG``).
+RUNNING_CLUSTER_CONFIG = """\
+distributed:
+  nanny:
+    pre-spawn-environ:
+      MALLOC_TRIM_THRESHOLD_: null
+  worker:
+    profile:
+      enabled: false
+  admin:
+    tick:
+      interval: 500ms
+    system-monitor:
+      interval: 2s
+"""
+
+
+@contextlib.contextmanager
+def runningCluster(root: Path, env: dict[str, str], workers: int = 2) -> Iterator[str]:
+    """A Dask scheduler and ``workers`` one-thread workers started here (as a user starts
+    a cluster of their own, with :data:`RUNNING_CLUSTER_CONFIG`), up until the block
+    ends; its address."""
+    dask = str(Path(sys.executable).with_name("dask"))
+    info = root / "scheduler.json"
+    logs = (root / "scheduler.log").open("w"), (root / "workers.log").open("w")
+    config = root / "dask-config"
+    config.mkdir(exist_ok=True)
+    (config / "cluster.yaml").write_text(RUNNING_CLUSTER_CONFIG)
+    env = {**env, "DASK_CONFIG": str(config)}
+    common = {"env": env, "stderr": subprocess.STDOUT, "stdin": subprocess.DEVNULL}
+    scheduler = subprocess.Popen(
+        [
+            dask,
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--scheduler-file",
+            str(info),
+            "--dashboard-address",
+            "127.0.0.1:0",
+        ],
+        stdout=logs[0],
+        **common,
+    )
+    processes = [scheduler]
+    try:
+        deadline = time.monotonic() + 60
+        while not info.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(info.read_text())["address"]
+        processes.append(
+            subprocess.Popen(
+                [
+                    dask,
+                    "worker",
+                    address,
+                    "--nworkers",
+                    str(workers),
+                    "--nthreads",
+                    "1",
+                    "--host",
+                    "127.0.0.1",
+                    "--no-dashboard",
+                ],
+                stdout=logs[1],
+                **common,
+            )
+        )
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=60)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=20)
+            if process.poll() is None:
+                process.kill()
+        for stream in logs:
+            stream.close()
+
+
+def measure(runs: int, root: Path, prefix: str, task: str, repo: Path, env, *extra, executors=None):
     """Each executor ``runs`` times, taking turns (fresh outputs each): per executor, the
     fastest repetition and the median wall time.
 
@@ -102,9 +211,10 @@ def measure(runs: int, root: Path, prefix: str, task: str, repo: Path, env, *ext
     repetition is the best estimate of what the executor itself allows; the executors
     take turns so that a busy spell slows them alike.
     """
-    walls: dict[str, list] = {label: [] for label in EXECUTORS}
+    executors = executors or EXECUTORS
+    walls: dict[str, list] = {label: [] for label in executors}
     for i in range(runs):
-        for label, (options, _) in EXECUTORS.items():
+        for label, (options, _) in executors.items():
             out = root / f"{prefix}-{label}-{i}"
             walls[label].append(run(task, repo, out, options, env, *extra))
     return {
@@ -132,11 +242,14 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(tmp)
         env = pluginEnv(root / "plugin")
         start = time.perf_counter()
-        repo = makeRepo(root / "cpu", -(-args.ids // CCDS), CCDS, args.size, env)
-        print(
-            f"repository: {-(-args.ids // CCDS) * CCDS} raws of {args.size}x{args.size} "
-            f"built in {time.perf_counter() - start:.1f} s; {os.cpu_count()} CPUs"
-        )
+        repo = root / "cpu" / "repo"
+        if set(args.parts) & set("123"):  # the other parts build repositories of their own
+            repo = makeRepo(root / "cpu", -(-args.ids // CCDS), CCDS, args.size, env)
+            print(
+                f"repository: {-(-args.ids // CCDS) * CCDS} raws of {args.size}x{args.size} "
+                f"built in {time.perf_counter() - start:.1f} s"
+            )
+        print(f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f} at the start")
 
         if "1" in args.parts:
             print(f"\n1. burn ({args.burn:g} s of CPU per data ID) over {args.ids} data IDs")
@@ -193,8 +306,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"\n5. statsWriter over {visits * CCDS} small images "
                 f"({args.many_size}x{args.many_size})"
             )
-            results = measure(args.runs, root, "many", "statsWriter", many, env)
-            report(results, visits * CCDS, "statsWriter", "Dask at least 1.3x serial")
+            with runningCluster(root, env) as address:
+                options = ["--executor", "dask", "--scheduler", address]
+                executors = {**EXECUTORS, "dask running": (options, 2)}
+                results = measure(
+                    args.runs, root, "many", "statsWriter", many, env, executors=executors
+                )
+            report(results, visits * CCDS, "statsWriter", "Dask at least 1.3x serial", executors)
+            reportDask(results, "statsWriter")
 
         if "6" in args.parts:
             print(f"\n6. dispatch of no-op items, {args.dispatch // 10} vs {args.dispatch}")
@@ -241,32 +360,63 @@ def report(
     ids: int,
     task: str = "",
     target: str = "",
+    executors: dict | None = None,
 ) -> None:
     """Print wall times (fastest and median), speed-ups over serial (of the fastest and of
     the medians), and overhead per data ID (of the fastest)."""
+    executors = executors or EXECUTORS
     serialWall, serialMedian = results["serial"][0], results["serial"][3]
     print(
-        f"   {'executor':<10} {'wall':>8} {'median':>8} {'in run':>8} {'task time':>10} "
+        f"   {'executor':<12} {'wall':>8} {'median':>8} {'in run':>8} {'task time':>10} "
         f"{'speed-up':>9} {'(median)':>9} {'overhead/ID':>12}"
     )
     for label, (wall, summary, own, median) in results.items():
-        workers = EXECUTORS[label][1]
+        workers = executors[label][1]
         overhead = (wall * workers - own) / ids
         print(
-            f"   {label:<10} {wall:7.2f}s {median:7.2f}s {summary:7.2f}s {own:9.2f}s "
+            f"   {label:<12} {wall:7.2f}s {median:7.2f}s {summary:7.2f}s {own:9.2f}s "
             f"{serialWall / wall:8.2f}x {serialMedian / median:8.2f}x {overhead * 1000:9.1f} ms"
         )
-    for options, times in CLUSTER_TIMES.get(task, {}).items():
-        if times is not None:
-            print(
-                f"   dask local cluster ({options}): started in {times[0]:.2f} s, "
-                f"shut down in {times[1]:.2f} s (both inside its wall time)"
-            )
+    for options, runs in CLUSTER_TIMES.get(task, {}).items():
+        _, _, start, waited, teardown = min(runs)
+        print(
+            f"   dask local cluster ({options}), fastest run: started in {start:.2f} s (the "
+            f"run waited {waited:.2f} s for it), shut down in {teardown:.2f} s (inside its wall)"
+        )
+    print(f"   load average {os.getloadavg()[0]:.2f} after these runs")
     print(
         f"   (speed-up target: {target or 'at least 1.7x'}; 'in run' is the summary's time; "
         f"mean task time {statistics.mean(r[2] for r in results.values()) / ids * 1000:.0f} "
         f"ms/ID)"
     )
+
+
+def reportDask(results: dict[str, tuple[float, float, float, float]], task: str) -> None:
+    """Dask against serial, the cluster's start and teardown apart: for the local
+    cluster (fastest run) its wall time, its start, the run's wait for it, its teardown
+    and its wall time without the wait and the teardown; for the running cluster its
+    wall time; for both the summary's time ("in run"). Each as serial's time over it
+    (above 1: faster than serial)."""
+    serialWall, serialRun = results["serial"][0], results["serial"][1]
+    print(f"   Dask against serial (serial: {serialWall:.2f} s wall, {serialRun:.2f} s in run):")
+    runs = next(iter(CLUSTER_TIMES.get(task, {}).values()), [])
+    if runs:
+        wall, inRun, start, waited, teardown = min(runs)
+        bare = wall - waited - teardown
+        print(
+            f"     local cluster: wall {wall:.2f} s = {serialWall / wall:.2f}x; start "
+            f"{start:.2f} s ({start / serialWall:.2f} of serial's wall), waited {waited:.2f} s, "
+            f"teardown {teardown:.2f} s ({teardown / serialWall:.2f}); without the wait and "
+            f"teardown {bare:.2f} s = {serialWall / bare:.2f}x; in run {inRun:.2f} s = "
+            f"{serialRun / inRun:.2f}x"
+        )
+    if "dask running" in results:
+        wall, inRun = results["dask running"][:2]
+        print(
+            f"     running cluster: wall {wall:.2f} s = {serialWall / wall:.2f}x; in run "
+            f"{inRun:.2f} s = {serialRun / inRun:.2f}x"
+        )
+    print("     (target: at least 1.3x; 'in run' leaves out start-up, planning and teardown)")
 
 
 if __name__ == "__main__":

@@ -7,10 +7,13 @@
   of the run left, and a run record that, when the run began, is ended and accounts for
   every data ID; ``--skip-existing`` then completes the run.
 - Batches follow the items' measured pace (:func:`pipetask_dask.executor.batchSize`).
+- Each item's log records come back with its outcome: handed to this process's handlers
+  just before it, in the order they were logged, labelled with its data ID.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -34,10 +37,12 @@ from test_run_faults import (
 
 pytest.importorskip("distributed", reason="pipetask-dask needs dask[distributed]")
 
+from _log_job import LOGGER, LoggingJob  # noqa: E402
 from pipetask_dask.executor import (  # noqa: E402
     BATCH_SECONDS,
     FIRST_BATCH,
     MAX_BATCH,
+    DaskExecutor,
     batchSize,
 )
 
@@ -155,3 +160,48 @@ def test_batches_follow_the_pace_of_the_items():
     assert batchSize(16, 2, None, pace=0.01) == 5
     # ...but work too short to matter stays in one batch.
     assert batchSize(16, 2, None, pace=0.0001) >= 16
+
+
+class _Events(logging.Handler):
+    """Keeps ``("log", data ID, message)`` for every record it is handed."""
+
+    def __init__(self, events: list) -> None:
+        super().__init__()
+        self.events = events
+
+    def emit(self, record: logging.LogRecord) -> None:
+        dataId = getattr(record, "dataId", None)
+        self.events.append(("log", dataId and dataId["i"], record.getMessage()))
+
+
+def test_log_records_come_with_their_outcome_in_order():
+    """60 items on a local cluster of 2 workers, several per Dask task: each item's two
+    records reach this process's handlers right before its outcome, in order, labelled
+    with its data ID (none early, none late, none lost)."""
+    events: list = []
+    logger = logging.getLogger(LOGGER)
+    handler = _Events(events)
+    logger.addHandler(handler)
+    previous = logger.level
+    logger.setLevel(logging.INFO)  # sent to the workers with the run
+    executor = DaskExecutor(processes=2)
+    try:
+        executor.start()
+        items = [{"i": i} for i in range(60)]
+        for outcome in executor.run(LoggingJob(), items):
+            events.append(("outcome", outcome.dataId["i"], outcome.status))
+    finally:
+        executor.close()
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+    assert len(events) == 3 * 60
+    done = []
+    for first in range(0, len(events), 3):
+        i = events[first + 2][1]
+        assert events[first : first + 3] == [
+            ("log", i, f"first of {i}"),
+            ("log", i, f"second of {i}"),
+            ("outcome", i, "ok"),
+        ], events[first : first + 3]
+        done.append(i)
+    assert sorted(done) == list(range(60))

@@ -103,6 +103,7 @@ def test_the_scan_kernels_agree_on_every_output(monkeypatch):
         pixels[:: max(1, size // 10)] = np.nan
         pixels[1 :: max(1, size // 9)] = -np.inf
         mask = rng.integers(0, 4, size).astype(np.int32)
+        mask[3::11] |= np.int32(-(2**31))  # the sign bit: masks nothing for bit 1
         lows = np.array([47.5, 49.9, 52.0], np.float32)
         highs = np.array([48.0, 50.1, 52.4], np.float32)
         args = (np.float32(41.0), np.float32(59.0), lows, highs, np.float32(50.0))
@@ -271,3 +272,64 @@ def test_the_sort_and_bracket_kernels_agree():
             strict=True,
         ):
             assert a.tobytes() == b.tobytes()
+
+
+def test_a_mask_that_masks_nothing_gives_the_results_of_no_mask():
+    """A mask with none of the bad bits set (obs_test's is all zero) is not read by the
+    scan, and changes no bit; one masked pixel anywhere, the last included, is seen."""
+    import pipetask_stats.scan as numpyKernel
+    import pipetask_stats_numba.scan as compiledKernel
+
+    image, _ = syntheticImage((1024, 520), 4, nanCount=10)
+    clear = np.zeros(image.shape, np.int32)
+    clear[::7, ::3] = 1 << 2  # other planes only
+    clear[5, 5] = -(2**31)
+    unmasked = bothKernels(image, None, 0, method="scan")
+    for kernelResult, reference in zip(
+        bothKernels(image, clear, 1 << 4, method="scan"), unmasked, strict=True
+    ):
+        assert kernelResult.iterations == reference.iterations
+        assert kernelResult.quartiles == reference.quartiles
+    last = clear.copy()
+    last[-1, -1] = 1 << 4
+    finite = int(np.isfinite(image).sum())
+    for result in bothKernels(image, last, 1 << 4, method="scan"):
+        assert result.numCandidates == finite - 1
+    for mask in (clear.reshape(-1), last.reshape(-1), last.reshape(-1)[:4097]):
+        for bits in (1 << 4, 1 << 2, 1 << 30, 0):
+            expected = numpyKernel.anyMasked(mask, bits)
+            assert compiledKernel.anyMasked(mask, bits) is expected
+
+
+@pytest.mark.parametrize("offset", [100.0, -1.0])
+def test_quartiles_on_runs_of_equal_values(offset):
+    """Integer images whose quartiles fall inside a run of equal values, on the last value
+    of a run (the next rank in the next run) or on zero: the same quartiles and moments
+    on the streaming path, with either kernel, as on the direct path (the sums of integers
+    are exact, so every path gives the same bits)."""
+    rng = np.random.default_rng(21)
+    n = 600 * 500 + 3  # (n - 1) / 4 is not whole: a quartile interpolates two ranks
+    q = (n - 1) // 4
+    for firstRun in (q + 1, q, q + 2, n // 3):
+        values = np.concatenate([np.zeros(firstRun), 1 + rng.integers(0, 3, n - firstRun)]).astype(
+            np.float32
+        )
+        image = rng.permutation(values + np.float32(offset)).reshape(1, n)
+        numpy, compiled = bothKernels(image, None, 0, method="scan")
+        assertIdentical(numpy, compiled)
+        direct = clipping.sigmaClippedMoments(image, None, 0, method="direct")
+        assert numpy.path == "scan" and direct.path == "direct"
+        assert numpy.quartiles == direct.quartiles
+        assert numpy.iterations == direct.iterations
+
+
+def test_tiny_and_fully_clipped_images_agree():
+    """Fewer pixels than a run of 8, runs that end in a partial group, and a clip that
+    keeps nothing: both kernels give the same bits."""
+    rng = np.random.default_rng(8)
+    for size in (1, 3, 7, 8, 9, 15, 17, 127, 129, 1031):
+        image = rng.normal(10.0, 1.0, size).astype(np.float32)
+        image[size // 2] = np.nan
+        assertIdentical(*bothKernels(image, None, 0, method="scan"))
+    image, mask = syntheticImage((1024, 256), 6)
+    assertIdentical(*bothKernels(image, mask, 1 << 4, numSigmaClip=1e-6, numIter=3))

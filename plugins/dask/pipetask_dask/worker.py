@@ -122,7 +122,7 @@ def runBatch(
     attempt: int,
     topic: str,
     levels: dict[str, int],
-) -> list[tuple[int, Outcome | None, list[dict[str, Any]]]]:
+) -> bytes:
     """Run a batch of items (data IDs or quanta) of ``job`` in this Dask worker, in turn.
 
     Parameters
@@ -144,10 +144,11 @@ def runBatch(
 
     Returns
     -------
-    results : `list`
-        ``(number, outcome, log records)`` per item. Never raises for a failure of the
-        task or of building it; the outcome is `None` for an item that did not start
-        because the run stopped (see :func:`stopJob`).
+    results : `bytes`
+        A pickled list of ``(number, outcome, log records)``, one per item: Dask then
+        sends it as it is, instead of looking through every outcome and log record.
+        Never raises for a failure of the task or of building it; the outcome is `None`
+        for an item that did not start because the run stopped (see :func:`stopJob`).
     """
     from distributed import get_worker
 
@@ -173,7 +174,7 @@ def runBatch(
             _local.records = None
         outcome.extra["worker"] = daskWorker.address
         results.append((index, outcome, records))
-    return results
+    return pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def exitWorker() -> None:

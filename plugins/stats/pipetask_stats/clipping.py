@@ -136,13 +136,45 @@ def selectInPlace(values: np.ndarray, positions: list[int]) -> np.ndarray:
     return values
 
 
-def _orderStatistics(values: np.ndarray, i: int, j: int) -> tuple[float, float]:
+def _orderStatistics(
+    values: np.ndarray, i: int, j: int, guess: np.float32 | None = None
+) -> tuple[float, float]:
     """The values of ranks ``i`` and ``j`` (``i <= j <= i + 1``) of ``values``, reordering it:
-    one partition, the next rank being the smallest value above it."""
+    one partition, the next rank being the smallest value above it; or, given a ``guess``,
+    from the runs of equal values around it (:func:`_fromRuns`) when they hold both ranks."""
+    if guess is not None:
+        found = _fromRuns(values, i, j, guess)
+        if found is not None:
+            return found
     values.partition(i)
     if j == i:
         return float(values[i]), float(values[i])
     return float(values[i]), float(values[i + 1 :].min())
+
+
+def _fromRuns(values: np.ndarray, i: int, j: int, guess: np.float32) -> tuple[float, float] | None:
+    """Ranks ``i`` and ``j`` of ``values`` if they fall in the run of values equal to
+    ``guess`` in sorted order, or in the run just before or after it; else None.
+
+    The run of a value ``v`` holds the ranks from ``count(values < v)`` to ``count(values
+    <= v) - 1``: a few counting passes, where a partition among many equal values (the
+    quartiles of an integer image) is slow."""
+    below = int(np.count_nonzero(values < guess))
+    above = below + int(np.count_nonzero(values == guess))
+    runs = [(guess, below, above)]
+    if i < below:
+        previous = values[values < guess].max()
+        runs.append((previous, below - int(np.count_nonzero(values == previous)), below))
+    if j >= above:
+        following = values[values > guess].min()
+        runs.append((following, above, above + int(np.count_nonzero(values == following))))
+    found = []
+    for rank in (i, j):
+        value = next((v for v, start, stop in runs if start <= rank < stop), None)
+        if value is None or value == 0:  # a zero's sign could differ from the partition's
+            return None
+        found.append(float(value))
+    return found[0], found[1]
 
 
 class _DirectSource:
@@ -181,6 +213,9 @@ class _Plan:
     coreLow: np.float32
     coreHigh: np.float32
     shift: float
+    #: Per quartile, the sample's value there when the sample holds it twice in a row
+    #: (ties: the quartile is likely that value or one next to it), else None.
+    guesses: list[np.float32 | None] = field(default_factory=lambda: [None, None, None])
 
 
 def _sampleStep(size: int, rowLength: int) -> int:
@@ -204,12 +239,14 @@ def _plan(
     m = ordered.size
     if m < 1024:
         return None
-    brackets = []
+    brackets, guesses = [], []
     for p in QUARTILE_FRACTIONS:
         delta = BRACKET_SIGMAS * math.sqrt(p * (1 - p) / m) + 4.0 / m
         lowRank = max(0, math.floor((p - delta) * (m - 1)))
         highRank = min(m - 1, math.ceil((p + delta) * (m - 1)))
         brackets.append((ordered[lowRank], ordered[highRank]))
+        rank = min(m - 2, math.floor(p * (m - 1)))
+        guesses.append(ordered[rank] if ordered[rank] == ordered[rank + 1] else None)
     values = ordered.astype(np.float64)
     q1, median, q3 = _interpolate(m, lambda r: float(values[r]))
     center, halfWidth = median, numSigmaClip * IQR_TO_SIGMA * (q3 - q1)
@@ -233,7 +270,8 @@ def _plan(
     if not coreLow <= coreHigh:
         return None
     coreLow32, coreHigh32 = np.float32(coreLow), np.float32(coreHigh)
-    return _Plan(brackets, coreLow32, coreHigh32, _exactShift(median, coreLow32, coreHigh32))
+    shift = _exactShift(median, coreLow32, coreHigh32)
+    return _Plan(brackets, coreLow32, coreHigh32, shift, guesses)
 
 
 def _exactShift(median: float, low: np.float32, high: np.float32) -> float:
@@ -289,13 +327,14 @@ class _ScannedSource:
         highs = np.array([high for _, high in self.plan.brackets], np.float32)
         brackets = self.kernel.bracketContents(self.special, lows, highs)
         result = []
-        for p, countBelow, inside in zip(
-            QUARTILE_FRACTIONS, self.countsBelow, brackets, strict=True
+        for p, countBelow, inside, guess in zip(
+            QUARTILE_FRACTIONS, self.countsBelow, brackets, self.plan.guesses, strict=True
         ):
             i, j, t = interpolationRanks(self.n, p)
             if not countBelow <= i <= j < countBelow + inside.size:
                 return None
-            result.append(lerp(*_orderStatistics(inside, i - countBelow, j - countBelow), t))
+            ranks = i - countBelow, j - countBelow
+            result.append(lerp(*_orderStatistics(inside, *ranks, guess), t))
         return result[0], result[1], result[2]
 
     def sums(self, low: np.float32, high: np.float32) -> Sums:
@@ -397,6 +436,10 @@ def sigmaClippedMoments(
     plan = None
     if method == "scan" or (method == "auto" and flat.size > DIRECT_LIMIT):
         chosen, kernelName = chooseKernel(kernel)
+        if flatMask is not None and not getattr(chosen, "anyMasked", numpyKernel.anyMasked)(
+            flatMask, badBits
+        ):
+            flatMask = None  # masks nothing (often all zero): not read again
         plan = _plan(flat, flatMask, badBits, rowLength, numSigmaClip, numIter, chosen)
     if plan is not None:
         source = _ScannedSource(flat, flatMask, badBits, plan, chosen)

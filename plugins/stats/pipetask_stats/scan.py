@@ -2,10 +2,11 @@
 the sort of the sample, the selection of the quartile brackets and the sums over a window.
 
 This module is the contract of the kernel named ``sigmaClippedScan``: a plugin may provide
-a compiled implementation through the hook ``pipetask_kernels``, a module with the five
-functions :func:`sampleCandidates`, :func:`sortSample`, :func:`scanImage`,
-:func:`bracketContents` and :func:`windowSums` below, and :mod:`pipetask_stats.clipping`
-then calls them instead. An implementation must give bit-identical results;
+a compiled implementation through the hook ``pipetask_kernels``, a module with the
+functions :func:`anyMasked`, :func:`sampleCandidates`, :func:`sortSample`,
+:func:`scanImage`, :func:`bracketContents` and :func:`windowSums` below, and
+:mod:`pipetask_stats.clipping` then calls them instead (a kernel without :func:`anyMasked`
+gets this module's). An implementation must give bit-identical results;
 pipetask-stats-numba does.
 """
 
@@ -152,6 +153,15 @@ def scanChunk(
     s1 = float(d.sum())
     s2 = float(np.square(d, out=d).sum())
     return count, s1, s2
+
+
+def anyMasked(mask: np.ndarray, badBits: int) -> bool:
+    """Whether any element of the 1-D integer ``mask`` has one of ``badBits`` set (a mask
+    without one masks nothing: the pixels are then scanned as if there were no mask)."""
+    for start in range(0, mask.size, SCAN_CHUNK):
+        if np.bitwise_and(mask[start : start + SCAN_CHUNK], badBits).any():
+            return True
+    return False
 
 
 def sampleCandidates(
