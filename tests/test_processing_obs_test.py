@@ -53,7 +53,10 @@ def runs(tmp_path_factory) -> Path:
         ("phot", ["processCcd", "-C", ROOT / "examples/configs/processccd_photutils.toml"]),
     ):
         task, *rest = options
-        proc = pipetask("run", task, root / "repo", "--id", "--output", root / output, *rest)
+        # two processes: the same catalogs as serially (test_processing_pipeline checks it)
+        proc = pipetask(
+            "run", task, root / "repo", "--id", "--output", root / output, "-j", "2", *rest
+        )
         assert proc.returncode == 0, proc.stderr
     return root
 
