@@ -50,10 +50,14 @@ def run(tmp_path_factory):
     return root, env, out
 
 
-def report(env, *args):
+def pipetask(env, *args):
     return subprocess.run(
-        [PIPETASK, "report", *map(str, args)], capture_output=True, text=True, env=env, timeout=300
+        [PIPETASK, *map(str, args)], capture_output=True, text=True, env=env, timeout=300
     )
+
+
+def report(env, *args):
+    return pipetask(env, "report", *args)
 
 
 def test_html_report_of_a_pipeline_run(run):
@@ -100,14 +104,10 @@ def test_html_report_bad_target_is_one_line(run, tmp_path):
 def test_html_report_plots_a_sweep(run):
     root, env, _ = run
     out = root / "sweep"
-    done = subprocess.run(
-        [PIPETASK, "run", "statsWriter", root / "repo", "--id", "visit=1", "--output", out]
-        + ["--sweep", "stats.numSigmaClip=2^3^4"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    done = pipetask(
+        env, "run", "statsWriter", root / "repo", "--id", "visit=1", "--output", out,
+        "--sweep", "stats.numSigmaClip=2^3^4",
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     page = root / "sweep.html"
     assert report(env, out, "--html", page).returncode == 0
@@ -123,13 +123,7 @@ def test_html_report_of_runs_of_two_tasks_into_one_output(run):
     root, env, _ = run
     out = root / "two-tasks"
     for task, visits in (("statsWriter", "1"), ("exampleTask", "1..2"), ("statsWriter", "2")):
-        done = subprocess.run(
-            [PIPETASK, "run", task, root / "repo", "--id", f"visit={visits}", "--output", out],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
+        done = pipetask(env, "run", task, root / "repo", "--id", f"visit={visits}", "--output", out)
         assert done.returncode == 0, done.stderr
     page = root / "two-tasks.html"
     assert report(env, out, "--html", page).returncode == 0
