@@ -254,8 +254,8 @@ class _Hdu:
         ``dtype``, those values converted to ``dtype`` as ``astype`` converts them.
 
         Integers of at most 16 bits (with no scaling but the offset of unsigned ones) and
-        unscaled 32-bit floats become 32-bit floats in one pass, exactly, into a buffer of
-        :mod:`.pixel_buffers`.
+        unscaled 32-bit floats become 32-bit floats straight from the file's values,
+        exactly, in a buffer of :mod:`.pixel_buffers`.
         """
         cards, bitpix = self.cards, self.bitpix
         if "BLANK" in cards and bitpix > 0:
@@ -270,12 +270,12 @@ class _Hdu:
             exact = bitpix in (8, 16) and bzero in (0, _PSEUDO_UNSIGNED[bitpix][0])
             if exact or (bitpix == -32 and bzero == 0):
                 # Every such integer, and its sum with the offset, is a float32: the sum
-                # in float32 is the value astropy gives, converted.
+                # in float32 is the value astropy gives, converted. (Two plain passes are
+                # faster than one ufunc that casts the big-endian input in chunks.)
                 out = _IMAGES.array(self.shape, np.dtype(np.float32))
+                np.copyto(out, raw)
                 if bzero:
-                    np.add(raw, np.float32(bzero), out=out)
-                else:
-                    np.copyto(out, raw)
+                    np.add(out, np.float32(bzero), out=out)
                 return out
         data = self._converted(raw, bitpix, bzero, bscale)
         return data if dtype is None else data.astype(dtype, copy=False)
