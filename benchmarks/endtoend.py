@@ -6,20 +6,22 @@ are single-threaded.
 
 A repository is built in a temporary directory from copies of the three real obs_test raws
 under ``--visits`` visit numbers (``raw_v{visit}_f{filter}.fits.gz``, ingested with the
-obs_test camera). Then, measured interleaved ``--runs`` times:
+obs_test camera). Then, measured interleaved ``--runs`` times (every other time in the
+reverse order):
 
 - ``pipetask run exampleTask REPO --id visit=1`` (one data ID) and ``--id`` (all): the cost
   per extra data ID is (t_all - t_one) / (data IDs - 1), so start-up cancels out;
 - plain scripts doing the same work in a loop in one process (read the raw into float32
   pixels, compute the sigma-clipped statistics with the same kernel, log the result):
   with pipetask-image's reader, with a reader written by hand for these raws (zlib and
-  numpy: the trailer-sized inflate, the layout cards, one float32 conversion), with
+  numpy: the trailer-sized inflate, the layout cards, a float32 conversion and the
+  offset added, in two passes or in one), with
   ``fitsio.read`` and with astropy. The best of them is the floor.
 
-The same comparison by the fastest single data ID, which a busy machine disturbs least:
-for pipetask the least CPU time from the end of one data ID's ``runDataRef`` to the end of
-the next (its run record holds both; the framework's work between them included), for
-the scripts the least CPU time of one file's work.
+The same comparison by single data IDs, the fastest and the median, which a busy machine
+disturbs less than the difference of two runs: for pipetask the CPU time from the end of
+one data ID's ``runDataRef`` to the end of the next (its run record holds both; the
+framework's work between them included), for the scripts the CPU time of one file's work.
 
 Also printed: the time from the command's start to its first data ID processed (the
 run's fixed cost: the moment its result's log line arrives), serially and with ``-j 2``
@@ -49,6 +51,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -71,19 +74,21 @@ EDGE = 1 << 4
 def read(path):
     if reader == "pipetask-image":
         from pipetask_image.fits_io import readFitsPlanes
-        return readFitsPlanes(path).image
+        return readFitsPlanes(path, imageDtype=np.float32).image
     if reader == "zlib+numpy":
         return readByHand(path)
+    if reader == "zlib+numpy 1-pass":
+        return readByHand(path, onePass=True)
     if reader == "fitsio":
         import fitsio
         return fitsio.read(path)
     from astropy.io import fits
     return fits.getdata(path)
 
-def readByHand(path):
+def readByHand(path, onePass=False):
     # What a script written for these raws alone would do: inflate into a buffer of the
     # size the gzip trailer gives, read the few layout cards, convert the 16-bit pixels
-    # to float32 in one pass and add BZERO (exact in float32).
+    # to float32 and add BZERO (exact in float32): in two passes, or in one.
     import zlib
     with open(path, "rb") as file:
         data = file.read()
@@ -97,8 +102,11 @@ def readByHand(path):
     shape = int(cards[b"NAXIS2"]), int(cards[b"NAXIS1"])
     start = -(-(end + 80) // 2880) * 2880
     pixels = np.frombuffer(buffer, ">i2", shape[0] * shape[1], start).reshape(shape)
+    bzero = np.float32(float(cards.get(b"BZERO", b"0")))
+    if onePass:
+        return np.add(pixels, bzero, out=np.empty(shape, np.float32))
     image = pixels.astype(np.float32)
-    image += np.float32(float(cards.get(b"BZERO", b"0")))
+    image += bzero
     return image
 
 def work(path):
@@ -110,16 +118,20 @@ def work(path):
              mean, meanErr, stdDev, stdDevErr)
 
 work(paths[0])  # imports, caches
-best = single = float("inf")
+best, singles = float("inf"), []
 for _ in range(repeats):
     start = clock()
     for path in paths:
         before = clock()
         work(path)
-        single = min(single, clock() - before)
+        singles.append(clock() - before)
     best = min(best, (clock() - start) / len(paths))
-print(best, single)
+print(best, *singles)
 """
+
+
+#: The plain scripts' readers that use pipetask-image's reader or zlib and numpy alone.
+HAND_READERS = ("pipetask-image", "zlib+numpy", "zlib+numpy 1-pass")
 
 
 def makeRepo(root: Path, visits: int) -> tuple[Path, list[Path]]:
@@ -148,17 +160,17 @@ def timed(command: list[str]) -> tuple[float, str]:
     return cpu, done.stderr
 
 
-def fastestDataId(repo: Path) -> float:
-    """The least CPU time from the end of one data ID's ``runDataRef`` to the end of the
-    next in the newest run record of ``repo``: one data ID's whole cost in the run's loop
-    (the framework's part included), the way a busy machine disturbs least."""
+def dataIdTimes(repo: Path) -> list[float]:
+    """The CPU times from the end of one data ID's ``runDataRef`` to the end of the next
+    in the newest run record of ``repo``: each data ID's whole cost in the run's loop (the
+    framework's part included)."""
     records = sorted((repo / "runs" / "exampleTask").glob("*.jsonl"), key=os.path.getmtime)
     ends = []
     for line in records[-1].read_text().splitlines():
         item = json.loads(line)
         if isinstance(item, dict) and "metadata" in item:
             ends.append(item["metadata"]["exampleTask"]["runDataRefEndCpuTime"])
-    return min(b - a for a, b in itertools.pairwise(ends))
+    return [b - a for a, b in itertools.pairwise(ends)]
 
 
 def instructions(command: list[str]) -> int:
@@ -184,13 +196,13 @@ def countInstructions(installs: dict[str, str], repo: Path, files: list[Path], c
         every = instructions([*run, f"visit=1..{count}"])
         perExtra[label] = (every - one) / (count - 1)
     plain = [sys.executable, "-c", PLAIN]
-    for reader in ("pipetask-image", "zlib+numpy"):
+    for reader in HAND_READERS:
         # The script works once on the first file, then once on each: the same files in
         # the same order as the data IDs visit=1..count.
         one = instructions([*plain, str(files[0]), reader, "1"])
         every = instructions([*plain, *map(str, files[:count]), reader, "1"])
         perExtra[reader] = (every - one) / (count - 1)
-    floor = min(perExtra["pipetask-image"], perExtra["zlib+numpy"])
+    floor = min(perExtra[reader] for reader in HAND_READERS)
     print(f"instructions per extra data ID (valgrind, {count} data IDs):")
     for label, n in perExtra.items():
         ratio = f" = {n / floor:5.3f}x the best plain script" if label in installs else ""
@@ -252,26 +264,31 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         repo, files = makeRepo(Path(tmp), args.visits)
         plain = [sys.executable, "-c", PLAIN, *map(str, files)]
-        readers = ("pipetask-image", "zlib+numpy", "fitsio", "astropy")
+        readers = ("pipetask-image", "zlib+numpy", "zlib+numpy 1-pass", "fitsio", "astropy")
         one: dict[str, list[float]] = {label: [] for label in installs}
         every: dict[str, list[float]] = {label: [] for label in installs}
         scripts: dict[str, list[float]] = {r: [] for r in readers}
         singles: dict[str, list[float]] = {label: [] for label in [*installs, *readers]}
         for pipetask in installs.values():  # a first run builds what is built once
             timed([pipetask, "run", "exampleTask", str(repo), "--id", "visit=1"])
-        for _ in range(args.runs):
-            for label, pipetask in installs.items():
-                run = [pipetask, "run", "exampleTask", str(repo)]
-                one[label].append(timed([*run, "--id", "visit=1"])[0])
-                every[label].append(timed([*run, "--id"])[0])
-                singles[label].append(fastestDataId(repo))
-            for reader in readers:
+        commands: list[tuple[str, str | None]] = [
+            *((label, pipetask) for label, pipetask in installs.items()),
+            *((reader, None) for reader in readers),
+        ]
+        for i in range(args.runs):  # alternately forwards and backwards
+            for label, pipetask in commands if i % 2 == 0 else commands[::-1]:
+                if pipetask is not None:
+                    run = [pipetask, "run", "exampleTask", str(repo)]
+                    one[label].append(timed([*run, "--id", "visit=1"])[0])
+                    every[label].append(timed([*run, "--id"])[0])
+                    singles[label].extend(dataIdTimes(repo))
+                    continue
                 out = subprocess.run(
-                    [*plain, reader, "2"], capture_output=True, text=True, check=True
+                    [*plain, label, "2"], capture_output=True, text=True, check=True
                 )
-                loop, single = map(float, out.stdout.split()[-2:])
-                scripts[reader].append(loop)
-                singles[reader].append(single)
+                loop, *each = map(float, out.stdout.split("\n")[-2].split())
+                scripts[label].append(loop)
+                singles[label].extend(each)
         plainBest = {reader: min(times) for reader, times in scripts.items()}
         floor = min(plainBest.values())
         print(
@@ -294,13 +311,23 @@ def main(argv: list[str] | None = None) -> int:
                 f"{(min(one[label]) - perExtra) * 1e3:8.1f} ms"
             )
         for reader, t in plainBest.items():
-            print(f"  plain script, {reader:<15}    {t * 1e3:8.1f} ms per data ID")
+            print(f"  plain script, {reader:<18} {t * 1e3:8.1f} ms per data ID")
+        print(
+            "single data IDs, fastest and median of all runs' (pipetask: from its run record, "
+            "framework included):"
+        )
         fastest = {label: min(times) for label, times in singles.items()}
-        floorSingle = min(fastest[reader] for reader in readers)
-        print("the fastest single data ID (pipetask: from its run record, framework included):")
-        for label, t in fastest.items():
-            ratio = f" = {t / floorSingle:4.2f}x the best plain script" if label in installs else ""
-            print(f"  {label:<30}{t * 1e3:8.1f} ms{ratio}")
+        median = {label: statistics.median(times) for label, times in singles.items()}
+        floorFastest = min(fastest[reader] for reader in readers)
+        floorMedian = min(median[reader] for reader in readers)
+        for label in singles:
+            line = f"  {label:<30}{fastest[label] * 1e3:8.1f} ms  {median[label] * 1e3:8.1f} ms"
+            if label in installs:
+                line += (
+                    f" = {fastest[label] / floorFastest:4.2f}x / "
+                    f"{median[label] / floorMedian:4.2f}x the best plain script"
+                )
+            print(line)
         print("time from start to the first data ID processed (its result's log line; wall):")
         for label, pipetask in installs.items():
             run = [pipetask, "run", "exampleTask", str(repo)]

@@ -78,7 +78,9 @@ def _firstLine(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-def readFitsPlanes(path: str | os.PathLike[str], *, reader: str | None = None) -> FitsPlanes:
+def readFitsPlanes(
+    path: str | os.PathLike[str], *, reader: str | None = None, imageDtype: Any = None
+) -> FitsPlanes:
     """Read the planes and headers of an image FITS file (gzip included).
 
     Parameters
@@ -87,6 +89,9 @@ def readFitsPlanes(path: str | os.PathLike[str], *, reader: str | None = None) -
         The file.
     reader : {"fast", "fitsio", "astropy"}, optional
         How to read: the fast path (astropy when it declines the file) by default.
+    imageDtype : numpy dtype, optional
+        The image plane's values converted to this type (as ``astype`` converts them); by
+        default the type the file's ``BITPIX``, ``BZERO`` and ``BSCALE`` give.
 
     Raises
     ------
@@ -101,13 +106,12 @@ def readFitsPlanes(path: str | os.PathLike[str], *, reader: str | None = None) -
     if not os.path.isfile(path):
         raise _fail(path, "no such file")
     try:
-        if reader == "fast":
-            planes = _readFast(path)
-            if planes is not None:
-                return planes
-        if reader == "fitsio":
-            return _readWithFitsio(path)
-        return _readWithAstropy(path)
+        planes = _readFast(path, imageDtype) if reader == "fast" else None
+        if planes is None:
+            planes = _readWithFitsio(path) if reader == "fitsio" else _readWithAstropy(path)
+            if imageDtype is not None:
+                planes.image = planes.image.astype(imageDtype, copy=False)
+        return planes
     except ImageError:
         raise
     except _READ_ERRORS as exc:
@@ -141,7 +145,7 @@ def _chooseLayout(
     raise _fail(path, f"no 2-D image ({detail})")
 
 
-def _readFast(path: str) -> FitsPlanes | None:
+def _readFast(path: str, imageDtype: Any) -> FitsPlanes | None:
     hdus = fits_fast.readHdus(path)
     if not hdus:
         return None
@@ -149,7 +153,7 @@ def _readFast(path: str) -> FitsPlanes | None:
     exttypes = [str(hdu.cards.get("EXTTYPE", "")).strip() for hdu in hdus[:2]]
     iImage, iMask, iVariance = _chooseLayout(path, dims, exttypes)
     try:
-        image = hdus[iImage].pixels()
+        image = hdus[iImage].pixels(imageDtype)
         mask = variance = planes = None
         if iMask is not None and iVariance is not None:
             planes = planesFromHeader(hdus[iMask].cards.items())
