@@ -1,6 +1,7 @@
 """The Dask executor's local cluster, its start and Ctrl-C, and how it sizes its batches.
 
-- The local cluster starts in the background while the command line builds the graph:
+- The local cluster starts in the background while the command line builds the graph
+  and the run writes its configs and opens its record; the run then waits for it:
   Ctrl-C at any moment of that start (while the graph is built, while the run waits for
   the cluster, once it runs) ends the command with status 130, no traceback (Dask's own
   waits once printed ``NameError: cannot access free variable 'future'``), no process
@@ -139,6 +140,39 @@ def test_a_run_leaves_no_process_behind(synthRepo, probeEnv, tmp_path):
     )
     assert "(in the background; the run waited" in text
     assert re.search(rf"6 succeeded, 0 failed, 0 skipped of {TOTAL} data IDs", text)
+
+
+def _files(out: Path, folder: str) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in (out / folder).rglob("*.json")}
+
+
+def test_the_run_is_prepared_while_the_local_cluster_starts(synthRepo, probeEnv, tmp_path):
+    """The local cluster goes on starting while the run writes its config and opens its
+    record (the cluster takes most of a second to start, the writes milliseconds); the run
+    then waits for it, says how long, and writes byte for byte what a serial run writes,
+    leaving no process behind."""
+    env, mark = markedEnv(probeEnv)
+    outs = {}
+    for name, options in (("serial", []), ("dask", ["--executor", "dask", "-j", "2"])):
+        outs[name] = tmp_path / name
+        done = subprocess.run(
+            [PIPETASK, "run", "statsWriter", str(synthRepo), "--id", "--output",
+             str(outs[name]), *options, "-L", "pipetask.butler=DEBUG"],
+            env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    waitUntilGone(mark)
+    wrote = done.stderr.index("wrote statsWriter_config")
+    started = re.search(
+        r"dask: local cluster of 2 worker processes .* started in [\d.]+ s \(in the "
+        r"background; the run waited [\d.]+ s for it\)",
+        done.stderr,
+    )
+    assert started and wrote < started.start(), done.stderr
+    assert re.search(rf"{TOTAL} succeeded, 0 failed, 0 skipped of {TOTAL} data IDs", done.stderr)
+    serial = _files(outs["serial"], "imageStats")
+    assert len(serial) == TOTAL
+    assert _files(outs["dask"], "imageStats") == serial
 
 
 def test_first_batches_are_a_share_of_the_work():

@@ -123,7 +123,13 @@ class Executor:
 
     def start(self) -> None:
         """Acquire what the run needs (start or reach a cluster) before anything is
-        written; a :class:`~pipetask.errors.PipetaskError` here is a set-up error."""
+        written; a :class:`~pipetask.errors.PipetaskError` here is a set-up error.
+
+        A start that goes on in the background (a local cluster) may outlast this call,
+        so that it overlaps the writing of the run's configs and record: :meth:`run`
+        then waits for it, looking at ``stop.requested`` meanwhile, and a start that
+        fails there ends the run through ``stop.request(reason)`` (recorded as stopped,
+        exit status 2), not by raising."""
 
     def run(self, job: Job, dataIds: Sequence[dict[str, Any]]) -> Iterator[Outcome]:
         """Process every data ID; yield an :class:`Outcome` for each as it finishes.

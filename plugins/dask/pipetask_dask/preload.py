@@ -8,6 +8,7 @@ versions a worker reports to the scheduler when it registers are looked up there
 """
 
 import contextlib
+import gc
 
 import distributed  # noqa: F401
 import pipetask.butler  # noqa: F401
@@ -21,3 +22,6 @@ with contextlib.suppress(Exception):  # a broken plugin is reported by the run i
     catalog()
 with contextlib.suppress(Exception):
     get_versions()
+# What is imported lives as long as the workers: out of their collector's sight (and
+# never copied by a collection touching it in a forked worker).
+gc.freeze()
