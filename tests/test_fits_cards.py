@@ -151,26 +151,19 @@ def test_inflate_reads_members_and_padding_as_gzip_does_and_refuses_trailing_byt
     content = gzip.decompress(rawPath(1, "g").read_bytes())
     one = tmp_path / "one.fits.gz"
     one.write_bytes(rawPath(1, "g").read_bytes())
-    inflated = fits_fast.inflate(str(one))
-    assert bytes(inflated) == content and len(inflated) == len(content)
-    assert len(inflated.head) == fits_fast.BLOCK, "one member: the rest inflated in one piece"
-    for start, stop in [(0, 80), (2800, 2960), (2880, 5760), (len(content) - 10, None)]:
-        assert inflated[start:stop] == content[start:stop]
-    for offset in (0, 2878, 2880, 5760):  # within the first piece, across, within the rest
-        expected = np.frombuffer(content, ">i2", 8, offset)
-        np.testing.assert_array_equal(inflated.array(">i2", 8, offset), expected)
+    assert fits_fast.inflate(str(one)) == content
     # Two members of equal size: the last trailer holds the first member's size too.
     half = len(content) // 2
     two = tmp_path / "two.fits.gz"
     two.write_bytes(gzip.compress(content[:half], mtime=0) + gzip.compress(content[half:]))
     assert half * 2 == len(content)
-    assert bytes(fits_fast.inflate(str(two))) == content
+    assert fits_fast.inflate(str(two)) == content
     np.testing.assert_array_equal(
         Exposure.readFits(two).image, fits.getdata(rawPath(1, "g")).astype(np.float32)
     )
     padded = tmp_path / "padded.fits.gz"  # zero padding after the member, which gzip skips
     padded.write_bytes(rawPath(1, "g").read_bytes() + b"\0" * 8)
-    assert bytes(fits_fast.inflate(str(padded))) == gzip.decompress(padded.read_bytes()) == content
+    assert fits_fast.inflate(str(padded)) == gzip.decompress(padded.read_bytes()) == content
     trailing = tmp_path / "trailing.fits.gz"
     trailing.write_bytes(rawPath(1, "g").read_bytes() + b"junk")
     with pytest.raises(OSError):

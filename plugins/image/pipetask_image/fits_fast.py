@@ -2,12 +2,9 @@
 
 It handles what pipetask meets most: a plain or gzipped file whose image HDUs have two
 axes, any standard ``BITPIX``, and optional ``BZERO``/``BSCALE``. The whole file is
-inflated with zlib, written once into a buffer of its final size; only the cards that
-describe the layout are parsed (by :class:`FitsCards`); pixels come out as numpy arrays
-converted from the inflated bytes with the same dtype rules as astropy, so the values are
-identical to astropy's reading (or converted straight into the type asked for). The
-compressed file and the converted image go into buffers reused from one read to the next
-(:mod:`.pixel_buffers`).
+inflated with zlib; only the cards that describe the layout are parsed (by
+:class:`FitsCards`); pixels come out as numpy arrays converted from the inflated bytes with
+the same dtype rules as astropy, so the values are identical to astropy's reading.
 
 Anything else (tile compression, ``BLANK``, random groups, a malformed or truncated file)
 makes :func:`readFast` decline by returning None; the caller then reads with astropy,
@@ -16,14 +13,11 @@ which also words the error for a bad file.
 
 from __future__ import annotations
 
-import os
 import re
 import zlib
 from typing import Any
 
 import numpy as np
-
-from .pixel_buffers import BufferPool
 
 BLOCK = 2880
 CARD = 80
@@ -34,12 +28,6 @@ _RAW_DTYPES = {8: ">u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"
 #: BZERO that makes a signed type unsigned (or the unsigned byte signed), and the result.
 _PSEUDO_UNSIGNED = {8: (-128, np.int8), 16: (32768, np.uint16), 32: (2**31, np.uint32)}
 _PSEUDO_UNSIGNED[64] = (2**63, np.uint64)
-
-
-#: Where compressed files are read, and where image planes are converted (see
-#: :mod:`.pixel_buffers`); files differ in size, images of a camera less so.
-_COMPRESSED = BufferPool(spare=0.25)
-_IMAGES = BufferPool()
 
 
 class Decline(Exception):
@@ -214,7 +202,7 @@ def _layoutValue(cards: FitsCards, key: str, default: Any = None) -> Any:
 class _Hdu:
     """One HDU of the inflated file: its cards and where its data lies."""
 
-    def __init__(self, buffer: FileBytes, offset: int, first: bool) -> None:
+    def __init__(self, buffer: bytes, offset: int, first: bool) -> None:
         end = offset
         while True:
             block = buffer[end : end + BLOCK]
@@ -249,39 +237,17 @@ class _Hdu:
         """The shape of an image HDU with pixels, else None."""
         return self.shape if self.isImage and self.shape and min(self.shape) > 0 else None
 
-    def pixels(self, dtype: Any = None) -> np.ndarray:
-        """The pixels as astropy reads them (dtype included), in native byte order; with
-        ``dtype``, those values converted to ``dtype`` as ``astype`` converts them.
-
-        Integers of at most 16 bits (with no scaling but the offset of unsigned ones) and
-        unscaled 32-bit floats become 32-bit floats straight from the file's values,
-        exactly, in a buffer of :mod:`.pixel_buffers`.
-        """
+    def pixels(self) -> np.ndarray:
+        """The pixels as astropy reads them (dtype included), in native byte order."""
         cards, bitpix = self.cards, self.bitpix
         if "BLANK" in cards and bitpix > 0:
             raise Decline("BLANK pixels")
         count = int(np.prod(self.shape))
-        raw = self.buffer.array(_RAW_DTYPES[bitpix], count, self.dataStart)
+        raw = np.frombuffer(self.buffer, _RAW_DTYPES[bitpix], count, self.dataStart)
         raw = raw.reshape(self.shape)
         bzero, bscale = cards.simple("BZERO", 0), cards.simple("BSCALE", 1)
         if not isinstance(bzero, int | float) or not isinstance(bscale, int | float):
             raise Decline("non-numeric BZERO or BSCALE")
-        if dtype is not None and np.dtype(dtype) == np.float32 and bscale == 1:
-            exact = bitpix in (8, 16) and bzero in (0, _PSEUDO_UNSIGNED[bitpix][0])
-            if exact or (bitpix == -32 and bzero == 0):
-                # Every such integer, and its sum with the offset, is a float32: the sum
-                # in float32 is the value astropy gives, converted. (Two plain passes are
-                # faster than one ufunc that casts the big-endian input in chunks.)
-                out = _IMAGES.array(self.shape, np.dtype(np.float32))
-                np.copyto(out, raw)
-                if bzero:
-                    np.add(out, np.float32(bzero), out=out)
-                return out
-        data = self._converted(raw, bitpix, bzero, bscale)
-        return data if dtype is None else data.astype(dtype, copy=False)
-
-    @staticmethod
-    def _converted(raw: np.ndarray, bitpix: int, bzero: Any, bscale: Any) -> np.ndarray:
         if bscale == 1 and bzero == 0:
             return raw.astype(raw.dtype.newbyteorder("="))
         pseudo = _PSEUDO_UNSIGNED.get(bitpix)
@@ -299,84 +265,25 @@ class _Hdu:
         return data
 
 
-class FileBytes:
-    """The bytes of a file as two pieces: its first block (or all of a short file) and the
-    rest, as :func:`inflate` gets them from zlib without copying; slices and arrays of
-    them read across the two."""
-
-    __slots__ = ("head", "body")
-
-    def __init__(self, head: bytes, body: bytes = b"") -> None:
-        self.head, self.body = head, body
-
-    def __len__(self) -> int:
-        return len(self.head) + len(self.body)
-
-    def __bytes__(self) -> bytes:
-        return self.head + self.body if self.body else self.head
-
-    def __getitem__(self, key: slice) -> bytes:
-        start, stop, _ = key.indices(len(self))
-        split = len(self.head)
-        if stop <= split:
-            return self.head[start:stop]
-        if start >= split:
-            return self.body[start - split : stop - split]
-        return self.head[start:] + self.body[: stop - split]
-
-    def array(self, dtype: str, count: int, offset: int) -> np.ndarray:
-        """``count`` items of ``dtype`` from byte ``offset`` on (no copy unless they
-        straddle the two pieces)."""
-        split = len(self.head)
-        if offset >= split:
-            return np.frombuffer(self.body, dtype, count, offset - split)
-        size = np.dtype(dtype).itemsize * count
-        if offset + size <= split:
-            return np.frombuffer(self.head, dtype, count, offset)
-        return np.frombuffer(self[offset : offset + size], dtype, count)
-
-
-#: Deflate's largest compression ratio: a bound on the size a gzip trailer may claim.
-_MAX_RATIO = 1032
-
-
-def inflate(path: str) -> FileBytes | None:
+def inflate(path: str) -> bytes | None:
     """The bytes of ``path``, gunzipped when they start with the gzip magic; None if the
-    compressed stream is corrupt or truncated.
-
-    The first block comes from a call limited to one block; the rest goes into a buffer
-    of the size the gzip trailer gives (the last member's, modulo 2**32: a wrong size
-    costs a copy, never a wrong result), so zlib writes it once and nothing is copied;
-    the decompressor then says whether the member ended where the file does. Anything
-    after it (more members, padding) is read as ``gzip`` reads it.
-    """
+    compressed stream is corrupt or truncated."""
     with open(path, "rb") as file:
-        if file.read(2) != b"\x1f\x8b":
-            file.seek(0)
-            return FileBytes(file.read())
-        file.seek(0)
-        data = _COMPRESSED.array((os.fstat(file.fileno()).st_size,), np.dtype(np.uint8))
-        if file.readinto(data) != len(data) or file.read(1):  # changed meanwhile
-            file.seek(0)
-            data = file.read()
+        data = file.read()
+    if data[:2] != b"\x1f\x8b":
+        return data
     inflater = zlib.decompressobj(wbits=31)
     try:
-        head = inflater.decompress(data, BLOCK)
-        body = b""
-        if not inflater.eof:
-            size = min(int.from_bytes(bytes(data[-4:]), "little"), _MAX_RATIO * len(data))
-            del data  # the inflater holds what is left of it: not the file twice
-            body = inflater.flush(max(size - len(head), 1))
+        out = inflater.decompress(data)
+        if inflater.unused_data or not inflater.eof:
             if not inflater.eof:
                 return None
-        if inflater.unused_data:  # several members, or padding
             import gzip
 
-            with open(path, "rb") as file:
-                return FileBytes(gzip.decompress(file.read()))
-    except (zlib.error, EOFError, OSError, ValueError):
+            return gzip.decompress(data)  # several gzip members
+    except (zlib.error, EOFError, OSError):
         return None
-    return FileBytes(head, body)
+    return out
 
 
 def readHdus(path: str) -> list[_Hdu] | None:

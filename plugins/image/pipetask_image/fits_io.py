@@ -78,9 +78,7 @@ def _firstLine(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-def readFitsPlanes(
-    path: str | os.PathLike[str], *, reader: str | None = None, imageDtype: Any = None
-) -> FitsPlanes:
+def readFitsPlanes(path: str | os.PathLike[str], *, reader: str | None = None) -> FitsPlanes:
     """Read the planes and headers of an image FITS file (gzip included).
 
     Parameters
@@ -89,9 +87,6 @@ def readFitsPlanes(
         The file.
     reader : {"fast", "fitsio", "astropy"}, optional
         How to read: the fast path (astropy when it declines the file) by default.
-    imageDtype : numpy dtype, optional
-        The image plane's values converted to this type (as ``astype`` converts them); by
-        default the type the file's ``BITPIX``, ``BZERO`` and ``BSCALE`` give.
 
     Raises
     ------
@@ -106,12 +101,13 @@ def readFitsPlanes(
     if not os.path.isfile(path):
         raise _fail(path, "no such file")
     try:
-        planes = _readFast(path, imageDtype) if reader == "fast" else None
-        if planes is None:
-            planes = _readWithFitsio(path) if reader == "fitsio" else _readWithAstropy(path)
-            if imageDtype is not None:
-                planes.image = planes.image.astype(imageDtype, copy=False)
-        return planes
+        if reader == "fast":
+            planes = _readFast(path)
+            if planes is not None:
+                return planes
+        if reader == "fitsio":
+            return _readWithFitsio(path)
+        return _readWithAstropy(path)
     except ImageError:
         raise
     except _READ_ERRORS as exc:
@@ -145,7 +141,7 @@ def _chooseLayout(
     raise _fail(path, f"no 2-D image ({detail})")
 
 
-def _readFast(path: str, imageDtype: Any) -> FitsPlanes | None:
+def _readFast(path: str) -> FitsPlanes | None:
     hdus = fits_fast.readHdus(path)
     if not hdus:
         return None
@@ -153,7 +149,7 @@ def _readFast(path: str, imageDtype: Any) -> FitsPlanes | None:
     exttypes = [str(hdu.cards.get("EXTTYPE", "")).strip() for hdu in hdus[:2]]
     iImage, iMask, iVariance = _chooseLayout(path, dims, exttypes)
     try:
-        image = hdus[iImage].pixels(imageDtype)
+        image = hdus[iImage].pixels()
         mask = variance = planes = None
         if iMask is not None and iVariance is not None:
             planes = planesFromHeader(hdus[iMask].cards.items())
