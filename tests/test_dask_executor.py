@@ -175,6 +175,39 @@ def test_the_run_is_prepared_while_the_local_cluster_starts(synthRepo, probeEnv,
     assert _files(outs["dask"], "imageStats") == serial
 
 
+def test_a_local_cluster_that_cannot_start_stops_the_run_in_one_line(synthRepo, probeEnv, tmp_path):
+    """The local cluster fails while the run is already open (its workers cannot make
+    their folder: Dask's temporary directory lies under a plain file). The command ends
+    with status 2 and one line from Dask's start, the run's record says it stopped with
+    every data ID not run, nothing is left running or half written, and the same command
+    then completes with --skip-existing."""
+    env, mark = markedEnv(probeEnv)
+    (tmp_path / "a-file").write_text("")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [PIPETASK, "run", "slowProbe", str(synthRepo), "--id", "--output", str(out),
+         "--executor", "dask", "-j", "2", "-c", "seconds=0.01"],
+        env={**env, "DASK_TEMPORARY_DIRECTORY": str(tmp_path / "a-file" / "dask")},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    waitUntilGone(mark)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1, done.stderr
+    assert not [line for line in done.stderr.splitlines() if line.startswith("distributed")]
+    assert errors[0].startswith("pipetask: error: the run stopped: cannot start a local Dask")
+    assert "Not a directory" in errors[0] and "--skip-existing" in errors[0]
+    assert f"0 succeeded, 0 failed, 0 skipped of {TOTAL} data IDs" in done.stderr
+    lines = readRecord(out)
+    assert recordedOk(lines) == set()
+    assert lines[-1]["end"]["status"] == 2
+    assert lines[-1]["end"]["stopped"].startswith("stopped: cannot start a local Dask cluster")
+    assertConsistent(out)
+    resume(synthRepo, out, env, "--executor", "dask", "-j", "2")
+    waitUntilGone(mark)
+
+
 def test_first_batches_are_a_share_of_the_work():
     # 24 items on 2 workers: four batches per worker, 3 items each.
     assert batchSize(24, 2, None) == 3

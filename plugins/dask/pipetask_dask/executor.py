@@ -148,7 +148,9 @@ def _importQuietly() -> None:
     """Import Dask distributed, keeping its INFO chatter out of pipetask's output.
 
     Dask sets its loggers to INFO when imported; they go back to WARNING unless ``-L``
-    already set a level for ``distributed``. What the import made lives as long as the
+    already set a level for ``distributed``; without one, the local cluster's own
+    warning that it "closed without starting up" is left out too, since the run reports
+    the failed start itself, in one line. What the import made lives as long as the
     process: it is moved out of the garbage collector's sight (``gc.freeze``), so that
     neither the collections during the run nor the last one at exit walk through it
     again (that last one took about a quarter of a second).
@@ -160,6 +162,8 @@ def _importQuietly() -> None:
     import distributed  # noqa: F401
 
     logging.getLogger("distributed").setLevel(level or logging.WARNING)
+    if not level:
+        logging.getLogger("distributed.deploy.spec").setLevel(logging.ERROR)
     gc.freeze()
 
 
