@@ -391,11 +391,18 @@ def reportDask(results: dict[str, tuple], target: str) -> None:
     planning and the writing of the run's configs) and its teardown; the fastest wall time
     without the wait and the teardown (everything else the user waits for: the command's
     start-up and planning, the run, the process's exit), which is the bar's figure; and
-    the time in the run without the wait (the summary's time holds the wait). For a
-    running cluster (``dask running``, if measured): its wall and in-run times. Each as
-    serial's time over it (above 1: faster than serial), serial measured in the same run.
+    the time in the run without the wait (the summary's time holds the wait), fastest
+    and median. For a running cluster (``dask running``, if measured): its wall and
+    in-run times, fastest and median. Each as serial's time over it (above 1: faster than
+    serial), serial measured in the same run (fastest against fastest, median against
+    median).
     """
-    serialWall, serialRun = results["serial"][0], results["serial"][1]
+    serialWall, serialRun, serialMedian = (
+        results["serial"][0],
+        results["serial"][1],
+        results["serial"][3],
+    )
+    serialRunMedian = statistics.median(r[1] for r in results["serial"][4])
     print(f"   Dask against serial (serial: {serialWall:.2f} s wall, {serialRun:.2f} s in run):")
     runs = [r for r in results.get("dask -j 2", (0,) * 5)[4] if r[3] is not None]
     if runs:
@@ -410,14 +417,22 @@ def reportDask(results: dict[str, tuple], target: str) -> None:
         print(
             f"     local cluster, wall without the wait and the teardown {bare:.2f} s = "
             f"{serialWall / bare:.2f}x serial (median {bareMedian:.2f} s = "
-            f"{results['serial'][3] / bareMedian:.2f}x serial's median); in run without the "
-            f"wait {inRun - waited:.2f} s = {serialRun / (inRun - waited):.2f}x"
+            f"{results['serial'][3] / bareMedian:.2f}x serial's median)"
+        )
+        runs_ = sorted(r[1] - r[3][1] for r in runs)
+        print(
+            f"     local cluster, in run without the wait {runs_[0]:.2f} s = "
+            f"{serialRun / runs_[0]:.2f}x serial (median {statistics.median(runs_):.2f} s = "
+            f"{serialRunMedian / statistics.median(runs_):.2f}x serial's median)"
         )
     if "dask running" in results:
-        wall, inRun = results["dask running"][:2]
+        wall, _, _, median, reps = results["dask running"]
+        inRuns = sorted(r[1] for r in reps)
         print(
-            f"     running cluster (--scheduler): wall {wall:.2f} s = {serialWall / wall:.2f}x; "
-            f"in run {inRun:.2f} s = {serialRun / inRun:.2f}x"
+            f"     running cluster (--scheduler): wall {wall:.2f} s = {serialWall / wall:.2f}x "
+            f"(median {serialMedian / median:.2f}x); in run {inRuns[0]:.2f} s = "
+            f"{serialRun / inRuns[0]:.2f}x (median {statistics.median(inRuns):.2f} s = "
+            f"{serialRunMedian / statistics.median(inRuns):.2f}x)"
         )
     print(f"     (target: {target})")
 
