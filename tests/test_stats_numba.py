@@ -274,6 +274,27 @@ def test_the_sort_and_bracket_kernels_agree():
             assert a.tobytes() == b.tobytes()
 
 
+def test_either_sort_of_the_sample_gives_the_same_values(monkeypatch):
+    """The first large sample of a process is sorted both ways and the faster sort is
+    kept; numpy's sort and the radix sort give the same values, ties, zeros of both signs
+    and infinities included, whichever is kept."""
+    import pipetask_stats_numba.scan as compiledKernel
+
+    radix = compiledKernel.loaded()[0].radixSort
+    rng = np.random.default_rng(12)
+    values = np.round(rng.normal(0.0, 50.0, compiledKernel.SORT_TIMING_SIZE)).astype(np.float32)
+    values[::97] = -0.0
+    values[3], values[5] = np.inf, -np.inf
+    expected = np.sort(values)
+    monkeypatch.setattr(compiledKernel, "_fasterSort", None)
+    assert np.array_equal(compiledKernel.sortSample(values), expected)
+    assert compiledKernel._fasterSort in (np.sort, radix)  # timed on that sample
+    for chosen in (np.sort, radix):
+        monkeypatch.setattr(compiledKernel, "_fasterSort", chosen)
+        got = compiledKernel.sortSample(values)
+        assert got.dtype == np.float32 and np.array_equal(got, expected)
+
+
 def test_a_mask_that_masks_nothing_gives_the_results_of_no_mask():
     """A mask with none of the bad bits set (obs_test's is all zero) is not read by the
     scan, and changes no bit; one masked pixel anywhere, the last included, is seen."""

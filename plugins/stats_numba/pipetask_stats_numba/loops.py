@@ -470,14 +470,26 @@ _MASK_BLOCK = 4096
 
 def anyMasked(mask, badBits):
     """:func:`pipetask_stats.scan.anyMasked`: blocks of OR-ed elements, the first block
-    holding a masked element ending the search."""
-    for start in range(0, mask.size, _MASK_BLOCK):
-        seen = 0
-        for i in range(start, min(start + _MASK_BLOCK, mask.size)):
-            seen |= mask[i]
-        if seen & badBits:
+    holding a masked element ending the search.
+
+    Each full block is a loop of a fixed count with an int32 accumulator, which the
+    compiler vectorises (a block bounded by ``min`` and an int64 accumulator ran 20 times
+    slower, slower than the scan of the pixels itself); the elements after the last full
+    block are OR-ed at the end.
+    """
+    n = mask.size
+    full = n - n % _MASK_BLOCK
+    for start in range(0, full, _MASK_BLOCK):
+        block = mask[start : start + _MASK_BLOCK]
+        seen = np.int32(0)
+        for i in range(_MASK_BLOCK):
+            seen = np.int32(seen | block[i])
+        if np.int64(seen) & badBits:
             return True
-    return False
+    seen = np.int32(0)
+    for i in range(full, n):
+        seen = np.int32(seen | mask[i])
+    return (np.int64(seen) & badBits) != 0
 
 
 def sampleCandidates(pixels, mask, badBits, offset, step):
