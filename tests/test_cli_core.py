@@ -64,6 +64,31 @@ def test_unknown_subcommand():
     assertNoTraceback(result)
 
 
+def test_an_unknown_task_to_run_lists_the_command_line_tasks_only():
+    """Subtasks cannot be run: the tasks listed are those ``pipetask run`` takes."""
+    from pipetask.plugins import catalog
+
+    subtasks = [n for n, d in catalog().items["task"].items() if d.kind != "cmdline"]
+    result = run("run", "nosuchTask", "repo", "--id")
+    assert result.returncode == 2
+    assertNoTraceback(result)
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("pipetask: error: unknown task 'nosuchTask'; command-line tasks: ")
+    listed = line.partition("command-line tasks: ")[2].split(", ")
+    assert listed == catalog().names("task", "cmdline") and "exampleTask" in listed
+    assert subtasks and not set(subtasks) & set(listed)
+
+
+def test_an_unknown_option_of_a_command_shows_that_command_s_usage():
+    result = run("run", "exampleTask", "repo", "--id", "--no-such-option")
+    assert result.returncode == 2
+    assertNoTraceback(result)
+    assert result.stderr.startswith("usage: pipetask run ")
+    assert result.stderr.strip().splitlines()[-1] == (
+        "pipetask run: error: unrecognized arguments: --no-such-option"
+    )
+
+
 def test_help_of_unknown_task_suggests():
     result = run("help", "serail")  # close to the executor name, not a task
     assert result.returncode == 2

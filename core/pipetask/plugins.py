@@ -123,6 +123,10 @@ class Description:
         )
 
 
+#: How an error names the descriptions of a kind (see :meth:`Catalog.get`).
+_KIND_LABELS = {"cmdline": "command-line task"}
+
+
 class Catalog:
     """Everything installed plugins describe, by kind and name, with clashes."""
 
@@ -132,13 +136,16 @@ class Catalog:
         self.items = items
         self.clashes = clashes
 
-    def get(self, kind: str, name: str) -> Description:
-        """The description of ``name``, or a :class:`PluginError` listing what exists."""
+    def get(self, kind: str, name: str, among: str | None = None) -> Description:
+        """The description of ``name``, or a :class:`PluginError` listing what exists (of
+        those of description kind ``among`` only, e.g. ``"cmdline"``, when given)."""
         found = self.items[kind].get(name)
         if found is None:
-            known = ", ".join(sorted(self.items[kind])) or "none installed"
-            hint = _suggest(name, self.items[kind])
-            raise PluginError(f"unknown {kind} {name!r}{hint}; known: {known}")
+            listed = {n: d for n, d in self.items[kind].items() if among is None or d.kind == among}
+            known = ", ".join(sorted(listed)) or "none installed"
+            hint = _suggest(name, listed)
+            label = "known" if among is None else f"{_KIND_LABELS.get(among, among)}s"
+            raise PluginError(f"unknown {kind} {name!r}{hint}; {label}: {known}")
         clash = self.clashes.get((kind, name))
         if clash:
             raise PluginError(clash)

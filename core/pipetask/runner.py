@@ -50,7 +50,7 @@ def _run(options: RunOptions) -> int:
     from .plugins import catalog, load
 
     if not options.pipeline:
-        taskClass = load(catalog().get("task", options.task).target)
+        taskClass = load(catalog().get("task", options.task, among="cmdline").target)
         if not any(callable(getattr(taskClass, m, None)) for m in ("runDataRef", "runQuantum")):
             cmdline = ", ".join(catalog().names("task", "cmdline")) or "none installed"
             raise ConfigError(

@@ -75,6 +75,8 @@ def build_parser(only: str | None = None) -> ArgumentParser:
                 raise  # the subcommand exists but is broken: do not hide it
             continue
         module.register(subparsers)
+    for command in subparsers.choices.values():
+        command.set_defaults(commandParser=command)  # its own usage for its errors
     return parser
 
 
@@ -84,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         argv = sys.argv[1:]
     first = argv[0] if argv else None
     parser = build_parser(first if first in SUBCOMMANDS else None)
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        command = getattr(args, "commandParser", parser)
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
