@@ -73,6 +73,20 @@ def test_percentiles_and_sample_keep_every_failure():
     assert {g.message for g in groups} == {"too few stars"}
 
 
+def test_summary_counts_each_outcome_and_says_the_images_are_a_sample():
+    report = makeReport(300)
+    html = renderHtml(report)
+    counts = {s: sum(q.status == s for q in report.quanta) for s in ("succeeded", "failed")}
+    blocked = sum(q.status == "blocked" for q in report.quanta)
+    assert counts["failed"] and blocked  # the fixture has both
+    assert (
+        f"300 quanta ({counts['succeeded']} succeeded, {counts['failed']} failed, "
+        f"{blocked} blocked); INCOMPLETE" in html
+    )
+    assert "1 image of data IDs that succeeded, spread over the run." in html
+    assert "spread over the run" not in renderHtml(makeReport(300, figure=False))
+
+
 def test_rerun_ids_select_exactly_the_failed_ones():
     assert compressValues([5, 1, 2, 3, 9, 10]) == "1..3^5^9^10"
     ids = [{"visit": 1, "ccd": 2}, {"visit": 1, "ccd": 3}, {"visit": 4, "ccd": 0}]

@@ -67,10 +67,14 @@ def _summarySection(report: RunReport, summaries) -> str:
             f"{_distributionCells(summary.peakMemory, _bytes, 'peak memory')}</tr>"
         )
     total = sum(sum(s.counts.values()) for s in summaries)
-    state = "complete" if report.complete else "INCOMPLETE: the run did not finish"
+    byStatus = ", ".join(
+        f"{n:,} {status}" for status in STATUSES if (n := sum(s.counts[status] for s in summaries))
+    )
+    state = "every run finished" if report.complete else "INCOMPLETE: the run did not finish"
     notes = "".join(f"<p>{escape(n)}</p>" for n in report.notes)
     return (
-        f'<section id="summary"><h2>Summary</h2><p>{total:,} quanta; run {escape(state)}.</p>'
+        f'<section id="summary"><h2>Summary</h2><p>{total:,} quanta'
+        f"{f' ({escape(byStatus)})' if byStatus else ''}; {escape(state)}.</p>"
         f'{notes}<div class="wide"><table><tr><th>task</th>{head}'
         "<th>wall p50</th><th>p95</th><th>max</th>"
         "<th>histogram</th><th>memory p50</th><th>p95</th><th>max</th><th>histogram</th></tr>"
@@ -148,9 +152,15 @@ def _figuresSection(report: RunReport) -> str:
     ]
     if not (plots or figures):
         return ""
+    sample = (
+        f"<p>{len(figures)} image{'s' if len(figures) != 1 else ''} of data IDs that "
+        "succeeded, spread over the run.</p>"
+        if figures
+        else ""
+    )
     return (
         '<section id="images"><h2>Images and plots</h2>'
-        f'<div class="figs">{"".join(figures)}</div>'
+        f'{sample}<div class="figs">{"".join(figures)}</div>'
         f'<div class="plots">{"".join(p for p in plots if p)}</div></section>'
     )
 
