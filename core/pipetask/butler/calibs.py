@@ -178,6 +178,25 @@ class CalibRegistry:
         entries = self.entries()
         return "; ".join(e.describe() for e in entries) if entries else "nothing"
 
+    def describeFor(self, datasetType: str, detector: int, filterName: str | None) -> str:
+        """The products of ``datasetType`` for a detector (and filter), one per clause,
+        and how many others the repository holds: what a failed lookup needs to show."""
+        entries = self.entries()
+        if not entries:
+            return "nothing"
+        mine = [
+            e
+            for e in entries
+            if e.datasetType == datasetType
+            and e.detector == detector
+            and (filterName is None or e.filter == filterName)
+        ]
+        text = "; ".join(e.describe() for e in mine) or f"no {datasetType} for it"
+        others = len(entries) - len(mine)
+        if others:
+            text += f" (and {others} other product{'s' if others != 1 else ''})"
+        return text
+
 
 # -- ingest ------------------------------------------------------------------------------
 @dataclass
@@ -385,7 +404,10 @@ def findCalib(
                         "but the file is missing"
                     )
                 return path
-            held.append(f"{str(root)!r} holds {registry.describe()}")
+            held.append(
+                f"{str(root)!r} holds "
+                + registry.describeFor(datasetType, attributes["detector"], attributes["filter"])
+            )
         finally:
             registry.close()
     wanted = f"detector {attributes['detector']}"
