@@ -85,7 +85,7 @@ EDGE = 1 << 4
 def read(path):
     if reader == "pipetask-image":
         from pipetask_image.fits_io import readFitsPlanes
-        return readFitsPlanes(path, imageDtype=np.float32).image
+        return readFitsPlanes(path).image
     if reader == "zlib+numpy":
         return readByHand(path)
     if reader == "zlib+numpy 1-pass":

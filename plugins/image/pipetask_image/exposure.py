@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .fits_fast import FitsCards
 from .fits_io import buildHduList, readFitsPlanes, wcsCards, writeHduList
-from .masked_image import IMAGE_DTYPE, MaskedImage
+from .masked_image import MaskedImage
 
 if TYPE_CHECKING:
     from astropy.io import fits
@@ -153,7 +153,7 @@ class Exposure:
         ImageError
             If the file is missing, corrupt, truncated or holds no image.
         """
-        planes = readFitsPlanes(path, reader=reader, imageDtype=IMAGE_DTYPE)
+        planes = readFitsPlanes(path, reader=reader)
         maskedImage = MaskedImage(
             planes.image, planes.mask, planes.variance, maskPlanes=planes.maskPlanes
         )

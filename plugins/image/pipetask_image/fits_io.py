@@ -78,9 +78,7 @@ def _firstLine(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-def readFitsPlanes(
-    path: str | os.PathLike[str], *, reader: str | None = None, imageDtype: Any = None
-) -> FitsPlanes:
+def readFitsPlanes(path: str | os.PathLike[str], *, reader: str | None = None) -> FitsPlanes:
     """Read the planes and headers of an image FITS file (gzip included).
 
     Parameters
@@ -89,10 +87,6 @@ def readFitsPlanes(
         The file.
     reader : {"fast", "fitsio", "astropy"}, optional
         How to read: the fast path (astropy when it declines the file) by default.
-    imageDtype : numpy dtype, optional
-        ``numpy.float32``: the fast path converts an image of 8- or 16-bit integers to
-        float32 as it reads it (the same values, one pass less); otherwise, and with the
-        other readers, the image comes as astropy reads it.
 
     Raises
     ------
@@ -108,7 +102,7 @@ def readFitsPlanes(
         raise _fail(path, "no such file")
     try:
         if reader == "fast":
-            planes = _readFast(path, imageDtype)
+            planes = _readFast(path)
             if planes is not None:
                 return planes
         if reader == "fitsio":
@@ -147,7 +141,7 @@ def _chooseLayout(
     raise _fail(path, f"no 2-D image ({detail})")
 
 
-def _readFast(path: str, imageDtype: Any = None) -> FitsPlanes | None:
+def _readFast(path: str) -> FitsPlanes | None:
     hdus = fits_fast.readHdus(path)
     if not hdus:
         return None
@@ -155,7 +149,7 @@ def _readFast(path: str, imageDtype: Any = None) -> FitsPlanes | None:
     exttypes = [str(hdu.cards.get("EXTTYPE", "")).strip() for hdu in hdus[:2]]
     iImage, iMask, iVariance = _chooseLayout(path, dims, exttypes)
     try:
-        image = hdus[iImage].pixels(imageDtype)
+        image = hdus[iImage].pixels()
         mask = variance = planes = None
         if iMask is not None and iVariance is not None:
             planes = planesFromHeader(hdus[iMask].cards.items())
