@@ -175,8 +175,8 @@ def process(root: str, repo: str, out: str, calib: str) -> None:
     )
     step("Ingest a raw taken 200 days later (visit 50)", PIPETASK, "ingest", repo, late)
     step(
-        "No calib is valid on its date: the data ID fails, listing what the calibration "
-        "repository holds (exit 1)",
+        "No calib is valid on its date: the data ID fails, naming the calibration "
+        "repository's bias for that detector and its validity range (exit 1)",
         PIPETASK,
         "run",
         "processCcd",
