@@ -238,6 +238,30 @@ def test_calibrate_catalog_columns_and_fluxes():
     assert cat.meta["THRESH"] == 5.0 and cat.meta["THRTYPE"] == "stdev"
 
 
+@pytest.mark.parametrize(("stars", "source"), [(16, "stars"), (2, "psf")])
+def test_the_aperture_correction_says_where_it_came_from(caplog, stars, source):
+    """Measured from enough isolated stars, or from the PSF model with fewer: the log line
+    says which, and how many stars were usable."""
+    exposure, _ = starField([300.0] * stars, size=200, spacing=40)  # aperture S/N over 50
+    exposure.metadata["PSFSIGMA"] = SIGMA
+    with caplog.at_level(logging.INFO):
+        cat = CalibrateTask().run(exposure).sourceCat
+    (line,) = [r.getMessage() for r in caplog.records if "Aperture correction" in r.getMessage()]
+    minStars = CalibrateConfig().measureApCorr.minStars
+    assert cat.meta["APCORRFR"] == source
+    if source == "stars":
+        assert (
+            line
+            == f"Aperture correction {cat.meta['APCORR']:.4f} (from {cat.meta['APCORRN']} stars)"
+        )
+    else:
+        assert cat.meta["APCORRN"] < minStars
+        assert line == (
+            f"Aperture correction {cat.meta['APCORR']:.4f} (from the PSF model: "
+            f"{cat.meta['APCORRN']} usable stars, fewer than {minStars})"
+        )
+
+
 def test_deblend_splits_a_pair():
     image = np.random.default_rng(2).normal(0.0, NOISE, (80, 80))
     addStar(image, 35.0, 40.0, fluxForSnr(60))

@@ -127,12 +127,15 @@ class CalibrateTask(Task):
         table.meta["APCORR"] = result.value  # PsfFlux -> calibration aperture
         table.meta["APCORRN"] = result.nStars
         table.meta["APCORRFR"] = result.source  # stars: measured; psf: from the model
-        self.log.info(
-            "Aperture correction %.4f (from %s, %d stars)",
-            result.value,
-            result.source,
-            result.nStars,
-        )
+        if result.source == "stars":
+            self.log.info("Aperture correction %.4f (from %d stars)", result.value, result.nStars)
+        else:
+            self.log.info(
+                "Aperture correction %.4f (from the PSF model: %d usable stars, fewer than %d)",
+                result.value,
+                result.nStars,
+                self.config.measureApCorr.minStars,
+            )
 
     @timeMethod
     def runDataRef(self, dataRef) -> Struct:
