@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import pytest
 from _shared_data import makeEmptyRepo
 from pipetask import Butler, Config, ConfigurableField, Field, Task
@@ -113,6 +116,35 @@ def test_package_versions_stored_compared_and_merged(butler):
         provenance.checkPackages(butler, {"numpy": "2.1"})
     assert provenance.checkPackages(butler, {"numpy": "2.1"}, clobber=True) == "replaced"
     assert butler.get("packages") == {"numpy": "2.1"}
+
+
+def _versionsByImportlib(modules) -> dict[str, str]:
+    """What packageVersions stands for, by importlib.metadata's own (slow) functions."""
+    from importlib import metadata
+
+    names = {"pipetask"}
+    for entry in metadata.entry_points(group="pipetask"):
+        names.add(entry.dist.name)
+        names.update(provenance._requirementNames(entry.dist.requires or []))
+    owners = metadata.packages_distributions()
+    for module in {name.partition(".")[0] for name in modules}:
+        names.update(owners.get(module, ()))
+    versions = {"python": sys.version.split()[0]}
+    for name in names:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[name.lower().replace("_", "-")] = metadata.version(name)
+    return versions
+
+
+@pytest.mark.parametrize(
+    "modules",
+    [None, {"numpy": 1}, {"yaml": 1, "_pytest.main": 1}, {"pipetask_image.fits": 1, "json": 1}],
+)
+def test_package_versions_are_importlibs(modules):
+    """The one-pass reading of the distributions' files finds what importlib finds."""
+    expected = _versionsByImportlib(sys.modules if modules is None else modules)
+    assert provenance.packageVersions(modules) == expected
+    assert "pipetask-image" in expected and "numpy" in expected  # a plugin, a requirement
 
 
 def test_metadata_per_data_id(butler):
