@@ -148,8 +148,8 @@ def numpyMean() -> str:
     return repr(result.moments.mean)
 
 
-def runKernel(cacheDir, prelude: str = "") -> subprocess.CompletedProcess:
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(cacheDir))
+def runKernel(cacheDir, prelude: str = "", **environ: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cacheDir), **environ)
     return subprocess.run(
         [sys.executable, "-c", prelude + KERNEL_SCRIPT],
         env=env,
@@ -174,6 +174,23 @@ def test_compiled_once_then_loaded_without_numba(tmp_path):
     assert first.stdout.splitlines()[-1] == second.stdout.splitlines()[-1]
     assert second.stdout.splitlines()[-1].startswith("pipetask-stats-numba ")
     assert second.stdout.splitlines()[-1].split()[-1] == numpyMean()
+
+
+def test_a_kernel_for_another_cpu_is_built_apart_with_the_same_bits(tmp_path):
+    """NUMBA_CPU_NAME=generic (e.g. to run under valgrind, which knows no AVX-512) builds
+    a module of its own beside this CPU's, and it computes the same bits."""
+    folder = tmp_path / "cache" / "pipetask"
+    generic = runKernel(tmp_path / "cache", NUMBA_CPU_NAME="generic")
+    assert generic.returncode == 0, generic.stderr
+    assert generic.stdout.splitlines()[0] == "ahead-of-time, built numba imported: False"
+    host = runKernel(tmp_path / "cache")
+    assert host.returncode == 0, host.stderr
+    assert host.stdout.splitlines()[0] == "ahead-of-time, built numba imported: False"
+    assert len(list(folder.glob("*.so"))) == 2
+    again = runKernel(tmp_path / "cache", NUMBA_CPU_NAME="generic")
+    assert again.stdout.splitlines()[0] == "ahead-of-time, loaded numba imported: False"
+    assert generic.stdout.splitlines()[-1] == host.stdout.splitlines()[-1]
+    assert host.stdout.splitlines()[-1].split()[-1] == numpyMean()
 
 
 def test_a_process_finding_the_kernel_being_built_uses_numpy_meanwhile(tmp_path):

@@ -3,7 +3,8 @@
 The first process that needs them compiles them ahead of time with numba, in a child
 process (the compiler's output is kept out of the run's log), into an ordinary extension
 module, in a cache folder, under a name that changes with the source of the
-loops, the Python, the numpy and the CPU. Every later process (every run, every worker)
+loops, the Python, the numpy and the CPU (and ``$NUMBA_CPU_NAME``, which names another CPU
+to compile for, as for numba's own cache). Every later process (every run, every worker)
 loads that module in about a millisecond, without importing numba at all (importing numba
 alone costs about half a second of CPU).
 
@@ -59,8 +60,16 @@ def _cpu() -> str:
         return platform.processor() + platform.machine()
 
 
+def targetCpu() -> str:
+    """The CPU the module is compiled for: this one (``host``), unless numba's own
+    ``NUMBA_CPU_NAME`` names another (e.g. ``generic``, for a module that runs on any CPU
+    of this architecture, or under valgrind, which knows no AVX-512)."""
+    return os.environ.get("NUMBA_CPU_NAME") or "host"
+
+
 def cacheKey() -> str:
-    """What the built module depends on, hashed: the loops' source, Python, numpy, CPU."""
+    """What the built module depends on, hashed: the loops' source, Python, numpy, CPU
+    and the CPU compiled for."""
     digest = hashlib.sha256()
     for part in (
         (_HERE / "loops.py").read_bytes(),
@@ -68,6 +77,7 @@ def cacheKey() -> str:
         sys.version.encode(),
         np.__version__.encode(),
         _cpu().encode(),
+        targetCpu().encode(),
     ):
         digest.update(part)
         digest.update(b"\0")
@@ -115,7 +125,7 @@ def _compile(folder: Path, key: str) -> Path:
         cc = CC(MODULE)
         cc.output_dir = str(work)
         cc.output_file = MODULE + _SUFFIX
-        cc.target_cpu = "host"
+        cc.target_cpu = targetCpu()
         for name, (function, signature) in loops.EXPORTS.items():
             cc.export(name, signature)(function)
         with warnings.catch_warnings():
