@@ -10,7 +10,9 @@ obs_test camera). Then, measured interleaved ``--runs`` times (every other time 
 reverse order):
 
 - ``pipetask run exampleTask REPO --id visit=1`` (one data ID) and ``--id`` (all): the cost
-  per extra data ID is (t_all - t_one) / (data IDs - 1), so start-up cancels out;
+  per extra data ID is (t_all - t_one) / (data IDs - 1), so start-up cancels out (96 data
+  IDs by default: with 24, the few tens of milliseconds by which a process's start and
+  exit vary spread the run-by-run ratios from 0.66x to 1.43x; with 96, 0.95x to 1.10x);
 - plain scripts doing the same work in a loop in one process (read the raw into float32
   pixels, compute the sigma-clipped statistics with the same kernel, log the result):
   with pipetask-image's reader, with a reader written by hand for these raws (zlib and
@@ -51,7 +53,7 @@ executed (valgrind's callgrind, over N data IDs), with the statistics kernel com
 any CPU of the architecture (valgrind knows no AVX-512): slow, but exact on a machine
 that other jobs keep busy, where CPU times of the same work vary by a third.
 
-Usage: ``python benchmarks/endtoend.py [--visits 24] [--runs 5] [--before PYTHON]
+Usage: ``python benchmarks/endtoend.py [--visits 96] [--runs 5] [--before PYTHON]
 [--instructions N]``
 """
 
@@ -262,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--visits",
         type=int,
-        default=24,
+        default=96,
         help="data IDs in the repository (more make the per-ID figure steadier on a busy machine)",
     )
     parser.add_argument("--runs", type=int, default=5, help="interleaved repetitions")
