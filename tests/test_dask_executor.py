@@ -19,6 +19,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -117,6 +118,54 @@ def test_ctrl_c_while_the_local_cluster_starts(synthRepo, probeEnv, tmp_path, mo
         assert "pipetask: interrupted" in stderr, stderr
     resume(synthRepo, out, env, "--executor", "dask", "-j", "2")
     waitUntilGone(mark)
+
+
+FORK_SERVER_SCRIPT = """
+import multiprocessing, os, signal
+from multiprocessing import forkserver
+from pipetask_dask import executor
+
+real = forkserver.ensure_running
+
+def pressed():  # Ctrl-C just as the fork server is started
+    os.kill(os.getpid(), signal.SIGINT)
+    real()
+
+forkserver.ensure_running = pressed
+try:
+    executor.startForkServer()
+    print("Ctrl-C lost")
+except KeyboardInterrupt:
+    print("Ctrl-C stops the run")
+forkserver.ensure_running = real
+real()
+# Ctrl-C reaches the server too (a terminal sends it to the process group): here while
+# it is still importing Dask.
+server = forkserver._forkserver._forkserver_pid
+os.kill(server, signal.SIGINT)
+with multiprocessing.get_context("forkserver").Pool(1) as pool:
+    print("a worker's Ctrl-C:", pool.apply(signal.getsignal, (signal.SIGINT,)).name)
+print("the same server:", forkserver._forkserver._forkserver_pid == server)
+"""
+
+
+def test_ctrl_c_as_the_fork_server_starts_is_not_lost():
+    """The fork server of the local workers ignores Ctrl-C from its start (and its
+    workers with it), but this process never ignores Ctrl-C to start it: one pressed at
+    that moment stops the run (it once went unseen, and the run went on)."""
+    done = subprocess.run(
+        [sys.executable, "-c", FORK_SERVER_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=sigintDefault,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "Ctrl-C stops the run",
+        "a worker's Ctrl-C: SIG_IGN",
+        "the same server: True",
+    ]
 
 
 def test_a_run_leaves_no_process_behind(synthRepo, probeEnv, tmp_path):

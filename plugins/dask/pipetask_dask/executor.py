@@ -173,25 +173,29 @@ def startForkServer() -> None:
     It imports :data:`FORK_SERVER_PRELOAD` once, so a worker starts without importing
     Dask and pipetask again, and the plugin modules this process has loaded by now (the
     run's tasks and their subtasks, with the libraries they import), so each worker does
-    not import those again either; it is started with Ctrl-C ignored, which its workers
-    inherit (the run stops them in order); it ends with this process.
+    not import those again either; it ends with this process. It ignores Ctrl-C, and so
+    do its workers (the run stops them in order): it starts with Ctrl-C held back (the
+    signal mask is inherited), and the first module it imports ignores it and lets it
+    through. In this process Ctrl-C is held back while the server is spawned, not
+    ignored: one pressed at that moment arrives just after, and stops the run.
     """
     import multiprocessing
-    from multiprocessing import forkserver
+    from multiprocessing import forkserver, resource_tracker
 
+    # The fork server starts multiprocessing's resource tracker first, which lets Ctrl-C
+    # through again once started: started before Ctrl-C is held back, it is left as is.
+    resource_tracker.ensure_running()
     preload = FORK_SERVER_PRELOAD + pluginModulesLoaded()
     log.debug("dask: local workers are forked from a process that imported %s", preload)
     multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
     saved = {name: os.environ.get(name) for name in WORKER_ENVIRONMENT}
-    mainThread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if mainThread else None
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         for name, value in WORKER_ENVIRONMENT.items():
             os.environ.setdefault(name, value)
         forkserver.ensure_running()
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)

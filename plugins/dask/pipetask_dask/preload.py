@@ -9,14 +9,22 @@ versions a worker reports to the scheduler when it registers are looked up there
 
 import contextlib
 import gc
+import signal
 
-import distributed  # noqa: F401
-import pipetask.butler  # noqa: F401
-import pipetask.pipeline.quantum  # noqa: F401
-from distributed.versions import get_versions
-from pipetask.plugins import catalog
+# Ctrl-C is the pipetask process's to handle (it stops the workers in order). This
+# process was started with it held back (see executor.startForkServer); from here on it
+# is ignored, and so in every worker forked from here (the fork server hands its workers
+# the disposition it found, before it set its own).
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
-import pipetask_dask.worker  # noqa: F401
+import distributed  # noqa: E402, F401
+import pipetask.butler  # noqa: E402, F401
+import pipetask.pipeline.quantum  # noqa: E402, F401
+from distributed.versions import get_versions  # noqa: E402
+from pipetask.plugins import catalog  # noqa: E402
+
+import pipetask_dask.worker  # noqa: E402, F401
 
 with contextlib.suppress(Exception):  # a broken plugin is reported by the run itself
     catalog()
