@@ -147,6 +147,36 @@ def test_package_versions_are_importlibs(modules):
     assert "pipetask-image" in expected and "numpy" in expected  # a plugin, a requirement
 
 
+def _fakeDistribution(root, name: str, entryPoints: str, requires: str = "") -> None:
+    info = root / f"{name.replace('-', '_')}-1.0.dist-info"
+    info.mkdir(parents=True)
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n{requires}\nA description.\n"
+    (info / "METADATA").write_text(metadata)
+    (info / "entry_points.txt").write_text(entryPoints)
+    (info / "RECORD").write_text(f"{name.replace('-', '_')}/__init__.py,,\n")
+
+
+def test_package_versions_of_plugins_declared_in_any_layout(tmp_path, monkeypatch):
+    """A distribution with an entry in the pipetask group counts, with its requirements
+    (not those of an extra), as importlib reads entry_points.txt: a group of another name,
+    or an empty pipetask group, does not."""
+    _fakeDistribution(
+        tmp_path,
+        "fake-plugin",
+        "[console_scripts]\nx = y:z\n\n  [pipetask]  \n# a comment\n fake = fake_plugin\n",
+        "Requires-Dist: fake-requirement>=1\nRequires-Dist: fake-extra; extra == 'docs'",
+    )
+    _fakeDistribution(tmp_path, "fake-requirement", "")
+    _fakeDistribution(tmp_path, "fake-extra", "")
+    _fakeDistribution(tmp_path, "fake-empty", "[pipetask]\n# nothing\n\n[other]\nf = fake_empty\n")
+    _fakeDistribution(tmp_path, "fake-spaced", "[ pipetask ]\nfake = fake_spaced\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    versions = provenance.packageVersions({"json": 1})
+    assert versions["fake-plugin"] == versions["fake-requirement"] == "1.0"
+    assert not {"fake-extra", "fake-empty", "fake-spaced"} & set(versions)
+    assert versions == _versionsByImportlib({"json": 1})
+
+
 def test_metadata_per_data_id(butler):
     meta = {"runStartCpuTime": 0.5, "runEndMaxResidentSetSize": 123456, "stats": {"n": 3}}
     path = provenance.putMetadata(butler, "topTask", {"visit": 3, "ccd": 1}, meta)

@@ -190,7 +190,7 @@ def packageVersions(modules: Mapping[str, Any] | None = None) -> dict[str, str]:
         if not name or _sameName(name) in found:
             continue
         found[_sameName(name)] = version
-        if "[pipetask]" in (dist.read_text("entry_points.txt") or ""):
+        if _declaresPlugin(dist.read_text("entry_points.txt") or ""):
             names.add(name)
             names.update(_requirementNames(requires))
         if not topLevel.isdisjoint(_topLevelNames(dist)):
@@ -198,6 +198,19 @@ def packageVersions(modules: Mapping[str, Any] | None = None) -> dict[str, str]:
     versions = {"python": sys.version.split()[0]}
     versions.update((_normal(n), found[_sameName(n)]) for n in names if _sameName(n) in found)
     return dict(sorted(versions.items()))
+
+
+def _declaresPlugin(entryPoints: str) -> bool:
+    """Whether an ``entry_points.txt`` has an entry in the ``pipetask`` group, read as
+    ``importlib.metadata`` reads it (``[ pipetask ]`` is another group)."""
+    group = None
+    for line in entryPoints.splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            group = line.strip("[]")
+        elif group == "pipetask" and line and not line.startswith("#"):
+            return True
+    return False
 
 
 def _headers(dist: Any) -> tuple[str, str, list[str]]:
