@@ -170,9 +170,14 @@ def test_package_versions_of_plugins_declared_in_any_layout(tmp_path, monkeypatc
     _fakeDistribution(tmp_path, "fake-extra", "")
     _fakeDistribution(tmp_path, "fake-empty", "[pipetask]\n# nothing\n\n[other]\nf = fake_empty\n")
     _fakeDistribution(tmp_path, "fake-spaced", "[ pipetask ]\nfake = fake_spaced\n")
+    crlf = tmp_path / "fake_crlf-1.0.dist-info"  # Windows line ends, lower-case headers
+    crlf.mkdir()
+    (crlf / "METADATA").write_bytes(b"name: fake-crlf\r\nversion: 1.0\r\n\r\nVersion: 9.9\r\n")
+    (crlf / "entry_points.txt").write_text("[pipetask]\nfake = fake_crlf\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     versions = provenance.packageVersions({"json": 1})
     assert versions["fake-plugin"] == versions["fake-requirement"] == "1.0"
+    assert versions["fake-crlf"] == "1.0"
     assert not {"fake-extra", "fake-empty", "fake-spaced"} & set(versions)
     assert versions == _versionsByImportlib({"json": 1})
 

@@ -219,15 +219,18 @@ def _headers(dist: Any) -> tuple[str, str, list[str]]:
     text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
     name = version = ""
     requires = []
-    for line in text.split("\n\n", 1)[0].splitlines():
+    for line in text.splitlines():
+        if not line.strip():
+            break  # the headers end at the first empty line; the description follows
         key, colon, value = line.partition(":")
         if not colon or line[:1].isspace():
             continue
-        if key == "Name":
+        key = key.lower()
+        if key == "name":
             name = value.strip()
-        elif key == "Version":
+        elif key == "version":
             version = value.strip()
-        elif key == "Requires-Dist":
+        elif key == "requires-dist":
             requires.append(value.strip())
     return name, version, requires
 
