@@ -248,6 +248,19 @@ def test_a_failed_build_falls_back_and_is_not_retried(tmp_path):
     assert first.stdout.splitlines()[-1] == second.stdout.splitlines()[-1]
 
 
+def test_a_cpu_llvm_does_not_know_fails_the_build_cleanly(tmp_path):
+    """NUMBA_CPU_NAME naming no CPU: LLVM aborts the build's child process; the warning
+    names the setting, the just-in-time loops give the same bits, and no build folder is
+    left behind."""
+    done = runKernel(tmp_path / "cache", NUMBA_CPU_NAME="no-such-cpu")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "just-in-time numba imported: True"
+    assert "(compiling for NUMBA_CPU_NAME='no-such-cpu')" in done.stderr
+    assert done.stdout.splitlines()[-1].split()[-1] == numpyMean()
+    folder = tmp_path / "cache" / "pipetask"
+    assert sorted(p.suffix for p in folder.iterdir()) == [".failed", ".lock"]
+
+
 def test_the_sample_kernels_agree():
     """The compiled sample holds numpy's values in numpy's order: NaN, infinite and masked
     pixels left out, any offset and step, with and without a mask."""

@@ -109,8 +109,9 @@ def _load(path: Path) -> ModuleType:
     return module
 
 
-def _compile(folder: Path, key: str) -> Path:
-    """Compile the loops ahead of time into ``folder`` (in this process); the module's path."""
+def _compile(folder: Path, key: str, work: Path) -> Path:
+    """Compile the loops ahead of time in the empty folder ``work`` (which the caller
+    removes), then rename the module into ``folder`` (in this process); its path."""
     import warnings
 
     from . import loops
@@ -120,20 +121,16 @@ def _compile(folder: Path, key: str) -> Path:
         from numba.pycc import CC
 
     target = folder / f"{MODULE}-{key}{_SUFFIX}"
-    work = Path(tempfile.mkdtemp(prefix="build-", dir=folder))
-    try:
-        cc = CC(MODULE)
-        cc.output_dir = str(work)
-        cc.output_file = MODULE + _SUFFIX
-        cc.target_cpu = targetCpu()
-        for name, (function, signature) in loops.EXPORTS.items():
-            cc.export(name, signature)(function)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cc.compile()
-        os.replace(work / cc.output_file, target)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    cc = CC(MODULE)
+    cc.output_dir = str(work)
+    cc.output_file = MODULE + _SUFFIX
+    cc.target_cpu = targetCpu()
+    for name, (function, signature) in loops.EXPORTS.items():
+        cc.export(name, signature)(function)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cc.compile()
+    os.replace(work / cc.output_file, target)
     return target
 
 
@@ -146,17 +143,26 @@ def build(folder: Path, key: str) -> Path:
         "compiling the statistics kernel once for this installation (up to a minute); "
         "other processes use the numpy kernel meanwhile (the same results)"
     )
-    child = subprocess.run(
-        [sys.executable, "-m", __name__, str(folder), key],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        errors="replace",
-    )
+    # The build folder is made and removed here: LLVM may abort the child (e.g. for a
+    # NUMBA_CPU_NAME it does not know), which then cleans up nothing.
+    work = Path(tempfile.mkdtemp(prefix="build-", dir=folder))
+    try:
+        child = subprocess.run(
+            [sys.executable, "-m", __name__, str(folder), key, str(work)],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     target = folder / f"{MODULE}-{key}{_SUFFIX}"
     if child.returncode != 0 or not target.exists():
         lines = [line for line in child.stderr.splitlines() if line.strip()]
-        raise RuntimeError(lines[-1] if lines else f"exit status {child.returncode}")
+        why = lines[-1] if lines else f"exit status {child.returncode}"
+        if targetCpu() != "host":
+            why = f"{why} (compiling for NUMBA_CPU_NAME={targetCpu()!r})"
+        raise RuntimeError(why)
     return target
 
 
@@ -260,4 +266,4 @@ def compiledLoops() -> tuple[Any, str]:
 
 
 if __name__ == "__main__":  # the child process of build()
-    _compile(Path(sys.argv[1]), sys.argv[2])
+    _compile(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]))
